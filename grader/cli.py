@@ -1,0 +1,288 @@
+"""`mtdg`: the command line of the course.
+
+    mtdg list                     the exercises, in graded order, with points and prerequisites
+    mtdg check EX                 public tests of EX on your code (reference for everything else)
+    mtdg grade [EX ...]           public + hidden tests, a score table, result files
+    mtdg progress                 where you stand and what to do next
+    mtdg verify [EX ...]          instructors: solutions pass, stubs fail, every mutant is caught
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from minitorch_dg import course
+from minitorch_dg.errors import CourseError
+
+from . import formats, report, state
+from .catalog import Catalog, CatalogError, Exercise, load
+from .grading import ExerciseReport, grade_exercise, source_for
+from .verify import verify_exercise
+
+
+def _print(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _banner(catalog: Catalog) -> None:
+    where = "instructor copy (solutions available)" if course.solutions_available() else "student copy"
+    _print(dim_line(f"{catalog.title} · {where} · {sys.executable}"))
+
+
+def dim_line(text: str) -> str:
+    return report.dim(text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# list / progress
+# ---------------------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
+    rows = [("id", "title", "points", "requires", "handout")]
+    for ex in catalog.exercises:
+        points = sum((s.points or 0) for s in ex.test_sets())
+        rows.append((ex.id, ex.title, report.fmt_points(points), ",".join(ex.requires) or "-", ex.handout))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        _print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if n == 0:
+            _print("  ".join("-" * w for w in widths))
+    _print()
+    _print(f"exercise code is served by the course: {course.describe()} when you run Python yourself;")
+    _print("`mtdg check EX` always grades your exercises/ module for EX.")
+    return 0
+
+
+def _next_exercise(catalog: Catalog, data: dict[str, dict[str, object]]) -> Exercise | None:
+    for ex in catalog.exercises:
+        if data.get(ex.id, {}).get("status") not in ("passing public", "passing hidden"):
+            return ex
+    return None
+
+
+def cmd_progress(args: argparse.Namespace, catalog: Catalog) -> int:
+    data = state.load()
+    rows = [("id", "title", "status", "public", "hidden", "points", "last run")]
+    for ex in catalog.exercises:
+        entry = data.get(ex.id, {})
+        pub = entry.get("public")
+        hid = entry.get("hidden")
+        rows.append((
+            ex.id, ex.title[:40], str(entry.get("status", "not started")),
+            f"{pub[0]}/{pub[1]}" if pub else "-", f"{hid[0]}/{hid[1]}" if hid else "-",
+            f"{report.fmt_points(entry['points'])}/{report.fmt_points(entry['max_points'])}" if "points" in entry else "-",
+            f"{entry.get('when', '')} {entry.get('command', '')}".strip() or "never",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        _print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if n == 0:
+            _print("  ".join("-" * w for w in widths))
+    nxt = _next_exercise(catalog, data)
+    _print()
+    if nxt is None:
+        _print("Every exercise passes its public tests. Run `mtdg grade` for the hidden tests.")
+    else:
+        _print(f"next: {nxt.id} — {nxt.title}. Read {nxt.handout}, then `mtdg check {nxt.id}`.")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# check / grade
+# ---------------------------------------------------------------------------------------------------
+
+
+def _with_limits(ex: Exercise, catalog: Catalog, args: argparse.Namespace) -> tuple[Exercise, Catalog]:
+    """Apply --timeout / --test-timeout from the command line over the catalog's values."""
+    if getattr(args, "timeout", None):
+        ex = dataclasses.replace(ex, timeout=args.timeout)
+    if getattr(args, "test_timeout", None):
+        catalog = dataclasses.replace(catalog, test_timeout=args.test_timeout)
+    return ex, catalog
+
+
+def _run_reports(exercises: Sequence[Exercise], catalog: Catalog, args: argparse.Namespace, *, hidden: bool,
+                 command: str, seed: int | None) -> list[ExerciseReport]:
+    reports = []
+    for ex in exercises:
+        ex, catalog = _with_limits(ex, catalog, args)
+        plan, _ = source_for(ex.id, chain=getattr(args, "chain", False), source=args.source)
+        _print(dim_line(f"{ex.id}: running {'public and hidden' if hidden else 'public'} tests with MTDG_SOURCE={plan} ..."))
+        rep = grade_exercise(ex, catalog, hidden=hidden, chain=getattr(args, "chain", False), source=args.source,
+                             seed=seed, submission=_submission_dir(args))
+        reports.append(rep)
+        text = report.details(rep)
+        if text:
+            _print(text)
+        if not args.source and not args.submission:
+            state.record(rep, command)
+    return reports
+
+
+def _submission_dir(args: argparse.Namespace) -> str | None:
+    """The folder holding the submitted exNN_*.py files (DIR itself or DIR/exercises)."""
+    if not args.submission:
+        return None
+    folder = Path(args.submission).resolve()
+    if (folder / "exercises").is_dir():
+        folder = folder / "exercises"
+    if not folder.is_dir():
+        raise CourseError(f"--submission {args.submission}: no such folder")
+    return str(folder)
+
+
+def cmd_check(args: argparse.Namespace, catalog: Catalog) -> int:
+    ex = catalog.get(args.exercise)
+    rep = _run_reports([ex], catalog, args, hidden=False, command="check", seed=None)[0]
+    _print()
+    _print(report.table([rep]))
+    ok_count, total = rep.counts("public")
+    if rep.run.all_passed():
+        _print(report.green(f"{ex.id}: all {total} public tests pass. Next: `mtdg grade {ex.id}` for the hidden tests."))
+        return 0
+    if not rep.not_started:
+        _print(f"{ex.id}: {ok_count}/{total} public tests pass.")
+    return 1
+
+
+def cmd_grade(args: argparse.Namespace, catalog: Catalog) -> int:
+    started = time.time()
+    exercises = catalog.select(args.exercises)
+    seed = args.seed if args.seed is not None else secrets.randbelow(10**9)
+    _print(dim_line(f"hidden tests drawn with seed {seed} (to repeat this run: mtdg grade --seed {seed})"))
+    reports = _run_reports(exercises, catalog, args, hidden=True, command="grade", seed=seed)
+    _print()
+    _print(report.table(reports))
+    seconds = time.time() - started
+    if args.gradescope:
+        doc = formats.gradescope(reports, hidden_visibility=args.hidden_visibility or catalog.hidden_visibility,
+                                 seconds=seconds)
+        formats.write_json(args.gradescope, doc)
+        _print(f"wrote {args.gradescope} (Gradescope results.json)")
+    if args.json:
+        formats.write_json(args.json, formats.plain_json(reports, seed=seed))
+        _print(f"wrote {args.json}")
+    if args.junit:
+        formats.write_text(args.junit, formats.junit(reports))
+        _print(f"wrote {args.junit}")
+    full = all(r.points >= r.max_points - 1e-9 and not r.run.reason for r in reports)
+    return 0 if full else 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# verify
+# ---------------------------------------------------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
+    seed = args.seed if args.seed is not None else secrets.randbelow(10**9)
+    _print(dim_line(f"verify: hidden tests drawn with seed {seed}"))
+    all_ok = True
+    mutant_rows = [("exercise", "mutant", "caught by", "bug")]
+    for ex in catalog.select(args.exercises):
+        _print(dim_line(f"{ex.id}: verifying ..."))
+        verdict = verify_exercise(ex, catalog, solutions=not args.skip_solutions, stubs=not args.skip_stubs,
+                                  mutants=not args.skip_mutants, only_mutant=args.mutant, seed=seed)
+        parts = []
+        if verdict.solutions is not None:
+            parts.append(f"solutions {verdict.solutions.passed}/{verdict.solutions.total} pass")
+        if verdict.stubs is not None:
+            failing = verdict.stubs.total - verdict.stubs.passed
+            parts.append(f"stubs {failing}/{verdict.stubs.total} fail")
+        if verdict.mutants:
+            parts.append(f"mutants {sum(m.ok for m in verdict.mutants)}/{len(verdict.mutants)} caught")
+        problems = verdict.problems()
+        mark = report.green("ok") if not problems else report.red("PROBLEMS")
+        _print(f"{ex.id}: {'; '.join(parts) or 'contract only'} — {mark}")
+        for p in problems:
+            _print(report.red(f"  ✗ {p}"))
+        for m in verdict.mutants:
+            mutant_rows.append((ex.id, m.mutant.name, m.caught_by or ("BROKEN" if m.problem else "NOT CAUGHT"),
+                                m.mutant.description[:70]))
+        all_ok &= verdict.ok
+    if len(mutant_rows) > 1:
+        _print()
+        widths = [max(len(r[i]) for r in mutant_rows) for i in range(4)]
+        for n, row in enumerate(mutant_rows):
+            _print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            if n == 0:
+                _print("  ".join("-" * w for w in widths))
+    _print()
+    _print(report.green("verify: everything checks out") if all_ok else report.red("verify: problems found (above)"))
+    return 0 if all_ok else 1
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mtdg", description="The minitorch-dg course: check, grade, verify.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("list", help="the exercises in graded order")
+    sub.add_parser("progress", help="where you stand and what to do next")
+
+    check = sub.add_parser("check", help="run the public tests of one exercise on your code")
+    check.add_argument("exercise", help="e.g. ex01")
+    check.add_argument("--chain", action="store_true", help="use your own modules for the prerequisites too")
+    check.add_argument("--submission", metavar="DIR", help="grade the exNN_*.py files in DIR instead of exercises/")
+    check.add_argument("--timeout", type=float, help="wall-clock seconds per exercise (default: the catalog's)")
+    check.add_argument("--test-timeout", type=float, help="seconds per test (default: the catalog's)")
+    check.add_argument("--source", help="grade with this MTDG_SOURCE plan instead (e.g. solutions)")
+
+    grade = sub.add_parser("grade", help="public and hidden tests, score table, result files")
+    grade.add_argument("exercises", nargs="*", help="exercise ids or ranges (default: all)")
+    grade.add_argument("--chain", action="store_true", help="use your own modules for the prerequisites too")
+    grade.add_argument("--submission", metavar="DIR", help="grade the exNN_*.py files in DIR instead of exercises/")
+    grade.add_argument("--timeout", type=float, help="wall-clock seconds per exercise (default: the catalog's)")
+    grade.add_argument("--test-timeout", type=float, help="seconds per test (default: the catalog's)")
+    grade.add_argument("--source", help="grade with this MTDG_SOURCE plan (e.g. solutions: the reference)")
+    grade.add_argument("--seed", type=int, help="seed of the hidden tests (default: drawn now)")
+    grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json here")
+    grade.add_argument("--hidden-visibility", choices=formats.VISIBILITIES,
+                       help="Gradescope visibility of hidden tests (default: the catalog's)")
+    grade.add_argument("--json", metavar="FILE", help="write a JSON report")
+    grade.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+
+    verify = sub.add_parser("verify", help="instructors: solutions pass, stubs fail, mutants are caught")
+    verify.add_argument("exercises", nargs="*")
+    verify.add_argument("--seed", type=int)
+    verify.add_argument("--mutant", help="only this mutant (file stem)")
+    verify.add_argument("--skip-solutions", action="store_true", help="do not rerun the suite on the reference")
+    verify.add_argument("--skip-stubs", action="store_true")
+    verify.add_argument("--skip-mutants", action="store_true")
+    return parser
+
+
+COMMANDS = {
+    "list": cmd_list,
+    "progress": cmd_progress,
+    "check": cmd_check,
+    "grade": cmd_grade,
+    "verify": cmd_verify,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        catalog = load()
+        _banner(catalog)
+        return COMMANDS[args.command](args, catalog)
+    except (CatalogError, CourseError) as error:
+        print(f"mtdg: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mtdg: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""Grade exercises: choose the source plan, run each exercise in its own child, score every test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from minitorch_dg import course
+
+from .catalog import Catalog, Exercise, TestSet
+from .runner import Limits, RunResult, TestOutcome, run_tests
+
+
+@dataclass
+class ScoredTest:
+    exercise: str
+    kind: str  # public | hidden
+    test: TestOutcome
+    points: float
+    max_points: float
+
+
+@dataclass
+class ExerciseReport:
+    exercise: Exercise
+    source: str
+    run: RunResult
+    tests: list[ScoredTest] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    max_by_kind: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def points(self) -> float:
+        return sum(t.points for t in self.tests)
+
+    @property
+    def max_points(self) -> float:
+        return sum(self.max_by_kind.values())
+
+    def of_kind(self, kind: str) -> list[ScoredTest]:
+        return [t for t in self.tests if t.kind == kind]
+
+    def counts(self, kind: str) -> tuple[int, int]:
+        tests = self.of_kind(kind)
+        return sum(t.test.passed for t in tests), len(tests)
+
+    @property
+    def not_started(self) -> bool:
+        """Every failure is a call into an unimplemented stub (and nothing passed)."""
+        return bool(self.tests) and all(t.test.kind == "not_implemented" for t in self.tests)
+
+    @property
+    def status(self) -> str:
+        """not started | failing | passing public | passing hidden (= complete)."""
+        if self.not_started:
+            return "not started"
+        pub_ok, pub_n = self.counts("public")
+        hid_ok, hid_n = self.counts("hidden")
+        if self.run.reason or pub_n == 0 or pub_ok < pub_n:
+            return "failing"
+        if hid_n and hid_ok == hid_n:
+            return "passing hidden"
+        return "passing public"
+
+
+def source_for(exercise: str, *, chain: bool = False, source: str | None = None) -> tuple[str, list[str]]:
+    """The MTDG_SOURCE plan to grade `exercise` with, and notes that explain it to the student.
+
+    Isolation by default: the student's module for this exercise, the reference for everything else,
+    so that a bug in ex03 does not fail ex08. `chain` uses the student's modules throughout.
+    """
+    if source:
+        return source, [f"graded with MTDG_SOURCE={source}"]
+    if chain:
+        return "exercises", ["--chain: every exercise this one uses comes from your own code"]
+    if not course.solutions_available():
+        return "exercises", [
+            "this copy has no reference solutions, so the exercises this one uses come from your own code"
+        ]
+    return f"solutions,{exercise}=exercises", []
+
+
+def _score(exercise: str, test_set: TestSet, outcomes: list[TestOutcome]) -> tuple[list[ScoredTest], float]:
+    total_weight = sum(t.weight for t in outcomes) or 1.0
+    scored = []
+    for t in outcomes:
+        if test_set.points is not None:
+            max_points = test_set.points * t.weight / total_weight
+        else:
+            max_points = (test_set.points_per_test or 0.0) * t.weight
+        scored.append(ScoredTest(exercise, test_set.kind, t, max_points if t.passed else 0.0, max_points))
+    if test_set.points is not None:
+        maximum = float(test_set.points)
+    else:
+        maximum = sum(s.max_points for s in scored)
+    return scored, maximum
+
+
+def grade_exercise(
+    exercise: Exercise,
+    catalog: Catalog,
+    *,
+    hidden: bool = True,
+    chain: bool = False,
+    source: str | None = None,
+    seed: int | None = None,
+    mutant: str | None = None,
+    submission: str | None = None,
+    exitfirst: bool = False,
+) -> ExerciseReport:
+    """Run the exercise's public (and hidden) tests in one child process and score them."""
+    plan, notes = source_for(exercise.id, chain=chain, source=source)
+    sets = exercise.test_sets(include_hidden=hidden)
+    limits = Limits(
+        wall_seconds=exercise.timeout,
+        test_seconds=catalog.test_timeout,
+        memory_mb=catalog.memory_limit_mb,
+        cpu_seconds=catalog.cpu_limit_factor * exercise.timeout,
+    )
+    run = run_tests(exercise.id, [s.file for s in sets], plan, limits, seed=seed, mutant=mutant,
+                    submission=submission, exitfirst=exitfirst)
+    report = ExerciseReport(exercise, plan, run, notes=list(notes))
+    for test_set in sets:
+        mine = [t for t in run.tests if t.id.split("::", 1)[0] == test_set.file]
+        scored, maximum = _score(exercise.id, test_set, mine)
+        report.tests += scored
+        report.max_by_kind[test_set.kind] = maximum
+    if run.contract:
+        report.notes.append(
+            f"exercises/{exercise.module}.py does not match its contract: " + "; ".join(run.contract)
+        )
+    return report

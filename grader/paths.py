@@ -1,0 +1,31 @@
+"""Where things are: the project root (the folder that holds grader/ and tests/) and the state folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def project_root() -> Path:
+    """The course repository this grader belongs to (an editable install keeps it next to the package)."""
+    env = os.environ.get("MTDG_ROOT")
+    if env:
+        return Path(env).resolve()
+    return Path(__file__).resolve().parent.parent
+
+
+def state_dir() -> Path:
+    """Per-checkout grader state (last results, for `mtdg progress` and `mtdg hint`)."""
+    path = project_root() / ".mtdg"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def cache_dir() -> Path:
+    """Scratch space for materialised mutants and other generated files."""
+    base = os.environ.get("MTDG_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "mtdg"
+    )
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

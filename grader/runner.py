@@ -1,0 +1,236 @@
+"""Run one exercise's tests in a child process with limits, and turn what it reports into results.
+
+Whatever the child does — loops forever, segfaults, calls os._exit(0), floods its output — the parent
+returns a `RunResult`: every test that was collected has an outcome, and a test that never reported is
+`missing` (0 points) with the reason the process gave.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .paths import project_root
+
+SIGNAL_REASONS = {
+    signal.SIGSEGV: "crashed with a segmentation fault (SIGSEGV): an out-of-bounds access in compiled code?",
+    signal.SIGBUS: "crashed with a bus error (SIGBUS)",
+    signal.SIGFPE: "crashed with a floating-point exception (SIGFPE)",
+    signal.SIGABRT: "aborted (SIGABRT)",
+    signal.SIGXCPU: "used up its CPU-time limit (SIGXCPU)",
+    signal.SIGKILL: "was killed (SIGKILL), probably for exceeding a limit",
+}
+
+
+@dataclass
+class TestOutcome:
+    """The result of one test: `outcome` is passed | failed | skipped | missing."""
+
+    id: str
+    outcome: str = "missing"
+    kind: str = "missing"
+    message: str = ""
+    hint: str = ""
+    weight: float = 1.0
+    duration: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.id.split("::", 1)[-1]
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+
+@dataclass
+class RunResult:
+    """Everything one child run produced."""
+
+    tests: list[TestOutcome] = field(default_factory=list)
+    reason: str = ""  # why the run ended abnormally, or "" when it finished normally
+    contract: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    log_tail: str = ""
+
+    @property
+    def passed(self) -> int:
+        return sum(t.passed for t in self.tests)
+
+    @property
+    def total(self) -> int:
+        return len(self.tests)
+
+    def all_passed(self) -> bool:
+        return not self.reason and self.total > 0 and self.passed == self.total
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_seconds: float
+    test_seconds: float = 60.0
+    memory_mb: int = 6144
+    cpu_seconds: float = 0.0  # 0: 3 x wall
+
+    def preexec(self) -> Callable[[], None]:
+        memory = self.memory_mb * 1024 * 1024
+        cpu = int(self.cpu_seconds or 3 * self.wall_seconds) + 1
+
+        def apply() -> None:
+            os.setsid()
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+            if memory > 0:
+                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+        return apply
+
+
+def _read_events(fd: int, nonce: str, sink: list[dict[str, object]]) -> None:
+    with os.fdopen(fd, "rb") as stream:
+        for line in stream:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and event.get("nonce") == nonce:
+                sink.append(event)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def run_tests(
+    exercise: str,
+    files: list[str],
+    source: str,
+    limits: Limits,
+    *,
+    seed: int | None = None,
+    mutant: str | None = None,
+    submission: str | None = None,
+    exitfirst: bool = False,
+    contract: bool = True,
+    env: dict[str, str] | None = None,
+) -> RunResult:
+    """Run `files` for `exercise` with MTDG_SOURCE=`source` in a fresh, limited child process."""
+    nonce = secrets.token_hex(16)
+    read_fd, write_fd = os.pipe()
+    cmd = [sys.executable, "-m", "grader.child", "--result-fd", str(write_fd), "--exercise", exercise,
+           "--source", source, "--test-timeout", str(limits.test_seconds)]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    if mutant:
+        cmd += ["--mutant", mutant]
+    if submission:
+        cmd += ["--submission", submission]
+    if exitfirst:
+        cmd.append("--exitfirst")
+    if not contract:
+        cmd.append("--no-contract")
+    cmd += files
+    child_env = dict(os.environ)
+    child_env.update(env or {})
+    child_env["MTDG_SOURCE"] = source
+    child_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    events: list[dict[str, object]] = []
+    started = time.time()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            cmd, cwd=project_root(), env=child_env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,), preexec_fn=limits.preexec(),
+        )
+        os.close(write_fd)
+        reader = threading.Thread(target=_read_events, args=(read_fd, nonce, events), daemon=True)
+        reader.start()
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write((nonce + "\n").encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        timed_out = False
+        try:
+            proc.wait(timeout=limits.wall_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            proc.wait()
+        _kill_group(proc)  # grandchildren left behind (a fork bomb, a stray worker)
+        reader.join(timeout=5)
+        log.seek(0, os.SEEK_END)
+        size = log.tell()
+        log.seek(max(0, size - 4000))
+        tail = log.read().decode("utf-8", "replace")
+    result = _assemble(events, proc.returncode, timed_out, limits)
+    result.seconds = time.time() - started
+    result.log_tail = tail
+    return result
+
+
+def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool, limits: Limits) -> RunResult:
+    result = RunResult()
+    tests: dict[str, TestOutcome] = {}
+    last_started = ""
+    done = False
+    for event in events:
+        kind = event.get("event")
+        if kind == "collected" and not tests:
+            for item in event.get("tests", []):  # type: ignore[union-attr]
+                tests[item["id"]] = TestOutcome(item["id"], hint=item.get("hint", ""), weight=item.get("weight", 1.0))
+        elif kind == "contract":
+            result.contract = list(event.get("problems", []))  # type: ignore[arg-type]
+        elif kind == "start":
+            last_started = str(event.get("id"))
+        elif kind == "result":
+            test_id = str(event.get("id"))
+            if test_id not in tests:
+                continue  # only collected tests count
+            test = tests[test_id]
+            if test.outcome == "failed":
+                continue  # a teardown report never turns a failure into a pass
+            test.outcome = str(event.get("outcome"))
+            test.kind = str(event.get("kind"))
+            test.message = str(event.get("message", ""))
+            test.duration = float(event.get("duration", 0.0))  # type: ignore[arg-type]
+        elif kind == "done":
+            done = True
+    where = f" while running {last_started.split('::', 1)[-1]}" if last_started else ""
+    if timed_out:
+        result.reason = f"timed out after {limits.wall_seconds:g} s{where} (an infinite loop, or far too slow)"
+    elif returncode < 0:
+        result.reason = f"the test process {_signal_reason(-returncode)}{where}"
+    elif not done:
+        result.reason = (
+            f"the test process exited (code {returncode}){where} before all tests reported: "
+            "exercise code must not call os._exit, sys.exit or quit"
+        )
+    if not tests and not result.reason:
+        result.reason = f"no tests were collected (exit code {returncode}); is the test file importable?"
+    for test in tests.values():
+        if test.outcome == "missing":
+            test.message = result.reason or "this test never reported a result"
+    result.tests = list(tests.values())
+    return result
+
+
+def _signal_reason(number: int) -> str:
+    try:
+        sig = signal.Signals(number)
+    except ValueError:
+        return f"was killed by signal {number}"
+    return SIGNAL_REASONS.get(sig, f"was killed by {sig.name}")

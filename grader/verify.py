@@ -1,0 +1,128 @@
+"""`mtdg verify`: check the course itself, exercise by exercise.
+
+1. contract   exercises/exNN and solutions/exNN export the same names with the same signatures
+2. solutions  every public and hidden test passes on the reference
+3. stubs      every test fails on the untouched stub (a test that passes there checks nothing)
+4. mutants    every mutant in grader/mutants/<module>/ is caught by at least one test (public first)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from minitorch_dg import course
+
+from .catalog import Catalog, Exercise
+from .mutants import Mutant, MutantError, mutants_for
+from .runner import Limits, RunResult, run_tests
+
+
+@dataclass
+class MutantVerdict:
+    mutant: Mutant
+    caught_by: str = ""  # "public test_x" / "hidden test_y" / "" when not caught
+    problem: str = ""  # the mutant itself is broken
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.caught_by) and not self.problem
+
+
+@dataclass
+class ExerciseVerdict:
+    exercise: Exercise
+    contract: list[str] = field(default_factory=list)
+    solutions: RunResult | None = None
+    stubs: RunResult | None = None
+    mutants: list[MutantVerdict] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        out = [f"contract: {p}" for p in self.contract]
+        if self.solutions is not None:
+            if self.solutions.reason:
+                out.append(f"solutions: {self.solutions.reason}")
+            for t in self.solutions.tests:
+                if not t.passed and t.outcome != "skipped":
+                    out.append(f"solutions: {t.name} fails on the reference: {t.message.splitlines()[0] if t.message else t.outcome}")
+        if self.stubs is not None:
+            if not self.stubs.tests:
+                out.append(f"stubs: no tests ran ({self.stubs.reason})")
+            for t in self.stubs.tests:
+                if t.passed:
+                    out.append(f"stubs: {t.name} passes on the untouched stub, so it cannot fail")
+        for m in self.mutants:
+            if m.problem:
+                out.append(f"mutant {m.mutant.name}: broken ({m.problem})")
+            elif not m.caught_by:
+                out.append(f"mutant {m.mutant.name} ({m.mutant.description}) is not caught by any test")
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems()
+
+
+def _limits(exercise: Exercise, catalog: Catalog) -> Limits:
+    return Limits(wall_seconds=exercise.timeout, test_seconds=catalog.test_timeout,
+                  memory_mb=catalog.memory_limit_mb, cpu_seconds=catalog.cpu_limit_factor * exercise.timeout)
+
+
+def _first_failure(run: RunResult, kind: str) -> str:
+    for t in run.tests:
+        if t.outcome == "failed":
+            return f"{kind} {t.name}"
+    if run.reason and any(t.outcome == "passed" for t in run.tests):
+        return f"{kind} run ({run.reason})"
+    return ""
+
+
+def check_mutant(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int | None) -> MutantVerdict:
+    """Run public tests, then hidden ones, against the mutant until one test fails."""
+    verdict = MutantVerdict(mutant)
+    try:
+        mutant.source()
+    except MutantError as error:
+        verdict.problem = str(error)
+        return verdict
+    for test_set in exercise.test_sets():
+        run = run_tests(exercise.id, [test_set.file], "solutions", _limits(exercise, catalog), seed=seed,
+                        mutant=str(mutant.path), exitfirst=True, contract=False)
+        verdict.seconds += run.seconds
+        if not run.tests:
+            verdict.problem = f"no test ran: {run.reason}; log: {run.log_tail[-300:]}"
+            return verdict
+        verdict.caught_by = _first_failure(run, test_set.kind)
+        if verdict.caught_by:
+            return verdict
+    return verdict
+
+
+def verify_exercise(
+    exercise: Exercise,
+    catalog: Catalog,
+    *,
+    solutions: bool = True,
+    stubs: bool = True,
+    mutants: bool = True,
+    only_mutant: str | None = None,
+    seed: int | None = None,
+) -> ExerciseVerdict:
+    verdict = ExerciseVerdict(exercise)
+    if not course.solutions_available():
+        verdict.contract = ["this copy has no solutions/: verify is for the instructors' repository"]
+        return verdict
+    verdict.contract = course.check_contract(exercise.id)
+    files = [s.file for s in exercise.test_sets()]
+    limits = _limits(exercise, catalog)
+    if solutions:
+        verdict.solutions = run_tests(exercise.id, files, "solutions", limits, seed=seed, contract=False)
+    if stubs:
+        verdict.stubs = run_tests(exercise.id, files, f"solutions,{exercise.id}=exercises", limits, seed=seed,
+                                  contract=False)
+    if mutants:
+        for mutant in mutants_for(exercise.module):
+            if only_mutant and mutant.name != only_mutant:
+                continue
+            verdict.mutants.append(check_mutant(exercise, catalog, mutant, seed))
+    return verdict

@@ -1,0 +1,352 @@
+"""The course mechanism: which module serves each exercise.
+
+Every exercise `exNN_topic` exists twice, as a stub in `exercises/` and as the reference in `solutions/`,
+with the same public names and signatures. The framework never imports either package directly: it asks
+this module, `load("ex05")`, and gets the module that the source plan chooses.
+
+The plan comes from the environment variable `MTDG_SOURCE`:
+
+    exercises                       every exercise from exercises/ (the default when unset)
+    solutions                       every exercise from solutions/
+    solutions,ex05=exercises        a default, then overrides
+    exercises,ex01-ex04=solutions   overrides may name an inclusive range
+
+A module can also be *installed* for one exercise from Python (`install`), which is how the grader
+serves a mutant or a submission from another folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .errors import ContractError, SourceError
+
+SOURCES = ("exercises", "solutions")
+ENV_VAR = "MTDG_SOURCE"
+_ID = re.compile(r"^ex(\d\d)$")
+_MODULE_FILE = re.compile(r"^(ex\d\d)_[a-z0-9_]+\.py$")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Which exercises exist
+# ----------------------------------------------------------------------------------------------------
+
+
+def _package_dir(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _discover() -> dict[str, str]:
+    """Map exercise id -> module name, from the files of the exercises package (always present)."""
+    found: dict[str, str] = {}
+    for package in SOURCES:
+        folder = _package_dir(package)
+        if folder is None:
+            continue
+        for path in sorted(folder.glob("ex*.py")):
+            match = _MODULE_FILE.match(path.name)
+            if match:
+                found.setdefault(match.group(1), path.stem)
+    return dict(sorted(found.items()))
+
+
+_MODULES: dict[str, str] | None = None
+
+
+def exercise_ids() -> list[str]:
+    """The exercise ids that exist, in order: ['ex01', 'ex02', ...]."""
+    global _MODULES
+    if _MODULES is None:
+        _MODULES = _discover()
+    return list(_MODULES)
+
+
+def normalize_id(exercise: str) -> str:
+    """Accept 'ex5', 'ex05', 'ex05_tensor_autograd' or '5' and return 'ex05'; raise SourceError otherwise."""
+    text = exercise.strip().lower()
+    match = re.match(r"^(?:ex)?(\d{1,2})(?:_[a-z0-9_]*)?$", text)
+    if not match:
+        raise SourceError(f"{exercise!r} is not an exercise id; ids look like ex01 (see `mtdg list`).")
+    ex_id = f"ex{int(match.group(1)):02d}"
+    if ex_id not in exercise_ids():
+        known = ", ".join(exercise_ids()) or "none"
+        raise SourceError(f"there is no exercise {ex_id}; the exercises are {known}.")
+    return ex_id
+
+
+def module_name(exercise: str) -> str:
+    """'ex01' -> 'ex01_operators'."""
+    exercise_ids()
+    assert _MODULES is not None
+    return _MODULES[normalize_id(exercise)]
+
+
+def solutions_available() -> bool:
+    """True in the instructors' repository; False in a student release, which ships no solutions."""
+    return _package_dir("solutions") is not None
+
+
+# ----------------------------------------------------------------------------------------------------
+# The source plan
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """A default source and per-exercise overrides, as parsed from `MTDG_SOURCE`."""
+
+    default: str = "exercises"
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    def source_of(self, exercise: str) -> str:
+        return self.overrides.get(exercise, self.default)
+
+    def describe(self) -> str:
+        """The canonical spelling of this plan, e.g. 'solutions,ex05=exercises'."""
+        parts = [self.default]
+        parts += [f"{ex}={src}" for ex, src in sorted(self.overrides.items())]
+        return ",".join(parts)
+
+
+def _expand_range(text: str) -> list[str]:
+    ends = [normalize_id(part) for part in text.split("-")]
+    if len(ends) == 1:
+        return ends
+    if len(ends) != 2 or ends[0] > ends[1]:
+        raise SourceError(f"{text!r} is not a range of exercises; write it like ex01-ex04.")
+    return [ex for ex in exercise_ids() if ends[0] <= ex <= ends[1]]
+
+
+def _check_source(name: str, spec: str) -> str:
+    if name not in SOURCES:
+        raise SourceError(
+            f"MTDG_SOURCE={spec!r}: {name!r} is not a source; use 'exercises' or 'solutions', "
+            "optionally with overrides such as 'solutions,ex05=exercises'."
+        )
+    return name
+
+
+def parse_source(spec: str | None) -> SourcePlan:
+    """Parse an `MTDG_SOURCE` value. None or '' means 'exercises' (a learner never runs the reference by accident)."""
+    if spec is None or not spec.strip():
+        return SourcePlan()
+    default = "exercises"
+    overrides: dict[str, str] = {}
+    for position, item in enumerate(part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        if "=" in item:
+            left, right = (side.strip() for side in item.split("=", 1))
+            source = _check_source(right, spec)
+            for ex in _expand_range(left):
+                overrides[ex] = source
+        elif position == 0:
+            default = _check_source(item, spec)
+        else:
+            raise SourceError(
+                f"MTDG_SOURCE={spec!r}: {item!r} must be an override like ex05=exercises; "
+                "only the first item may be a bare default."
+            )
+    return SourcePlan(default, overrides)
+
+
+_plan_text: str | None = None
+_plan: SourcePlan = SourcePlan()
+_forced: SourcePlan | None = None
+_installed: dict[str, tuple[ModuleType, str]] = {}
+
+
+def plan() -> SourcePlan:
+    """The plan in force: the one set by `using`, else the one in `MTDG_SOURCE` (re-read when it changes)."""
+    global _plan_text, _plan
+    if _forced is not None:
+        return _forced
+    text = os.environ.get(ENV_VAR)
+    if text != _plan_text:
+        _plan = parse_source(text)
+        _plan_text = text
+    return _plan
+
+
+@contextlib.contextmanager
+def using(spec: str | SourcePlan) -> Iterator[SourcePlan]:
+    """Temporarily serve exercises by another plan: `with course.using('solutions'): ...`."""
+    global _forced
+    previous = _forced
+    _forced = parse_source(spec) if isinstance(spec, str) else spec
+    try:
+        yield _forced
+    finally:
+        _forced = previous
+
+
+def install(exercise: str, module: ModuleType, label: str) -> None:
+    """Serve `module` for `exercise` whatever the plan says (a mutant, a submission); `label` names it in messages."""
+    _installed[normalize_id(exercise)] = (module, label)
+
+
+def uninstall(exercise: str | None = None) -> None:
+    """Remove installed modules (all of them when `exercise` is None)."""
+    if exercise is None:
+        _installed.clear()
+    else:
+        _installed.pop(normalize_id(exercise), None)
+
+
+def source_of(exercise: str) -> str:
+    """'exercises', 'solutions' or the label of an installed module."""
+    ex_id = normalize_id(exercise)
+    if ex_id in _installed:
+        return _installed[ex_id][1]
+    return plan().source_of(ex_id)
+
+
+def describe() -> str:
+    """One line that says where each exercise comes from, for banners and error messages."""
+    text = f"{ENV_VAR}={plan().describe()}"
+    if _installed:
+        text += " (installed: " + ", ".join(f"{ex}={lab}" for ex, (_, lab) in sorted(_installed.items())) + ")"
+    return text
+
+
+def load(exercise: str) -> ModuleType:
+    """The module that serves `exercise` under the plan in force."""
+    ex_id = exercise if _ID.match(exercise) else normalize_id(exercise)
+    if ex_id in _installed:
+        return _installed[ex_id][0]
+    source = plan().source_of(ex_id)
+    if source == "solutions" and not solutions_available():
+        raise SourceError(
+            f"{describe()} asks for the reference solution of {ex_id}, but this copy of the course has no "
+            "solutions package (a student release). Unset MTDG_SOURCE to use your own exercises."
+        )
+    return importlib.import_module(f"{source}.{module_name(ex_id)}")
+
+
+_INTROSPECTION_NAMES = frozenset({"pytestmark", "pytest_plugins"})
+
+
+class ExerciseProxy:
+    """A stand-in for an exercise module that looks the module up on every attribute access.
+
+    `operators = ExerciseProxy('ex01')` lets framework code write `operators.mul(a, b)` and always reach the
+    module that the plan in force chooses, even when the plan changes after import.
+    """
+
+    def __init__(self, exercise: str) -> None:
+        object.__setattr__(self, "_exercise", exercise)
+
+    def __getattr__(self, name: str) -> Any:
+        # Tools that inspect objects (pytest's collector, debuggers, mocks) probe private and special
+        # names; answering those must not import the exercise, whose code may not even load yet.
+        if name.startswith("_") or name in _INTROSPECTION_NAMES:
+            raise AttributeError(name)
+        return getattr(load(self._exercise), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{self._exercise} is served by the course; change the exercise module instead.")
+
+    def __repr__(self) -> str:
+        return f"<exercise {self._exercise} served from {source_of(self._exercise)}>"
+
+
+# ----------------------------------------------------------------------------------------------------
+# The contract between an exercise and its solution
+# ----------------------------------------------------------------------------------------------------
+
+
+def public_api(module: ModuleType) -> dict[str, Any]:
+    """Functions and classes that `module` itself defines and does not hide with a leading underscore."""
+    api: dict[str, Any] = {}
+    for name, value in vars(module).items():
+        if name.startswith("_"):
+            continue
+        if (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == module.__name__:
+            api[name] = value
+    return api
+
+
+def _signature(obj: Any) -> str:
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return "(?)"
+    params = []
+    for p in sig.parameters.values():
+        text = p.name if p.kind is not p.VAR_POSITIONAL else "*" + p.name
+        if p.kind is p.VAR_KEYWORD:
+            text = "**" + p.name
+        if p.kind is p.KEYWORD_ONLY:
+            text = "kw:" + text
+        if p.default is not p.empty:
+            text += f"={p.default!r}"
+        params.append(text)
+    return "(" + ", ".join(params) + ")"
+
+
+def _members(cls: type) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in vars(cls).items():
+        if name.startswith("_") and name != "__init__":
+            continue
+        func = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+        if inspect.isfunction(func):
+            out[name] = _signature(func)
+    return out
+
+
+def contract_problems(student: ModuleType, reference: ModuleType) -> list[str]:
+    """Every way in which `student` does not offer the names and signatures of `reference`, one line each."""
+    problems: list[str] = []
+    mine, theirs = public_api(student), public_api(reference)
+    for name, ref in theirs.items():
+        if name not in mine:
+            problems.append(f"`{name}` is missing (the tests call it; do not rename or delete it)")
+            continue
+        got = mine[name]
+        if inspect.isclass(ref) != inspect.isclass(got):
+            problems.append(f"`{name}` must be a {'class' if inspect.isclass(ref) else 'function'}")
+        elif inspect.isclass(ref):
+            ref_members, got_members = _members(ref), _members(got)
+            for member, sig in ref_members.items():
+                if member not in got_members:
+                    problems.append(f"`{name}.{member}` is missing")
+                elif got_members[member] != sig:
+                    problems.append(f"`{name}.{member}` has signature {got_members[member]}, expected {sig}")
+        elif _signature(got) != _signature(ref):
+            problems.append(f"`{name}` has signature {_signature(got)}, expected {_signature(ref)}")
+    return problems
+
+
+def check_contract(exercise: str) -> list[str]:
+    """Compare exercises/exNN with solutions/exNN; return the problems (empty when they agree)."""
+    ex_id = normalize_id(exercise)
+    if not solutions_available():
+        return []
+    name = module_name(ex_id)
+    student = importlib.import_module(f"exercises.{name}")
+    reference = importlib.import_module(f"solutions.{name}")
+    return contract_problems(student, reference)
+
+
+def assert_contract(exercise: str) -> None:
+    """Raise ContractError naming every mismatch between the exercise module and its solution."""
+    problems = check_contract(exercise)
+    if problems:
+        ex_id = normalize_id(exercise)
+        raise ContractError(
+            f"exercises/{module_name(ex_id)}.py does not match its contract: " + "; ".join(problems)
+        )

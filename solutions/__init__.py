@@ -1,0 +1,1 @@
+"""Reference solutions, module for module and name for name with exercises/ (instructors only)."""

@@ -1,0 +1,129 @@
+"""The course mechanism: parsing MTDG_SOURCE, serving modules, the contract check, stub errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+
+import pytest
+
+from minitorch_dg import course
+from minitorch_dg.errors import ContractError, NotImplementedYet, SourceError
+
+
+def test_unset_or_empty_means_exercises() -> None:
+    assert course.parse_source(None).describe() == "exercises"
+    assert course.parse_source("  ").describe() == "exercises"
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("solutions", {"ex01": "solutions", "ex02": "solutions"}),
+        ("solutions,ex02=exercises", {"ex01": "solutions", "ex02": "exercises"}),
+        ("exercises,ex01-ex02=solutions", {"ex01": "solutions", "ex02": "solutions"}),
+        ("ex01=solutions", {"ex01": "solutions", "ex02": "exercises"}),
+        ("solutions, ex2 = exercises", {"ex01": "solutions", "ex02": "exercises"}),
+    ],
+)
+def test_parse_source(spec: str, expected: dict[str, str]) -> None:
+    plan = course.parse_source(spec)
+    assert {ex: plan.source_of(ex) for ex in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "spec, fragment",
+    [
+        ("solution", "'solution' is not a source"),
+        ("solutions,exercises", "must be an override"),
+        ("solutions,ex99=exercises", "there is no exercise ex99"),
+        ("solutions,ex02-ex01=exercises", "not a range"),
+        ("solutions,foo=exercises", "not an exercise id"),
+    ],
+)
+def test_bad_source_specs_say_what_is_wrong(spec: str, fragment: str) -> None:
+    with pytest.raises(SourceError, match=fragment):
+        course.parse_source(spec)
+
+
+def test_load_follows_the_environment_and_using(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MTDG_SOURCE", "solutions,ex02=exercises")
+    assert course.load("ex01").__name__ == "solutions.ex01_operators"
+    assert course.load("ex02").__name__ == "exercises.ex02_autodiff"
+    with course.using("exercises"):
+        assert course.load("ex01").__name__ == "exercises.ex01_operators"
+    assert course.source_of("ex01") == "solutions"
+
+
+def test_installed_module_wins_and_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("fake_ex01")
+    course.install("ex01", fake, "mutant demo")
+    try:
+        assert course.load("ex01") is fake
+        assert "ex01=mutant demo" in course.describe()
+    finally:
+        course.uninstall("ex01")
+    assert course.load("ex01") is not fake
+
+
+def test_solutions_missing_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(course, "solutions_available", lambda: False)
+    with course.using("solutions"), pytest.raises(SourceError, match="no solutions package"):
+        course.load("ex01")
+
+
+def test_proxy_does_not_import_the_exercise_for_introspection() -> None:
+    proxy = course.ExerciseProxy("ex01")
+    for name in ("_mock_name", "__wrapped__", "pytestmark"):
+        with pytest.raises(AttributeError):
+            getattr(proxy, name)
+    with pytest.raises(AttributeError):
+        proxy.mul = None  # type: ignore[attr-defined]
+
+
+def test_the_shipped_exercises_keep_their_contract() -> None:
+    for ex in course.exercise_ids():
+        assert course.check_contract(ex) == [], ex
+
+
+def _module(name: str, code: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    exec(code, module.__dict__)
+    for value in module.__dict__.values():
+        if isinstance(value, type) or callable(value):
+            try:
+                value.__module__ = name
+            except (AttributeError, TypeError):
+                pass
+    return module
+
+
+def test_contract_problems_are_reported_by_name() -> None:
+    reference = _module("ref", "def f(x, y): pass\ndef g(a): pass\nclass C:\n    @staticmethod\n    def forward(ctx, a): pass\n")
+    student = _module("stu", "def f(x): pass\nclass C:\n    @staticmethod\n    def forward(ctx, b): pass\n")
+    problems = course.contract_problems(student, reference)
+    text = "; ".join(problems)
+    assert "`f` has signature (x), expected (x, y)" in text
+    assert "`g` is missing" in text
+    assert "`C.forward` has signature (ctx, b), expected (ctx, a)" in text
+    with pytest.raises(ContractError):
+        raise ContractError("; ".join(problems))
+
+
+def test_stub_error_names_exercise_function_and_command() -> None:
+    error = NotImplementedYet("ex01", "sigmoid")
+    text = str(error)
+    assert "ex01" in text and "`sigmoid`" in text and "mtdg check ex01" in text
+    assert "exercises/ex01_operators.py" in text and "exercises/ex01_operators.md" in text
+    assert isinstance(error, NotImplementedError)
+
+
+def test_an_uncaught_stub_error_prints_one_line_not_a_traceback() -> None:
+    code = "import minitorch_dg as mt\nmt.operators.mul(2.0, 3.0)\n"
+    env = {**os.environ, "MTDG_SOURCE": "exercises"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("NotImplementedYet: ex01: `mul`"), result.stderr

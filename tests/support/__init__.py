@@ -1,0 +1,1 @@
+"""Shared helpers of the test suite: comparison with torch, tolerance policy, random graphs."""
