@@ -74,3 +74,7 @@ def install_excepthook() -> None:
     """Show uncaught course errors as one clear line; every other error keeps its normal traceback."""
     if sys.excepthook is not _course_excepthook:
         sys.excepthook = _course_excepthook
+
+
+class ShapeError(RuntimeError):
+    """Shapes that do not fit together (broadcasting, matmul, view, cat, ...); the message names them all."""

@@ -1,0 +1,130 @@
+"""Indexing keys: turn `x[...]` into either a strided view (basic indexing) or a gather (advanced indexing).
+
+Basic indexing — ints, slices with a positive step, None and Ellipsis — never copies: it computes the
+start, shape and strides of a view. Advanced indexing — integer or boolean tensors, lists or arrays —
+gathers elements (numpy's rules, which are torch's) and copies.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .tensor_data import TensorData
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+Key = tuple[Any, ...]
+
+
+def _is_advanced(item: Any) -> bool:
+    from .tensor import Tensor
+
+    return isinstance(item, (Tensor, list, np.ndarray)) and not isinstance(item, bool)
+
+
+def normalize_key(t: Tensor, key: Any) -> Key:
+    """A tuple of int | slice | None | numpy array, with Ellipsis expanded and ints range-checked."""
+    from .tensor import Tensor
+
+    items = key if isinstance(key, tuple) else (key,)
+    converted: list[Any] = []
+    for item in items:
+        if isinstance(item, Tensor):
+            if item.dtype.is_floating_point:
+                raise IndexError("tensors used as indices must be long, int or bool tensors")
+            if item.dim() == 0 and item.dtype.name == "int64":
+                converted.append(int(item.item()))
+            else:
+                converted.append(item.to_numpy())
+        elif isinstance(item, (list, np.ndarray)):
+            array = np.asarray(item)
+            if array.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int or bool tensors")
+            converted.append(array)
+        elif isinstance(item, (bool, np.bool_)):
+            raise IndexError("indexing with a Python bool is not supported; use a bool tensor mask")
+        elif isinstance(item, (int, np.integer)):
+            converted.append(int(item))
+        elif item is None or item is Ellipsis or isinstance(item, slice):
+            converted.append(item)
+        else:
+            raise IndexError(
+                f"only integers, slices (`:`), ellipsis (`...`), None and integer or boolean tensors are valid "
+                f"indices, got {type(item).__name__}"
+            )
+    consumed = sum(
+        (a.ndim if isinstance(a, np.ndarray) and a.dtype == np.bool_ else 1)
+        for a in converted if a is not None and a is not Ellipsis
+    )
+    if converted.count(Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consumed > t.dim():
+        raise IndexError(f"too many indices for tensor of dimension {t.dim()}")
+    if Ellipsis in converted:
+        at = converted.index(Ellipsis)
+        converted[at:at + 1] = [slice(None)] * (t.dim() - consumed)
+    d = 0
+    for pos, item in enumerate(converted):
+        if item is None:
+            continue
+        if isinstance(item, int):
+            size = t.shape[d]
+            if not -size <= item < size:
+                raise IndexError(f"index {item} is out of bounds for dimension {d} with size {size}")
+            converted[pos] = item % size
+        elif isinstance(item, slice) and item.step is not None and item.step <= 0:
+            raise ValueError("step must be greater than zero")
+        d += item.ndim if isinstance(item, np.ndarray) and item.dtype == np.bool_ else 1
+    return tuple(converted)
+
+
+def is_basic(key: Key) -> bool:
+    return not any(isinstance(item, np.ndarray) for item in key)
+
+
+def view_for(data: TensorData, key: Key) -> TensorData:
+    """The view that a basic key selects: starts, shape and strides; no data moves."""
+    starts: list[int] = []
+    shape: list[int] = []
+    strides: list[int] = []
+    d = 0
+    for item in key:
+        if item is None:
+            shape.append(1)
+            strides.append(0)
+            continue
+        size, stride = data.shape[d], data.strides[d]
+        if isinstance(item, int):
+            starts.append(item)
+        else:
+            start, stop, step = item.indices(size)
+            count = max(0, (stop - start + step - 1) // step)
+            starts.append(start if count else 0)
+            shape.append(count)
+            strides.append(stride * step)
+        d += 1
+    for rest in range(d, len(data.shape)):
+        starts.append(0)
+        shape.append(data.shape[rest])
+        strides.append(data.strides[rest])
+    return data.select(starts, tuple(shape), tuple(strides))
+
+
+def numpy_key(key: Key) -> tuple[Any, ...]:
+    """The same key for numpy (ints, slices, None and arrays mean the same there)."""
+    return tuple(np.newaxis if item is None else item for item in key)
+
+
+def advanced_assign(t: Tensor, key: Key, value: Tensor) -> None:
+    """t[key] = value for an advanced key (on the host, then back to the device if needed)."""
+    from . import kernels as K
+
+    if t.device == "cpu":
+        K.host_array(t)[numpy_key(key)] = value.to_numpy()
+        return
+    host = t.to_numpy()
+    host[numpy_key(key)] = value.to_numpy()
+    K.copy_into(t, K.from_host(host, t.device))

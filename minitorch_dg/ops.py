@@ -1,0 +1,149 @@
+"""Functions of tensors in torch's `torch.xxx(...)` form: mt.cat, mt.stack, mt.exp(x), mt.allclose, ..."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import course
+from . import kernels as K
+from .tensor import Tensor, matmul
+from .tensor_functions import gather, index_select, where
+
+_ex05 = course.ExerciseProxy("ex05")
+
+__all__ = [
+    "abs", "allclose", "amax", "argmax", "cat", "clamp", "equal", "exp", "flatten", "gather", "index_select",
+    "isclose", "log", "matmul", "max", "maximum", "mean", "min", "minimum", "permute", "relu", "reshape",
+    "sigmoid", "sqrt", "squeeze", "stack", "sum", "tanh", "transpose", "unsqueeze", "where", "numel",
+]
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenate along an existing dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    K.same_device(*tensors)
+    d = K.normalize_dim(dim, tensors[0].dim())
+    return _ex05.Cat.apply(d, *tensors)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Stack along a new dim (all tensors must have the same shape)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) > 1:
+        raise RuntimeError(f"stack expects each tensor to be equal size, but got shapes {sorted(shapes)}")
+    d = K.normalize_dim(dim, tensors[0].dim() + 1)
+    return cat([t.unsqueeze(d) for t in tensors], d)
+
+
+def exp(x: Tensor) -> Tensor:
+    return x.exp()
+
+
+def log(x: Tensor) -> Tensor:
+    return x.log()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def relu(x: Tensor) -> Tensor:
+    return x.relu()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    return x.abs()
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return x.sqrt()
+
+
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    return x.clamp(min, max)
+
+
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return x.sum(dim, keepdim)
+
+
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return x.mean(dim, keepdim)
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    return x.max(dim, keepdim)
+
+
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    return x.min(dim, keepdim)
+
+
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return x.amax(dim, keepdim)
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return x.argmax(dim, keepdim)
+
+
+def maximum(a: Tensor, b: Tensor) -> Tensor:
+    return a.maximum(b)
+
+
+def minimum(a: Tensor, b: Tensor) -> Tensor:
+    return a.minimum(b)
+
+
+def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
+    return x.reshape(*shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return x.flatten(start_dim, end_dim)
+
+
+def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
+    return x.permute(*dims)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    return x.transpose(dim0, dim1)
+
+
+def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
+    return x.squeeze(dim)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    return x.unsqueeze(dim)
+
+
+def numel(x: Tensor) -> int:
+    return x.numel()
+
+
+def isclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> Tensor:
+    from .creation import tensor
+
+    return tensor(np.isclose(a.to_numpy(), b.to_numpy(), rtol=rtol, atol=atol), device=a.device)
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    return bool(np.allclose(a.to_numpy(), b.to_numpy(), rtol=rtol, atol=atol))
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    return tuple(a.shape) == tuple(b.shape) and bool(np.array_equal(a.to_numpy(), b.to_numpy()))

@@ -1,0 +1,997 @@
+"""`Tensor`: an n-dimensional array on a dynamic computation graph, with PyTorch's names and meaning.
+
+Every differentiable method records one Function (ex05's, served by the course) and returns a new
+tensor whose history points back at its inputs; `backward()` hands the graph to ex02's
+`backpropagate`, which walks it through the Node protocol (`parents`, `chain_rule`, `accumulate_grad`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from numbers import Number
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import course
+from . import kernels as K
+from .autodiff import is_grad_enabled, next_node_id, no_grad
+from .dtypes import DType, bool_, float32, float64, int64, promote_with_scalar, resolve
+from .errors import ShapeError
+from .function import History
+from .tensor_data import TensorData, prod
+
+_ex02 = course.ExerciseProxy("ex02")
+_ex05 = course.ExerciseProxy("ex05")
+
+_retain_graph = False
+
+
+@contextlib.contextmanager
+def _retaining(flag: bool) -> Iterator[None]:
+    global _retain_graph
+    previous = _retain_graph
+    _retain_graph = flag
+    try:
+        yield
+    finally:
+        _retain_graph = previous
+
+
+class Size(tuple):  # type: ignore[type-arg]
+    """A shape: a tuple of ints that prints like torch.Size."""
+
+    def numel(self) -> int:
+        return prod(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+
+class MaxResult(NamedTuple):
+    values: Tensor
+    indices: Tensor
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (Number, np.number)) and not isinstance(value, complex)
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it."""
+
+    __slots__ = ("_data", "_history", "requires_grad", "grad", "node_id", "_retains_grad", "name", "__weakref__")
+
+    def __init__(self, data: Any = None, *, dtype: Any = None, device: str | None = None,
+                 requires_grad: bool = False) -> None:
+        from .creation import tensor as make
+
+        source = make([] if data is None else data, dtype=dtype, device=device)
+        self._init(source._data, None, False)
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def _init(self, data: TensorData, history: History | None, requires_grad: bool) -> None:
+        self._data = data
+        self._history = history
+        self.requires_grad = requires_grad or history is not None
+        self.grad: Tensor | None = None
+        self.node_id = next_node_id()
+        self._retains_grad = False
+        self.name: str | None = None
+
+    @classmethod
+    def _from_data(cls, data: TensorData, history: History | None = None, requires_grad: bool = False) -> Tensor:
+        t = cls.__new__(cls)
+        t._init(data, history, requires_grad)
+        return t
+
+    # ------------------------------------------------------------------------------------------------
+    # Facts
+    # ------------------------------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.shape
+        return self._data.shape[K.normalize_dim(dim, self.dim())]
+
+    def dim(self) -> int:
+        return len(self._data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.dim()
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def stride(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return tuple(self._data.strides)
+        return self._data.strides[K.normalize_dim(dim, self.dim())]
+
+    @property
+    def dtype(self) -> DType:
+        return self._data.dtype
+
+    @property
+    def device(self) -> str:
+        return self._data.device
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors you made (and results of operations that record nothing)."""
+        return self._history is None
+
+    @property
+    def grad_fn(self) -> History | None:
+        """How this tensor was made (None for a leaf); `.grad_fn.name` is e.g. 'MulBackward'."""
+        return self._history
+
+    def is_contiguous(self) -> bool:
+        return self._data.is_contiguous()
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    @property
+    def _version(self) -> int:
+        return self._data.version.value
+
+    # ------------------------------------------------------------------------------------------------
+    # The Node protocol (used by ex02's topological_sort and backpropagate)
+    # ------------------------------------------------------------------------------------------------
+
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        if self._history is None:
+            return ()
+        return tuple(x for x in self._history.inputs if isinstance(x, Tensor) and x.requires_grad)
+
+    def chain_rule(self, d_output: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """Run the backward of the Function that made this tensor; check and return (input, gradient) pairs."""
+        history = self._history
+        if history is None:
+            return []
+        if self._retains_grad:
+            self.accumulate_grad(d_output)
+        raw = history.fn.backward(history.ctx, d_output)
+        grads = raw if isinstance(raw, tuple) else (raw,)
+        who = f"{_fn_label(history.fn)}.backward"
+        if len(grads) != len(history.inputs):
+            raise TypeError(
+                f"{who} returned {len(grads)} gradient(s) for {len(history.inputs)} input(s) of forward; return "
+                "one per input, in order (None for inputs that are not tensors)"
+            )
+        pairs = []
+        for i, (inp, g) in enumerate(zip(history.inputs, grads)):
+            if not (isinstance(inp, Tensor) and inp.requires_grad) or g is None:
+                continue
+            pairs.append((inp, _checked_grad(who, i, inp, g)))
+        if not _retain_graph:
+            history.ctx.free()
+        return pairs
+
+    def accumulate_grad(self, d: Tensor) -> None:
+        """Add d into `.grad` (a fresh tensor the first time, as torch)."""
+        with no_grad():
+            if self.grad is None:
+                self.grad = K.contiguous(d) if d.dtype is self.dtype else K.cast(d, self.dtype)
+            else:
+                self.grad = self.grad + d
+
+    # ------------------------------------------------------------------------------------------------
+    # Autograd API
+    # ------------------------------------------------------------------------------------------------
+
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
+        """Fill the `.grad` of every leaf this tensor depends on (ex02's backpropagate)."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn: nothing to differentiate. "
+                "Did you create the inputs with requires_grad=True, and compute outside mt.no_grad()?"
+            )
+        if gradient is None:
+            if self.numel() != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs, and this tensor has shape "
+                    f"{tuple(self.shape)}. Reduce it first (loss = y.sum()) or pass a gradient: "
+                    "y.backward(mt.ones_like(y))"
+                )
+            from .creation import ones_like
+
+            gradient = ones_like(self)
+        elif not isinstance(gradient, Tensor):
+            from .creation import tensor as make
+
+            gradient = make(gradient, dtype=self.dtype, device=self.device)
+        if tuple(gradient.shape) != tuple(self.shape):
+            raise ShapeError(
+                f"Mismatch in shape: the gradient has shape {tuple(gradient.shape)} and the output has shape "
+                f"{tuple(self.shape)}"
+            )
+        with no_grad(), _retaining(retain_graph):
+            _ex02.backpropagate(self, gradient)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, and this one is {self.dtype.name}; "
+                "convert it with .float() first"
+            )
+        if not requires_grad and not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables; use .detach() instead")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Keep `.grad` for this non-leaf tensor too after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
+        if not self.is_leaf:
+            self._retains_grad = True
+        return self
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def detach(self) -> Tensor:
+        """The same data (shared, no copy) off the graph."""
+        return Tensor._from_data(self._data)
+
+    def detach_(self) -> Tensor:
+        self._history = None
+        self.requires_grad = False
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """A detached tensor sharing this tensor's storage (assigning to it replaces the storage)."""
+        return Tensor._from_data(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"assigned data must be a Tensor, not {type(value).__name__}")
+        self._data = value._data
+
+    def zero_grad_(self) -> None:
+        self.grad = None
+
+    # ------------------------------------------------------------------------------------------------
+    # Conversion
+    # ------------------------------------------------------------------------------------------------
+
+    def item(self) -> Any:
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to a Python number")
+        value = K.host_array(self).reshape(-1)[0]
+        return value.item()
+
+    def numpy(self) -> np.ndarray:
+        """The values as a numpy array sharing memory on the CPU (torch refuses this for tensors that require grad)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.device != "cpu":
+            raise TypeError(f"can't convert {self.device} tensor to numpy. Use .cpu() to copy it to the host first.")
+        return K.host_array(self)
+
+    def to_numpy(self) -> np.ndarray:
+        """A copy of the values as a numpy array, whatever the device and grad state (used by tests)."""
+        return np.array(K.host_array(self))
+
+    def tolist(self) -> Any:
+        return self.to_numpy().tolist()
+
+    def to(self, *args: Any, dtype: Any = None, device: str | None = None, copy: bool = False) -> Tensor:
+        """`.to(dtype)`, `.to(device)`, `.to(other_tensor)` or both keywords; differentiable."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype, device = arg.dtype, arg.device
+            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+                device = arg
+            else:
+                dtype = arg
+        result = self
+        if device is not None:
+            device = _device_name(device)
+            if device != result.device:
+                from .tensor_functions import ToDevice
+
+                result = ToDevice.apply(result, device)
+        if dtype is not None:
+            target = resolve(dtype)
+            if target is not result.dtype:
+                from .tensor_functions import Cast
+
+                result = Cast.apply(result, target)
+        if copy and result is self:
+            result = self.clone()
+        return result
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    def float(self) -> Tensor:
+        return self.to(float32)
+
+    def double(self) -> Tensor:
+        return self.to(float64)
+
+    def long(self) -> Tensor:
+        return self.to(int64)
+
+    def bool(self) -> Tensor:
+        return self.to(bool_)
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    # ------------------------------------------------------------------------------------------------
+    # Arithmetic (recorded through ex05)
+    # ------------------------------------------------------------------------------------------------
+
+    def _other(self, value: Any) -> Tensor:
+        """A Python number as a 0-d tensor of the dtype torch's promotion gives, on this tensor's device."""
+        if isinstance(value, Tensor):
+            return value
+        if _is_number(value):
+            from .creation import tensor as make
+
+            number = value.item() if isinstance(value, np.generic) else value
+            return make(number, dtype=promote_with_scalar(self.dtype, number), device=self.device)
+        if isinstance(value, (list, tuple, np.ndarray)):
+            from .creation import tensor as make
+
+            return make(value, device=self.device)
+        raise TypeError(f"unsupported operand type for a Tensor: {type(value).__name__}")
+
+    def __add__(self, other: Any) -> Tensor:
+        return _ex05.Add.apply(self, self._other(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ex05.Add.apply(self._other(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ex05.Sub.apply(self, self._other(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ex05.Sub.apply(self._other(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ex05.Mul.apply(self, self._other(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ex05.Mul.apply(self._other(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ex05.Div.apply(self, self._other(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ex05.Div.apply(self._other(other), self)
+
+    def __neg__(self) -> Tensor:
+        return _ex05.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, Tensor):
+            if exponent.numel() == 1 and not exponent.requires_grad:
+                exponent = exponent.item()
+            else:
+                raise TypeError("minitorch-dg supports powers with a scalar exponent only: x ** 2, x ** 0.5")
+        if not _is_number(exponent):
+            raise TypeError(f"unsupported exponent type {type(exponent).__name__}")
+        return _ex05.Pow.apply(self, float(exponent))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        if not _is_number(base) or base <= 0:
+            raise TypeError("minitorch-dg supports number ** tensor for a positive number only")
+        return (self * float(np.log(base))).exp()
+
+    def __matmul__(self, other: Tensor) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Tensor) -> Tensor:
+        return matmul(self._other(other), self)
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    # in-place arithmetic: x += y
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+    # comparisons: bool tensors, never recorded
+    def _compare(self, op: str, other: Any) -> Tensor:
+        return K.zip(op, self, self._other(other))
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare("lt", other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare("le", other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare("gt", other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare("ge", other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare("eq", other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare("ne", other)
+
+    __hash__ = object.__hash__
+
+    def eq(self, other: Any) -> Tensor:
+        return self._compare("eq", other)
+
+    def ne(self, other: Any) -> Tensor:
+        return self._compare("ne", other)
+
+    def lt(self, other: Any) -> Tensor:
+        return self._compare("lt", other)
+
+    def le(self, other: Any) -> Tensor:
+        return self._compare("le", other)
+
+    def gt(self, other: Any) -> Tensor:
+        return self._compare("gt", other)
+
+    def ge(self, other: Any) -> Tensor:
+        return self._compare("ge", other)
+
+    def logical_not(self) -> Tensor:
+        return K.map("logical_not", self)
+
+    def __invert__(self) -> Tensor:
+        if self.dtype is not bool_:
+            raise TypeError("~ is defined for bool tensors only")
+        return self.logical_not()
+
+    def __and__(self, other: Any) -> Tensor:
+        return K.zip("mul", self, self._other(other)).bool()
+
+    def __or__(self, other: Any) -> Tensor:
+        return K.zip("maximum", self, self._other(other)).bool()
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous (shape {tuple(self.shape)}); "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype is not int64 or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if self.dim() == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.dim() == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self.shape[0]):
+            yield self[i]
+
+    # ------------------------------------------------------------------------------------------------
+    # Element-wise functions
+    # ------------------------------------------------------------------------------------------------
+
+    def exp(self) -> Tensor:
+        return _ex05.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return _ex05.Log.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return _ex05.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return _ex05.ReLU.apply(self)
+
+    def tanh(self) -> Tensor:
+        return _ex05.Tanh.apply(self)
+
+    def neg(self) -> Tensor:
+        return _ex05.Neg.apply(self)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self.__pow__(exponent)
+
+    def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        return self / other
+
+    def abs(self) -> Tensor:
+        from .tensor_functions import Abs
+
+        return Abs.apply(self)
+
+    def sqrt(self) -> Tensor:
+        from .tensor_functions import Sqrt
+
+        return Sqrt.apply(self)
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def reciprocal(self) -> Tensor:
+        return 1.0 / self
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        from .tensor_functions import Clamp
+
+        return Clamp.apply(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other: Tensor) -> Tensor:
+        from .tensor_functions import where
+
+        other = self._other(other)
+        return where(self >= other, self, other)
+
+    def minimum(self, other: Tensor) -> Tensor:
+        from .tensor_functions import where
+
+        other = self._other(other)
+        return where(self <= other, self, other)
+
+    def masked_fill(self, mask: Tensor, value: float) -> Tensor:
+        from .tensor_functions import where
+
+        return where(mask, self._other(value).to(self.dtype), self)
+
+    # ------------------------------------------------------------------------------------------------
+    # Reductions
+    # ------------------------------------------------------------------------------------------------
+
+    def _dims(self, dim: Any) -> tuple[int, ...]:
+        if dim is None:
+            return tuple(range(self.dim()))
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        normalized = tuple(K.normalize_dim(d, self.dim()) for d in dims)
+        if len(set(normalized)) != len(normalized):
+            raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
+        return normalized
+
+    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _ex05.Sum.apply(self, self._dims(dim), keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        if not self.dtype.is_floating_point:
+            raise RuntimeError(
+                f"mean(): could not infer output dtype. Input dtype must be floating point, got {self.dtype.name}; "
+                "call .float() first"
+            )
+        return _ex05.Mean.apply(self, self._dims(dim), keepdim)
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _ex05.Amax.apply(self, self._dims(dim), keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return -((-self).amax(dim, keepdim))
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """max() -> the largest value; max(dim) -> (values, indices), as torch."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return _ex05.Amax.apply(self, self._dims(None), False)
+        d = K.normalize_dim(dim, self.dim())
+        values = _ex05.Max.apply(self, d, keepdim)
+        return MaxResult(values, K.argmax(self, d, keepdim))
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return -((-self).max())
+        result = (-self).max(dim, keepdim)
+        return MaxResult(-result.values, result.indices)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return K.argmax(self.detach().reshape(-1), 0)
+        return K.argmax(self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return (-self.detach()).argmax(dim, keepdim)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        from .tensor_functions import Prod
+
+        return Prod.apply(self, self._dims(dim), keepdim)
+
+    def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> Tensor:
+        dims = self._dims(dim)
+        n = prod(tuple(self.shape[d] for d in dims))
+        centered = self - self.mean(dims, keepdim=True)
+        return (centered * centered).sum(dims, keepdim=keepdim) / max(n - (1 if unbiased else 0), 1)
+
+    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> Tensor:
+        return self.var(dim, unbiased, keepdim).sqrt()
+
+    def all(self) -> Tensor:
+        return (self != 0).logical_not().to(int64).sum() == 0
+
+    def any(self) -> Tensor:
+        return (self != 0).to(int64).sum() > 0
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        from .nn_functional_bridge import logsumexp
+
+        return logsumexp(self, dim, keepdim)
+
+    def softmax(self, dim: int) -> Tensor:
+        from .nn_functional_bridge import softmax
+
+        return softmax(self, dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        from .nn_functional_bridge import log_softmax
+
+        return log_softmax(self, dim)
+
+    # ------------------------------------------------------------------------------------------------
+    # Shapes and views
+    # ------------------------------------------------------------------------------------------------
+
+    def view(self, *shape: Any) -> Tensor:
+        return _ex05.View.apply(self, _infer_shape(self, _shape_args(shape)))
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(*other.shape)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        target = _infer_shape(self, _shape_args(shape))
+        if self._data.view(target) is not None:
+            return _ex05.View.apply(self, target)
+        return _ex05.View.apply(self.contiguous(), target)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.dim() == 0:
+            return self.reshape(1)
+        s, e = K.normalize_dim(start_dim, self.dim()), K.normalize_dim(end_dim, self.dim())
+        shape = tuple(self.shape)
+        return self.reshape(*shape[:s], prod(shape[s:e + 1]), *shape[e + 1:])
+
+    def contiguous(self) -> Tensor:
+        if self.is_contiguous():
+            return self
+        from .tensor_functions import Contiguous
+
+        return Contiguous.apply(self)
+
+    def clone(self) -> Tensor:
+        from .tensor_functions import Contiguous
+
+        return Contiguous.apply(self)
+
+    def permute(self, *order: Any) -> Tensor:
+        return _ex05.Permute.apply(self, tuple(int(d) for d in _shape_args(order)))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        n = self.dim()
+        d0, d1 = K.normalize_dim(dim0, n), K.normalize_dim(dim1, n)
+        order = list(range(n))
+        order[d0], order[d1] = order[d1], order[d0]
+        return self.permute(*order)
+
+    def t(self) -> Tensor:
+        if self.dim() > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.dim()}D")
+        return self if self.dim() < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.dim())))
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    def expand(self, *shape: Any) -> Tensor:
+        return _ex05.Expand.apply(self, tuple(int(s) for s in _shape_args(shape)))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(*other.shape)
+
+    def broadcast_to(self, *shape: Any) -> Tensor:
+        return self.expand(*_shape_args(shape))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return _ex05.Unsqueeze.apply(self, K.normalize_dim(dim, self.dim() + 1))
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        if dim is None:
+            result = self
+            for d in reversed(range(self.dim())):
+                if self.shape[d] == 1:
+                    result = _ex05.Squeeze.apply(result, d)
+            return result
+        d = K.normalize_dim(dim, self.dim())
+        if self.shape[d] != 1:
+            return self
+        return _ex05.Squeeze.apply(self, d)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        sizes = tuple(_shape_args(sizes))
+        if len(sizes) < self.dim():
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+        x = self.reshape(*((1,) * (len(sizes) - self.dim()) + tuple(self.shape)))
+        shape = tuple(x.shape)
+        inter = []
+        for r, s in zip(sizes, shape):
+            inter += [r, s]
+        expanded = x.reshape(*[v for s in shape for v in (1, s)]).expand(*inter)
+        return expanded.reshape(*[r * s for r, s in zip(sizes, shape)])
+
+    def chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
+        d = K.normalize_dim(dim, self.dim())
+        step = -(-self.shape[d] // chunks)
+        return self.split(step, d)
+
+    def split(self, size: Any, dim: int = 0) -> list[Tensor]:
+        d = K.normalize_dim(dim, self.dim())
+        n = self.shape[d]
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if isinstance(size, int) else list(size)
+        out, start = [], 0
+        for length in sizes:
+            out.append(self.narrow(d, start, length))
+            start += length
+        return out
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        d = K.normalize_dim(dim, self.dim())
+        key: list[Any] = [slice(None)] * d + [slice(start, start + length)]
+        return self[tuple(key)]
+
+    def unbind(self, dim: int = 0) -> list[Tensor]:
+        d = K.normalize_dim(dim, self.dim())
+        return [self.select(d, i) for i in range(self.shape[d])]
+
+    def select(self, dim: int, index: int) -> Tensor:
+        d = K.normalize_dim(dim, self.dim())
+        return self[tuple([slice(None)] * d + [index])]
+
+    # ------------------------------------------------------------------------------------------------
+    # Indexing
+    # ------------------------------------------------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Tensor:
+        from .indexing import is_basic, normalize_key
+
+        norm = normalize_key(self, key)
+        if is_basic(norm):
+            return _ex05.Index.apply(self, norm)
+        from .tensor_functions import AdvancedIndex
+
+        return AdvancedIndex.apply(self, norm)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        from .indexing import is_basic, normalize_key, view_for
+
+        self._check_inplace("item assignment")
+        norm = normalize_key(self, key)
+        src = self._other(value) if not isinstance(value, Tensor) else value
+        if is_basic(norm):
+            K.copy_into(Tensor._from_data(view_for(self._data, norm)), src.to(self.dtype).detach())
+        else:
+            from .indexing import advanced_assign
+
+            advanced_assign(self, norm, src.to(self.dtype).detach())
+        self._data.version.value += 1
+
+    # ------------------------------------------------------------------------------------------------
+    # In-place operations (for parameters under no_grad, and buffers)
+    # ------------------------------------------------------------------------------------------------
+
+    def _check_inplace(self, what: str) -> None:
+        if self.requires_grad and is_grad_enabled():
+            if self.is_leaf:
+                raise RuntimeError(
+                    f"a leaf Variable that requires grad is being used in an in-place operation ({what}). "
+                    "Wrap parameter updates in `with mt.no_grad():`."
+                )
+            raise RuntimeError(
+                f"in-place operations ({what}) on tensors that are part of a graph are not supported by "
+                "minitorch-dg; write it out of place (x = x + y) or detach first"
+            )
+
+    def _inplace(self, result: Tensor, what: str) -> Tensor:
+        self._check_inplace(what)
+        K.copy_into(self, result.detach().to(self.dtype))
+        self._data.version.value += 1
+        return self
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        other = self._other(other)
+        with no_grad():
+            return self._inplace(self + (other * alpha if alpha != 1 else other), "add_")
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        other = self._other(other)
+        with no_grad():
+            return self._inplace(self - (other * alpha if alpha != 1 else other), "sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        with no_grad():
+            return self._inplace(self * self._other(other), "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        with no_grad():
+            return self._inplace(self / self._other(other), "div_")
+
+    def addcmul_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
+        with no_grad():
+            return self._inplace(self + t1 * t2 * value, "addcmul_")
+
+    def addcdiv_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
+        with no_grad():
+            return self._inplace(self + t1 / t2 * value, "addcdiv_")
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        with no_grad():
+            return self._inplace(self.clamp(min, max), "clamp_")
+
+    def copy_(self, src: Any) -> Tensor:
+        with no_grad():
+            return self._inplace(self._other(src), "copy_")
+
+    def fill_(self, value: Any) -> Tensor:
+        with no_grad():
+            return self._inplace(self._other(value), "fill_")
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        from .creation import rand
+
+        with no_grad():
+            return self._inplace(rand(*self.shape, dtype=self.dtype, device=self.device) * (b - a) + a, "uniform_")
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        from .creation import randn
+
+        with no_grad():
+            return self._inplace(randn(*self.shape, dtype=self.dtype, device=self.device) * std + mean, "normal_")
+
+    # ------------------------------------------------------------------------------------------------
+    # Printing
+    # ------------------------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        from .printing import tensor_repr
+
+        return tensor_repr(self)
+
+    def __format__(self, spec: str) -> str:
+        if self.numel() == 1 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+
+# ----------------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------------
+
+
+def _fn_label(fn: type) -> str:
+    module = fn.__module__.split(".")[-1]
+    return (module.split("_")[0] + " " if module.startswith("ex") else "") + fn.__name__
+
+
+def _checked_grad(who: str, i: int, inp: Tensor, g: Any) -> Tensor:
+    if not isinstance(g, Tensor):
+        raise TypeError(f"{who} returned {type(g).__name__} as the gradient of input {i}; return a Tensor (or None)")
+    if tuple(g.shape) != tuple(inp.shape):
+        hint = ""
+        try:
+            K.ex03.shape_broadcast(tuple(inp.shape), tuple(g.shape))
+            hint = " — it was broadcast in forward: sum it back to the input's shape with unbroadcast(grad, shape)"
+        except ShapeError:
+            pass
+        raise ShapeError(
+            f"{who} returned a gradient of shape {tuple(g.shape)} for input {i}, which has shape "
+            f"{tuple(inp.shape)}{hint}"
+        )
+    if g.device != inp.device:
+        raise RuntimeError(f"{who} returned a gradient on {g.device} for input {i}, which is on {inp.device}")
+    if g.dtype is not inp.dtype:
+        g = K.cast(g, inp.dtype)
+    return g
+
+
+def _shape_args(args: Sequence[Any]) -> tuple[int, ...]:
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
+        return tuple(int(s) for s in args[0])
+    return tuple(int(s) for s in args)
+
+
+def _infer_shape(t: Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Resolve one -1 in `shape` and check the element count, with torch's error messages."""
+    numel = t.numel()
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred (-1)")
+    if -1 in shape:
+        known = prod(tuple(s for s in shape if s != -1))
+        if known == 0 or numel % known:
+            raise ShapeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    if any(s < 0 for s in shape) or prod(shape) != numel:
+        raise ShapeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def _device_name(device: Any) -> str:
+    name = str(device).split(":")[0]
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
+    return name
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """torch.matmul's rules: 1-D operands become a row (left) or a column (right) and the extra dim is dropped."""
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError("matmul expects two tensors")
+    if a.dim() == 0 or b.dim() == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.dim()}D and {b.dim()}D")
+    left = a.unsqueeze(0) if a.dim() == 1 else a
+    right = b.unsqueeze(-1) if b.dim() == 1 else b
+    if left.shape[-1] != right.shape[-2]:
+        raise ShapeError(
+            f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied (inner sizes "
+            f"{left.shape[-1]} and {right.shape[-2]} differ)"
+        )
+    out = _ex05.MatMul.apply(left, right)
+    if b.dim() == 1:
+        out = out.squeeze(-1)
+    if a.dim() == 1:
+        out = out.squeeze(-2 if b.dim() > 1 else -1)
+    return out

@@ -1,0 +1,132 @@
+"""`TensorData`: a flat storage buffer with a shape and strides — the memory behind every Tensor.
+
+Views (permute, view, expand, basic indexing) make new TensorData objects over the same buffer: on the
+CPU the buffer is a 1-D numpy array and a view that starts further in is a numpy slice of it, so no
+offset needs to travel with the strides. Views share one `VersionCounter`, which in-place operations bump
+so that autograd can tell when a tensor saved for backward was changed.
+
+The arithmetic on shapes and strides is ex03's, served by the course.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import course
+from .dtypes import DType, from_numpy
+from .errors import ShapeError
+
+Shape = tuple[int, ...]
+Strides = tuple[int, ...]
+
+ex03 = course.ExerciseProxy("ex03")
+
+
+@dataclass
+class VersionCounter:
+    """Shared by a tensor and all its views; incremented by every in-place change."""
+
+    value: int = 0
+
+
+def prod(shape: Shape) -> int:
+    return math.prod(shape)
+
+
+@dataclass
+class TensorData:
+    """Storage + shape + strides (+ the device the storage lives on)."""
+
+    storage: Any  # 1-D numpy array on the CPU; a 1-D device array on CUDA
+    shape: Shape
+    strides: Strides
+    device: str = "cpu"
+    version: VersionCounter = field(default_factory=VersionCounter)
+
+    def __post_init__(self) -> None:
+        self.shape = tuple(int(s) for s in self.shape)
+        self.strides = tuple(int(s) for s in self.strides)
+        if len(self.shape) != len(self.strides):
+            raise ShapeError(f"shape {self.shape} and strides {self.strides} have different lengths")
+
+    # -- facts ------------------------------------------------------------------------------------
+
+    @property
+    def dtype(self) -> DType:
+        return from_numpy(self.storage.dtype)
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
+
+    @property
+    def dims(self) -> int:
+        return len(self.shape)
+
+    def is_contiguous(self) -> bool:
+        return bool(ex03.is_contiguous(self.shape, self.strides))
+
+    def span(self) -> int:
+        """How many storage elements this view reaches: 1 + the position of its last element."""
+        if self.size == 0:
+            return 0
+        return 1 + sum((n - 1) * s for n, s in zip(self.shape, self.strides))
+
+    # -- construction -----------------------------------------------------------------------------
+
+    @staticmethod
+    def contiguous_from(array: np.ndarray, device: str = "cpu") -> TensorData:
+        """A fresh contiguous TensorData holding a copy of `array`."""
+        flat = np.ascontiguousarray(array).reshape(-1).copy()
+        shape = tuple(array.shape)
+        return TensorData(flat, shape, tuple(ex03.strides_from_shape(shape)), device)
+
+    def _view(self, shape: Shape, strides: Strides, storage: Any = None) -> TensorData:
+        return TensorData(self.storage if storage is None else storage, shape, strides, self.device, self.version)
+
+    # -- views (no data moves) ----------------------------------------------------------------------
+
+    def permute(self, order: tuple[int, ...]) -> TensorData:
+        shape, strides = ex03.permute(self.shape, self.strides, tuple(order))
+        return self._view(tuple(shape), tuple(strides))
+
+    def view(self, new_shape: Shape) -> TensorData | None:
+        """The same elements with `new_shape` (already resolved, same numel), or None when strides cannot say it."""
+        strides = ex03.view_strides(self.shape, self.strides, tuple(new_shape))
+        if strides is None:
+            return None
+        return self._view(tuple(new_shape), tuple(strides))
+
+    def expand(self, new_shape: Shape) -> TensorData:
+        """Broadcast to `new_shape` with stride 0 on stretched dims (torch's expand)."""
+        lead = len(new_shape) - len(self.shape)
+        if lead < 0:
+            raise ShapeError(f"expand: cannot expand shape {self.shape} to fewer dims {tuple(new_shape)}")
+        strides: list[int] = []
+        for d, size in enumerate(new_shape):
+            if d < lead:
+                if size < 0:
+                    raise ShapeError(f"expand: size -1 is not allowed for the new leading dim {d}")
+                strides.append(0)
+                continue
+            old = self.shape[d - lead]
+            if size == -1 or size == old:
+                strides.append(self.strides[d - lead])
+            elif old == 1:
+                strides.append(0)
+            else:
+                raise ShapeError(
+                    f"expand: the expanded size of the tensor ({size}) must match the existing size ({old}) at "
+                    f"non-singleton dimension {d}; target sizes {tuple(new_shape)}, tensor sizes {self.shape}"
+                )
+        shape = tuple(self.shape[d - lead] if (d >= lead and s == -1) else s for d, s in enumerate(new_shape))
+        return self._view(shape, tuple(strides))
+
+    def select(self, starts: list[int], shape: Shape, strides: Strides) -> TensorData:
+        """A view starting at multi-index `starts` with the given shape and strides (used by basic indexing)."""
+        offset = sum(i * s for i, s in zip(starts, self.strides))
+        return self._view(shape, strides, self.storage[offset:] if offset else self.storage)
