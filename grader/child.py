@@ -1,12 +1,18 @@
 """The grading child process: runs one exercise's tests under pytest and reports each result.
 
     python -m grader.child --result-fd N --exercise ex01 --source SPEC [--mutant FILE] [--seed S]
-                           [--test-timeout T] [--exitfirst] FILE...
+                           [--test-timeout T] [--exitfirst] [--refuse REASON] FILE...
 
 The parent writes a nonce on our stdin. Every event goes to the file descriptor the parent opened,
 as one JSON line that carries the nonce; the parent ignores anything else. Order of events:
 `collected` (before any exercise code is imported), `contract`, then `start`/`result` per test,
 then `done`. A test whose `result` never arrives scores 0 in the parent.
+
+The nonce is read before anything else happens and lives only in a closure of the channel, never in
+the environment or an attribute. The runtime guard (grader/guard.py) is on before the first import of
+exercise code; what it refuses arrives as `violation` events, and the parent scores the exercise 0.
+With `--refuse REASON` (the static policy refused the submission) the tests are only collected, and
+each is reported failed with REASON: no exercise code is imported at all.
 """
 
 from __future__ import annotations
@@ -18,8 +24,12 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from grader.guard import Guard
 
 EXERCISE_DIRS = (os.sep + "exercises" + os.sep, os.sep + "mutants" + os.sep)
 MAX_MESSAGE = 2000
@@ -30,18 +40,20 @@ class TestTimeout(BaseException):
 
 
 class Channel:
-    """Write nonce-stamped JSON events to the parent's pipe."""
+    """Write nonce-stamped JSON events to the parent's pipe (the nonce is kept in a closure only)."""
 
     def __init__(self, fd: int, nonce: str) -> None:
-        self.fd = fd
-        self.nonce = nonce
+        def send(event: str, data: dict[str, Any]) -> None:
+            payload = json.dumps({"nonce": nonce, "event": event, **data}) + "\n"
+            raw = payload.encode("utf-8", "replace")
+            while raw:
+                written = os.write(fd, raw)
+                raw = raw[written:]
+
+        self._send = send
 
     def send(self, event: str, **data: Any) -> None:
-        payload = json.dumps({"nonce": self.nonce, "event": event, **data}) + "\n"
-        raw = payload.encode("utf-8", "replace")
-        while raw:
-            written = os.write(self.fd, raw)
-            raw = raw[written:]
+        self._send(event, data)
 
 
 def _student_frame(excinfo: Any) -> str:
@@ -65,6 +77,14 @@ def describe_failure(excinfo: Any) -> tuple[str, str]:
         return "error", one_line(value)
     if isinstance(value, TestTimeout):
         return "timeout", str(value)
+    if isinstance(value, MemoryError):
+        where = _student_frame(excinfo)
+        return "memory", ("MemoryError: the test ran out of memory (the grader limits each exercise's address "
+                          f"space){' at ' + where if where else ''}; is something allocating without bound?")
+    from grader.guard import GuardError
+
+    if isinstance(value, GuardError):
+        return "violation", f"{value}"
     if isinstance(value, AssertionError):
         text = str(value).split("\nassert ")[0].strip() or "assertion failed"
         kind = "failed"
@@ -85,11 +105,14 @@ def describe_failure(excinfo: Any) -> tuple[str, str]:
 class Reporter:
     """pytest plugin: turns collection and test outcomes into channel events; enforces per-test time."""
 
-    def __init__(self, channel: Channel, exercise: str, test_timeout: float, check_contract: bool) -> None:
+    def __init__(self, channel: Channel, exercise: str, test_timeout: float, check_contract: bool,
+                 guard: Guard | None = None, refuse: str = "") -> None:
         self.channel = channel
         self.exercise = exercise
         self.test_timeout = test_timeout
         self.check_contract = check_contract
+        self.guard = guard
+        self.refuse = refuse
         self.timed_out = False
         self.current = ""
 
@@ -108,8 +131,17 @@ class Reporter:
                 }
             )
         self.channel.send("collected", tests=tests)
+        if self.refuse:
+            for test in tests:
+                self.channel.send("result", id=test["id"], outcome="failed", kind="policy", message=self.refuse,
+                                  duration=0.0)
+            return
+        if self.guard is not None:
+            self.guard.remember()  # the test modules are loaded now; exercise code has not run yet
         if self.check_contract:
             self._contract()
+        if self.guard is not None:
+            self._seal()
 
     def _contract(self) -> None:
         from minitorch_dg import course
@@ -120,6 +152,22 @@ class Reporter:
             problems = [f"importing the module failed: {type(error).__name__}: {error}"]
         self.channel.send("contract", problems=problems)
 
+    def _seal(self) -> None:
+        """Make the reference of every exercise served from student code unreachable from here on."""
+        from minitorch_dg import course
+
+        graded = [ex for ex in course.exercise_ids() if course.plan().source_of(ex) == "exercises"]
+        modules = [f"solutions.{course.module_name(ex)}" for ex in graded]
+        files = []
+        for ex in graded:
+            name = course.module_name(ex)
+            files += [os.path.join("solutions", name + "."), os.path.join("solutions", "__pycache__", name + ".")]
+        assert self.guard is not None
+        self.guard.seal(modules, files)
+
+    def violation(self, reason: str) -> None:
+        """The guard refused something: tell the parent at once (the exercise will score 0)."""
+        self.channel.send("violation", reason=reason, test=self.current)
     # -- per test -------------------------------------------------------------------------------
 
     def _alarm(self, signum: int, frame: FrameType | None) -> None:
@@ -146,7 +194,11 @@ class Reporter:
         send = lambda outcome, kind, message: self.channel.send(  # noqa: E731
             "result", id=item.nodeid, outcome=outcome, kind=kind, message=message, duration=call.duration
         )
-        if call.excinfo is None:
+        tampered = self.guard.tampered() if self.guard is not None else ""
+        if tampered:
+            self.violation(f"exercise code changed the code that judges it: {tampered}")
+            send("failed", "violation", f"refused by the grader: {tampered}")
+        elif call.excinfo is None:
             send("passed", "passed", "")
         elif call.excinfo.errisinstance(pytest.skip.Exception):
             send("skipped", "skipped", str(call.excinfo.value))
@@ -161,7 +213,60 @@ class Reporter:
 
     def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        self.channel.send("done", exitstatus=int(exitstatus))
+        self.channel.send("done", exitstatus=int(exitstatus), peak_memory_mb=peak_memory_mb())
+
+
+def peak_memory_mb() -> int:
+    """The largest address space this process has had (VmPeak), in MiB; 0 where /proc is missing."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+class _BlockExercises:
+    """A meta-path finder that refuses to import any exercise module (used when the policy refused them)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.startswith("exercises.") or name.startswith("mtdg_mutant_"):
+            raise ImportError(f"{name} was refused by the grader's policy and is not imported")
+        return None
+
+
+def build_guard(submission: str | None, on_violation: Callable[[str], None]) -> Guard:
+    """The guard for this run: exercise code lives in exercises/ (and the submission folder); the tests,
+    solutions, grader, grader state and any folder in MTDG_PROTECT are off limits to it."""
+    import importlib.util
+
+    from grader.paths import cache_dir, project_root
+
+    spec = importlib.util.find_spec("exercises")
+    dirs = list(spec.submodule_search_locations or []) if spec else []
+    if submission:
+        dirs.append(submission)
+    root = project_root()
+    protected = [str(root / name) for name in ("tests", "solutions", "grader", ".mtdg")]
+    protected.append(str(Path(__file__).resolve().parent))  # the installed grader, wherever it is
+    protected.append(str(cache_dir() / "mutants"))
+    protected += [p for p in os.environ.get("MTDG_PROTECT", "").split(os.pathsep) if p]
+    return Guard(dirs, protected, (), on_violation)
+
+
+def preload_judges() -> None:
+    """Import the modules that judge results before exercise code can run, so that the guard remembers them."""
+    import importlib
+    import importlib.util
+
+    for name in ("numpy", "numpy.testing", "torch", "pytest", "hypothesis", "tests.support.compare"):
+        try:
+            if importlib.util.find_spec(name.split(".")[0]) is not None:
+                importlib.import_module(name)
+        except Exception:  # noqa: BLE001  (a missing optional module is not our concern here)
+            continue
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,16 +280,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-timeout", type=float, default=60.0)
     parser.add_argument("--exitfirst", action="store_true")
     parser.add_argument("--no-contract", action="store_true")
+    parser.add_argument("--no-guard", action="store_true", help="instructors' own runs only (mutants)")
+    parser.add_argument("--refuse", default="", help="collect only; report every test failed with this reason")
     parser.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
 
-    nonce = sys.stdin.readline().strip()
+    channel = Channel(args.result_fd, sys.stdin.readline().strip())  # the nonce, before anything else
     sys.stdin.close()
-    channel = Channel(args.result_fd, nonce)
     os.environ["MTDG_SOURCE"] = args.source
     if args.seed is not None:
         os.environ["MTDG_SEED"] = str(args.seed)
     started = time.time()
+
+    reporter = Reporter(channel, args.exercise, args.test_timeout, check_contract=not args.no_contract,
+                        refuse=args.refuse)
+    if args.refuse:
+        sys.meta_path.insert(0, _BlockExercises())
+    elif not args.no_guard:
+        reporter.guard = build_guard(args.submission, reporter.violation)
+        reporter.guard.install()
+        preload_judges()
 
     import pytest
 
@@ -201,11 +316,12 @@ def main(argv: list[str] | None = None) -> int:
         mutant = load_mutant(args.mutant)
         course.install(args.exercise, mutant.module(), f"mutant {mutant.name}")
 
-    reporter = Reporter(channel, args.exercise, args.test_timeout, check_contract=not args.no_contract)
     pytest_args = ["-q", "-p", "no:cacheprovider", "--tb=no", "--no-header", "-rN",
                    "-W", "ignore::DeprecationWarning", *args.files]
     if args.exitfirst:
         pytest_args.insert(0, "-x")
+    if args.refuse:
+        pytest_args.insert(0, "--collect-only")
     code = pytest.main(pytest_args, plugins=[reporter])
     channel.send("exit", code=int(code), seconds=time.time() - started)
     return 0

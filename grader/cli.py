@@ -116,7 +116,8 @@ def _run_reports(exercises: Sequence[Exercise], catalog: Catalog, args: argparse
         plan, _ = source_for(ex.id, chain=getattr(args, "chain", False), source=args.source)
         _print(dim_line(f"{ex.id}: running {'public and hidden' if hidden else 'public'} tests with MTDG_SOURCE={plan} ..."))
         rep = grade_exercise(ex, catalog, hidden=hidden, chain=getattr(args, "chain", False), source=args.source,
-                             seed=seed, submission=_submission_dir(args))
+                             seed=seed, submission=_submission_dir(args),
+                             check_policy=not getattr(args, "no_policy", False))
         reports.append(rep)
         text = report.details(rep)
         if text:
@@ -235,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--submission", metavar="DIR", help="grade the exNN_*.py files in DIR instead of exercises/")
     check.add_argument("--timeout", type=float, help="wall-clock seconds per exercise (default: the catalog's)")
     check.add_argument("--test-timeout", type=float, help="seconds per test (default: the catalog's)")
+    check.add_argument("--no-policy", action="store_true",
+                       help="instructors: skip the static policy check (the runtime guard stays on)")
     check.add_argument("--source", help="grade with this MTDG_SOURCE plan instead (e.g. solutions)")
 
     grade = sub.add_parser("grade", help="public and hidden tests, score table, result files")
@@ -243,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--submission", metavar="DIR", help="grade the exNN_*.py files in DIR instead of exercises/")
     grade.add_argument("--timeout", type=float, help="wall-clock seconds per exercise (default: the catalog's)")
     grade.add_argument("--test-timeout", type=float, help="seconds per test (default: the catalog's)")
+    grade.add_argument("--no-policy", action="store_true",
+                       help="instructors: skip the static policy check (the runtime guard stays on)")
     grade.add_argument("--source", help="grade with this MTDG_SOURCE plan (e.g. solutions: the reference)")
     grade.add_argument("--seed", type=int, help="seed of the hidden tests (default: drawn now)")
     grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json here")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from minitorch_dg import course
 
+from . import policy
 from .catalog import Catalog, Exercise, TestSet
 from .runner import Limits, RunResult, TestOutcome, run_tests
 
@@ -79,6 +82,47 @@ def source_for(exercise: str, *, chain: bool = False, source: str | None = None)
     return f"solutions,{exercise}=exercises", []
 
 
+def _package_dirs(package: str) -> list[Path]:
+    spec = importlib.util.find_spec(package)
+    return [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+
+
+def student_files(exercise: Exercise, catalog: Catalog, plan: str, submission: str | None) -> list[tuple[Path, str, str]]:
+    """(file, name shown, module) of every student module that grading `exercise` with `plan` runs:
+    the exercise's own, and its prerequisites when the plan serves those from exercises/ too."""
+    source_plan = course.parse_source(plan)
+    needed: list[Exercise] = []
+    pending = [exercise]
+    while pending:
+        ex = pending.pop()
+        if ex in needed:
+            continue
+        needed.append(ex)
+        pending += [catalog.get(r) for r in ex.requires]
+    out = []
+    for ex in sorted(needed, key=lambda e: e.order):
+        if source_plan.source_of(ex.id) != "exercises":
+            continue
+        folders = ([Path(submission)] if submission else []) + _package_dirs("exercises")
+        for folder in folders:
+            candidate = folder / f"{ex.module}.py"
+            if candidate.is_file():
+                shown = f"exercises/{ex.module}.py" if folder in _package_dirs("exercises") else candidate.name
+                out.append((candidate, shown, ex.module))
+                break
+    return out
+
+
+def policy_violations(exercise: Exercise, catalog: Catalog, plan: str, submission: str | None) -> list[policy.Violation]:
+    """The static policy on every student file this grading would run (see grader/policy.py)."""
+    found: list[policy.Violation] = []
+    references = _package_dirs("solutions")
+    for path, shown, module in student_files(exercise, catalog, plan, submission):
+        reference = next((d / f"{module}.py" for d in references if (d / f"{module}.py").is_file()), None)
+        found += policy.check_file(path, shown, reference)
+    return found
+
+
 def _score(exercise: str, test_set: TestSet, outcomes: list[TestOutcome]) -> tuple[list[ScoredTest], float]:
     total_weight = sum(t.weight for t in outcomes) or 1.0
     scored = []
@@ -106,9 +150,14 @@ def grade_exercise(
     mutant: str | None = None,
     submission: str | None = None,
     exitfirst: bool = False,
+    check_policy: bool = True,
 ) -> ExerciseReport:
-    """Run the exercise's public (and hidden) tests in one child process and score them."""
+    """Check the student's files against the policy, then run the exercise's public (and hidden) tests
+    in one child process and score them. A file that breaks the policy is never run: every test of the
+    exercise scores 0 and the reason names the file, the line and the rule."""
     plan, notes = source_for(exercise.id, chain=chain, source=source)
+    refused = policy_violations(exercise, catalog, plan, submission) if check_policy else []
+    refuse = "refused before running: " + policy.summary(refused) if refused else ""
     sets = exercise.test_sets(include_hidden=hidden)
     limits = Limits(
         wall_seconds=exercise.timeout,
@@ -117,7 +166,9 @@ def grade_exercise(
         cpu_seconds=catalog.cpu_limit_factor * exercise.timeout,
     )
     run = run_tests(exercise.id, [s.file for s in sets], plan, limits, seed=seed, mutant=mutant,
-                    submission=submission, exitfirst=exitfirst)
+                    submission=submission, exitfirst=exitfirst, refuse=refuse)
+    if refuse:
+        run.reason = refuse
     report = ExerciseReport(exercise, plan, run, notes=list(notes))
     for test_set in sets:
         mine = [t for t in run.tests if t.id.split("::", 1)[0] == test_set.file]

@@ -62,6 +62,8 @@ class RunResult:
     contract: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log_tail: str = ""
+    violations: list[str] = field(default_factory=list)  # what the runtime guard refused
+    peak_memory_mb: int = 0  # the child's largest address space, when it finished normally
 
     @property
     def passed(self) -> int:
@@ -126,8 +128,11 @@ def run_tests(
     exitfirst: bool = False,
     contract: bool = True,
     env: dict[str, str] | None = None,
+    refuse: str = "",
 ) -> RunResult:
-    """Run `files` for `exercise` with MTDG_SOURCE=`source` in a fresh, limited child process."""
+    """Run `files` for `exercise` with MTDG_SOURCE=`source` in a fresh, limited child process.
+
+    With `refuse`, the child only collects the tests and reports each as failed with that reason."""
     nonce = secrets.token_hex(16)
     read_fd, write_fd = os.pipe()
     cmd = [sys.executable, "-m", "grader.child", "--result-fd", str(write_fd), "--exercise", exercise,
@@ -142,11 +147,14 @@ def run_tests(
         cmd.append("--exitfirst")
     if not contract:
         cmd.append("--no-contract")
+    if refuse:
+        cmd += ["--refuse", refuse]
     cmd += files
     child_env = dict(os.environ)
     child_env.update(env or {})
     child_env["MTDG_SOURCE"] = source
     child_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    child_env.setdefault("MALLOC_ARENA_MAX", "2")  # glibc reserves 64 MiB of address space per thread arena
     events: list[dict[str, object]] = []
     started = time.time()
     with tempfile.TemporaryFile() as log:
@@ -207,8 +215,13 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
             test.kind = str(event.get("kind"))
             test.message = str(event.get("message", ""))
             test.duration = float(event.get("duration", 0.0))  # type: ignore[arg-type]
+        elif kind == "violation":
+            reason = str(event.get("reason", ""))
+            if reason and reason not in result.violations:
+                result.violations.append(reason)
         elif kind == "done":
             done = True
+            result.peak_memory_mb = int(event.get("peak_memory_mb", 0) or 0)  # type: ignore[arg-type]
     where = f" while running {last_started.split('::', 1)[-1]}" if last_started else ""
     if timed_out:
         result.reason = f"timed out after {limits.wall_seconds:g} s{where} (an infinite loop, or far too slow)"
@@ -221,6 +234,13 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
         )
     if not tests and not result.reason:
         result.reason = f"no tests were collected (exit code {returncode}); is the test file importable?"
+    if result.violations:
+        refused = "; ".join(result.violations[:3])
+        result.reason = f"refused by the grader: {refused}" + (f" (then {result.reason})" if result.reason else "")
+        for test in tests.values():
+            if test.outcome == "passed":
+                test.outcome, test.kind = "failed", "violation"
+                test.message = "not counted: exercise code broke the grading rules during this run"
     for test in tests.values():
         if test.outcome == "missing":
             test.message = result.reason or "this test never reported a result"

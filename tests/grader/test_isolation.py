@@ -1,4 +1,8 @@
-"""A broken submission for ex01 scores 0 there, with a reason, while ex02 is still graded normally."""
+"""A broken submission for ex01 scores 0 there, with a reason, while ex02 is still graded normally.
+
+These cases are about the runner's limits, not the policy, so they run with `--no-policy` (the runtime
+guard stays on); tests/grader/test_redteam.py covers what the policy and the guard refuse.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from tests.grader.conftest import Mtdg, make_submission, read_json
 
 BREAKAGES = {
     "infinite loop at import": ("solution+while True:\n    pass\n", "timed out"),
-    "segfault at import": ("solution+import ctypes\nctypes.string_at(0)\n", "segmentation fault"),
+    # C-level recursion (sorted calls the key back in Python) overflows the C stack once the limit is lifted
+    "segfault at import": ("solution+import sys\nsys.setrecursionlimit(10**7)\ndef _deep(n):\n"
+                           "    return sorted([n], key=_deep)\n_deep(0)\n", "segmentation fault"),
     "os._exit(0) at import": ("solution+import os\nos._exit(0)\n", "os._exit"),
     "infinite loop inside one function": (
         "solution+\ndef relu(x):\n    while True:\n        pass\n", "longer than"),
@@ -23,7 +29,7 @@ def test_broken_ex01_scores_zero_and_ex02_is_graded(case: str, mtdg: Mtdg, tmp_p
     sub = make_submission(tmp_path / "sub", ex01_operators=source, ex02_autodiff="solution")
     out = tmp_path / "r.json"
     result = mtdg("grade", "ex01", "ex02", "--submission", str(sub), "--json", str(out), "--gradescope",
-                  str(tmp_path / "gs.json"), "--timeout", "25", "--test-timeout", "3")
+                  str(tmp_path / "gs.json"), "--timeout", "25", "--test-timeout", "3", "--no-policy")
     assert out.exists(), f"no report written; stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     report = {e["id"]: e for e in read_json(out)["exercises"]}
     ex01, ex02 = report["ex01"], report["ex02"]
