@@ -207,7 +207,7 @@ def from_host(array: np.ndarray, device: str = "cpu", dtype: DType | None = None
     data = TensorData.contiguous_from(array)
     if device != "cpu":
         backend = backends.for_device(device)
-        data = TensorData(backend.from_host(data.storage), data.shape, data.strides, device)  # type: ignore[attr-defined]
+        data = TensorData(backend.from_host(data.storage), data.shape, data.strides, device)
     return _tensor(data)
 
 

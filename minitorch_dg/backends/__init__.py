@@ -8,6 +8,7 @@ the choice made with `use_backend("simple" | "fast")` or the environment variabl
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -30,6 +31,8 @@ class Backend(Protocol):
     def empty(self, shape: tuple[int, ...], np_dtype: Any) -> Any: ...
 
     def to_host(self, storage: Any) -> Any: ...
+
+    def from_host(self, array: Any) -> Any: ...
 
 
 _factories: dict[str, Callable[[], Backend]] = {}
@@ -64,27 +67,15 @@ def cpu_backend_name() -> str:
 
 
 def _default_cpu() -> str:
-    """The fast backend once it exists and ex06 is implemented in the source in force; else simple."""
+    """The fast backend once it exists and reports itself available (ex06 implemented in the source in force)."""
     if "fast" not in _factories:
         return "simple"
-    from .. import course
-
     try:
-        module = course.load("ex06")
-    except Exception:  # noqa: BLE001 - no ex06 at all, or it does not import: stay simple
+        fast = get("fast")
+    except Exception:  # noqa: BLE001 - the fast backend cannot even be built here: stay simple
         return "simple"
-    return "fast" if getattr(module, "IMPLEMENTED", True) and _ex06_ready(module) else "simple"
-
-
-_ready_cache: dict[int, bool] = {}
-
-
-def _ex06_ready(module: Any) -> bool:
-    key = id(module)
-    if key not in _ready_cache:
-        probe = getattr(module, "is_implemented", None)
-        _ready_cache[key] = bool(probe()) if callable(probe) else True
-    return _ready_cache[key]
+    probe = getattr(fast, "is_available", None)
+    return "fast" if probe is None or probe() else "simple"
 
 
 def for_device(device: str) -> Backend:
@@ -117,10 +108,24 @@ def set_backend(name: str | None) -> None:
     _cpu_choice = name
 
 
+def _lazy(module: str, attribute: str) -> Callable[[], Backend]:
+    """A factory that imports `module` (e.g. numba) only when the backend is first used."""
+
+    def build() -> Backend:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)()
+
+    return build
+
+
 def _register_builtin() -> None:
     from . import simple
 
     register("simple", simple.SimpleBackend)
+    here = os.path.dirname(__file__)
+    if os.path.exists(os.path.join(here, "fast.py")):
+        register("fast", _lazy("fast", "FastBackend"))
+    if os.path.exists(os.path.join(here, "cuda.py")):
+        register("cuda", _lazy("cuda", "CudaBackend"))
 
 
 _register_builtin()

@@ -57,3 +57,6 @@ class SimpleBackend:
 
     def to_host(self, storage: Any) -> Any:
         return storage
+
+    def from_host(self, array: Any) -> Any:
+        return np.array(array, copy=True)
