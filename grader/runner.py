@@ -234,6 +234,9 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
         )
     if not tests and not result.reason:
         result.reason = f"no tests were collected (exit code {returncode}); is the test file importable?"
+    if not result.reason and any(t.kind == "memory" for t in tests.values()):
+        result.reason = (f"ran out of memory: each exercise may use {limits.memory_mb} MB of address space; "
+                         "something allocates without bound")
     if result.violations:
         refused = "; ".join(result.violations[:3])
         result.reason = f"refused by the grader: {refused}" + (f" (then {result.reason})" if result.reason else "")
