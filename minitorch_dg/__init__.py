@@ -37,6 +37,7 @@ from .dtypes import DType, get_default_dtype, set_default_dtype
 from .dtypes import bool_ as bool
 from .dtypes import float32, float64, int64
 from .errors import CourseError, NotImplementedYet, ShapeError, install_excepthook
+from .graph import to_dot, to_mermaid
 from .ops import (
     abs,
     allclose,

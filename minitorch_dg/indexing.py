@@ -59,12 +59,13 @@ def normalize_key(t: Tensor, key: Any) -> Key:
         (a.ndim if isinstance(a, np.ndarray) and a.dtype == np.bool_ else 1)
         for a in converted if a is not None and a is not Ellipsis
     )
-    if converted.count(Ellipsis) > 1:
+    ellipses = [i for i, a in enumerate(converted) if a is Ellipsis]
+    if len(ellipses) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     if consumed > t.dim():
         raise IndexError(f"too many indices for tensor of dimension {t.dim()}")
-    if Ellipsis in converted:
-        at = converted.index(Ellipsis)
+    if ellipses:
+        at = ellipses[0]
         converted[at:at + 1] = [slice(None)] * (t.dim() - consumed)
     d = 0
     for pos, item in enumerate(converted):

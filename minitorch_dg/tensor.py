@@ -8,7 +8,7 @@ tensor whose history points back at its inputs; `backward()` hands the graph to 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from numbers import Number
 from typing import Any, NamedTuple
 
@@ -580,6 +580,16 @@ class Tensor:
         other = self._other(other)
         return where(self <= other, self, other)
 
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        from .tensor_functions import gather
+
+        return gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        from .tensor_functions import index_select
+
+        return index_select(self, dim, index)
+
     def masked_fill(self, mask: Tensor, value: float) -> Tensor:
         from .tensor_functions import where
 
@@ -842,49 +852,43 @@ class Tensor:
                 "minitorch-dg; write it out of place (x = x + y) or detach first"
             )
 
-    def _inplace(self, result: Tensor, what: str) -> Tensor:
+    def _inplace(self, what: str, compute: Callable[[], Tensor]) -> Tensor:
+        """Check that an in-place change is allowed, compute the new values off the graph, write them in."""
         self._check_inplace(what)
-        K.copy_into(self, result.detach().to(self.dtype))
+        with no_grad():
+            result = compute()
+            K.copy_into(self, result.detach().to(self.dtype))
         self._data.version.value += 1
         return self
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         other = self._other(other)
-        with no_grad():
-            return self._inplace(self + (other * alpha if alpha != 1 else other), "add_")
+        return self._inplace("add_", lambda: self + (other * alpha if alpha != 1 else other))
 
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
         other = self._other(other)
-        with no_grad():
-            return self._inplace(self - (other * alpha if alpha != 1 else other), "sub_")
+        return self._inplace("sub_", lambda: self - (other * alpha if alpha != 1 else other))
 
     def mul_(self, other: Any) -> Tensor:
-        with no_grad():
-            return self._inplace(self * self._other(other), "mul_")
+        return self._inplace("mul_", lambda: self * self._other(other))
 
     def div_(self, other: Any) -> Tensor:
-        with no_grad():
-            return self._inplace(self / self._other(other), "div_")
+        return self._inplace("div_", lambda: self / self._other(other))
 
     def addcmul_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-        with no_grad():
-            return self._inplace(self + t1 * t2 * value, "addcmul_")
+        return self._inplace("addcmul_", lambda: self + t1 * t2 * value)
 
     def addcdiv_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-        with no_grad():
-            return self._inplace(self + t1 / t2 * value, "addcdiv_")
+        return self._inplace("addcdiv_", lambda: self + t1 / t2 * value)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        with no_grad():
-            return self._inplace(self.clamp(min, max), "clamp_")
+        return self._inplace("clamp_", lambda: self.clamp(min, max))
 
     def copy_(self, src: Any) -> Tensor:
-        with no_grad():
-            return self._inplace(self._other(src), "copy_")
+        return self._inplace("copy_", lambda: self._other(src))
 
     def fill_(self, value: Any) -> Tensor:
-        with no_grad():
-            return self._inplace(self._other(value), "fill_")
+        return self._inplace("fill_", lambda: self._other(value))
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -892,14 +896,12 @@ class Tensor:
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         from .creation import rand
 
-        with no_grad():
-            return self._inplace(rand(*self.shape, dtype=self.dtype, device=self.device) * (b - a) + a, "uniform_")
+        return self._inplace("uniform_", lambda: rand(*self.shape, dtype=self.dtype, device=self.device) * (b - a) + a)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         from .creation import randn
 
-        with no_grad():
-            return self._inplace(randn(*self.shape, dtype=self.dtype, device=self.device) * std + mean, "normal_")
+        return self._inplace("normal_", lambda: randn(*self.shape, dtype=self.dtype, device=self.device) * std + mean)
 
     # ------------------------------------------------------------------------------------------------
     # Printing
