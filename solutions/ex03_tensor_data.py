@@ -120,7 +120,7 @@ def view_strides(shape: Shape, strides: Strides, new_shape: Shape) -> Strides | 
     if len(shape) == 0:
         return (1,) * len(new_shape)
     if any(size == 0 for size in shape):
-        return strides_from_shape(new_shape)
+        return tuple(strides) if tuple(new_shape) == tuple(shape) else strides_from_shape(new_shape)
     new_strides = [0] * len(new_shape)
     view_d = len(new_shape) - 1
     chunk_base = strides[-1]
