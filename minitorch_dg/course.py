@@ -195,11 +195,15 @@ def using(spec: str | SourcePlan) -> Iterator[SourcePlan]:
 
 def install(exercise: str, module: ModuleType, label: str) -> None:
     """Serve `module` for `exercise` whatever the plan says (a mutant, a submission); `label` names it in messages."""
+    global _install_generation
     _installed[normalize_id(exercise)] = (module, label)
+    _install_generation += 1
 
 
 def uninstall(exercise: str | None = None) -> None:
     """Remove installed modules (all of them when `exercise` is None)."""
+    global _install_generation
+    _install_generation += 1
     if exercise is None:
         _installed.clear()
     else:
@@ -222,8 +226,26 @@ def describe() -> str:
     return text
 
 
+_resolved: dict[str, ModuleType] = {}
+_resolved_for: tuple[SourcePlan, int] | None = None
+_install_generation = 0
+
+
 def load(exercise: str) -> ModuleType:
-    """The module that serves `exercise` under the plan in force."""
+    """The module that serves `exercise` under the plan in force (cached until the plan changes)."""
+    global _resolved_for
+    current = (plan(), _install_generation)
+    if current != _resolved_for:
+        _resolved.clear()
+        _resolved_for = current
+    module = _resolved.get(exercise)
+    if module is None:
+        module = _resolve(exercise)
+        _resolved[exercise] = module
+    return module
+
+
+def _resolve(exercise: str) -> ModuleType:
     ex_id = exercise if _ID.match(exercise) else normalize_id(exercise)
     if ex_id in _installed:
         return _installed[ex_id][0]
