@@ -227,17 +227,18 @@ def describe() -> str:
 
 
 _resolved: dict[str, ModuleType] = {}
-_resolved_for: tuple[SourcePlan, int] | None = None
+_resolved_plan: SourcePlan | None = None
+_resolved_generation = -1
 _install_generation = 0
 
 
 def load(exercise: str) -> ModuleType:
     """The module that serves `exercise` under the plan in force (cached until the plan changes)."""
-    global _resolved_for
-    current = (plan(), _install_generation)
-    if current != _resolved_for:
+    global _resolved_plan, _resolved_generation
+    current = plan()
+    if current is not _resolved_plan or _install_generation != _resolved_generation:
         _resolved.clear()
-        _resolved_for = current
+        _resolved_plan, _resolved_generation = current, _install_generation
     module = _resolved.get(exercise)
     if module is None:
         module = _resolve(exercise)
