@@ -4,7 +4,11 @@
     mtdg check EX                 public tests of EX on your code (reference for everything else)
     mtdg grade [EX ...]           public + hidden tests, a score table, result files
     mtdg progress                 where you stand and what to do next
+    mtdg hint EX                  the handout's hints for the tests that failed last time
     mtdg verify [EX ...]          instructors: solutions pass, stubs fail, every mutant is caught
+    mtdg release DIR              instructors: write the student repository
+    mtdg autograder OUT.zip       instructors: build the Gradescope autograder bundle
+    mtdg classroom [DIR]          instructors: write the GitHub Classroom workflow
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from pathlib import Path
 from minitorch_dg import course
 from minitorch_dg.errors import CourseError
 
-from . import formats, report, state
+from . import classroom, formats, report, state
+from .release import ReleaseError, build_release
 from .catalog import Catalog, CatalogError, Exercise, load
 from .grading import ExerciseReport, grade_exercise, source_for
 from .verify import verify_exercise
@@ -182,7 +187,15 @@ def cmd_grade(args: argparse.Namespace, catalog: Catalog) -> int:
 # ---------------------------------------------------------------------------------------------------
 
 
+def _instructors_only(command: str) -> None:
+    """Refuse an instructors' command in a student copy, in one line."""
+    if not course.solutions_available():
+        raise CourseError(f"{command} needs the reference solutions: it is for the instructors' repository, "
+                          "and this is a student copy")
+
+
 def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
+    _instructors_only("mtdg verify")
     seed = args.seed if args.seed is not None else secrets.randbelow(10**9)
     _print(dim_line(f"verify: hidden tests drawn with seed {seed}"))
     all_ok = True
@@ -218,6 +231,37 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
     _print()
     _print(report.green("verify: everything checks out") if all_ok else report.red("verify: problems found (above)"))
     return 0 if all_ok else 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# release / classroom
+# ---------------------------------------------------------------------------------------------------
+
+
+def cmd_release(args: argparse.Namespace, catalog: Catalog) -> int:
+    _instructors_only("mtdg release")
+    released = catalog.select(args.with_solutions) if args.with_solutions else []
+    summary = build_release(Path(args.dir).resolve(), catalog, released)
+    if args.classroom:
+        classroom.write_workflow(summary.root, catalog)
+    _print(f"wrote the student repository to {summary.root} ({summary.files} files)")
+    if summary.released_solutions:
+        _print(f"reference code in place of the stubs of: {', '.join(summary.released_solutions)}")
+    for item in summary.incomplete:
+        _print(report.red(f"  note: the catalog lists {item}; students cannot do that exercise yet"))
+    _print("it has no solutions/, no hidden tests and no mutants. Students start with:")
+    _print(f"  python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" && .venv/bin/mtdg check "
+           f"{catalog.exercises[0].id}")
+    return 0
+
+
+def cmd_classroom(args: argparse.Namespace, catalog: Catalog) -> int:
+    target = classroom.write_workflow(Path(args.dir).resolve(), catalog)
+    _print(f"wrote {target}: one autograding step per exercise ({len(catalog.exercises)}), public tests only")
+    for item in classroom.inexact_points(catalog):
+        _print(report.red(f"  note: {item}: GitHub Classroom steps take whole points; the step gives "
+                          f"{item.split()[0]} {'0' if 'per_test' in item else 'its points rounded down'}"))
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -263,6 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--skip-solutions", action="store_true", help="do not rerun the suite on the reference")
     verify.add_argument("--skip-stubs", action="store_true")
     verify.add_argument("--skip-mutants", action="store_true")
+
+    release = sub.add_parser("release", help="instructors: write the student repository into DIR")
+    release.add_argument("dir", help="a new (or empty) folder")
+    release.add_argument("--with-solutions", nargs="+", metavar="EX",
+                         help="put the reference code of these exercises in place of their stubs (e.g. ex01-ex04)")
+    release.add_argument("--classroom", action="store_true", help="also write the GitHub Classroom workflow")
+
+    room = sub.add_parser("classroom", help="instructors: write .github/workflows/classroom.yml under DIR")
+    room.add_argument("dir", nargs="?", default=".", help="the student repository (default: here)")
     return parser
 
 
@@ -272,6 +325,8 @@ COMMANDS = {
     "check": cmd_check,
     "grade": cmd_grade,
     "verify": cmd_verify,
+    "release": cmd_release,
+    "classroom": cmd_classroom,
 }
 
 
@@ -281,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         catalog = load()
         _banner(catalog)
         return COMMANDS[args.command](args, catalog)
-    except (CatalogError, CourseError) as error:
+    except (CatalogError, CourseError, ReleaseError) as error:
         print(f"mtdg: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
