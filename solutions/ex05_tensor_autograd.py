@@ -122,7 +122,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """a ** p for a number p;  ∂/∂a = p * a^(p-1)"""
+    """a ** p for a number p;  ∂/∂a = p * a^(p-1), and 0 when p == 0 (torch's rule, also at a = 0)"""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, p: float) -> Tensor:
@@ -133,6 +133,8 @@ class Pow(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
         (a,) = ctx.saved_tensors
+        if ctx.p == 0:
+            return K.zeros(tuple(a.shape), grad.dtype, grad.device), None
         return grad * ctx.p * a ** (ctx.p - 1.0), None
 
 
@@ -246,7 +248,7 @@ class Mean(Function):
     def forward(ctx: Context, a: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
         n = 1
         for d in dims:
-            n *= a.shape[d]
+            n *= a.shape[d] if a.dim() else 1  # a 0-d tensor reduces to itself (torch allows dim 0)
         ctx.shape, ctx.dims, ctx.n = a.shape, dims, n
         total = _reduce("sum", a, dims, keepdim)
         return K.zip("div", total, tensor(float(n), dtype=total.dtype, device=a.device))
@@ -270,6 +272,8 @@ class Max(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
         (indices,) = ctx.saved_tensors
+        if not ctx.shape:  # a 0-d tensor is its own maximum
+            return grad, None, None
         positions = arange(ctx.shape[ctx.dim], device=grad.device)
         positions = positions.reshape(tuple(-1 if d == ctx.dim else 1 for d in range(len(ctx.shape))))
         chosen = (positions == indices).to(grad.dtype)  # one-hot along dim, shape of the input
