@@ -25,6 +25,7 @@ from minitorch_dg import course
 from minitorch_dg.errors import CourseError
 
 from . import classroom, formats, report, state
+from .autograder import AutograderError, build_bundle
 from .release import ReleaseError, build_release
 from .catalog import Catalog, CatalogError, Exercise, load
 from .grading import ExerciseReport, grade_exercise, source_for
@@ -255,6 +256,16 @@ def cmd_release(args: argparse.Namespace, catalog: Catalog) -> int:
     return 0
 
 
+def cmd_autograder(args: argparse.Namespace, catalog: Catalog) -> int:
+    _instructors_only("mtdg autograder")
+    exercises = catalog.select(args.exercises)
+    summary = build_bundle(Path(args.out).resolve(), catalog, exercises, hidden_visibility=args.hidden_visibility)
+    _print(f"wrote {summary.path} ({summary.files} files) grading {', '.join(summary.exercises)}")
+    _print("upload it as the autograder of a Gradescope programming assignment (base image: Ubuntu);")
+    _print("students submit their exercises/ folder or the exNN_*.py files themselves.")
+    return 0
+
+
 def cmd_classroom(args: argparse.Namespace, catalog: Catalog) -> int:
     target = classroom.write_workflow(Path(args.dir).resolve(), catalog)
     _print(f"wrote {target}: one autograding step per exercise ({len(catalog.exercises)}), public tests only")
@@ -314,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="put the reference code of these exercises in place of their stubs (e.g. ex01-ex04)")
     release.add_argument("--classroom", action="store_true", help="also write the GitHub Classroom workflow")
 
+    bundle = sub.add_parser("autograder", help="instructors: build the Gradescope autograder zip")
+    bundle.add_argument("out", help="the zip to write, e.g. autograder.zip")
+    bundle.add_argument("--exercises", nargs="+", metavar="EX", help="exercises to grade (default: all)")
+    bundle.add_argument("--hidden-visibility", choices=formats.VISIBILITIES,
+                        help="Gradescope visibility of hidden tests (default: the catalog's)")
+
     room = sub.add_parser("classroom", help="instructors: write .github/workflows/classroom.yml under DIR")
     room.add_argument("dir", nargs="?", default=".", help="the student repository (default: here)")
     return parser
@@ -327,6 +344,7 @@ COMMANDS = {
     "verify": cmd_verify,
     "release": cmd_release,
     "classroom": cmd_classroom,
+    "autograder": cmd_autograder,
 }
 
 
@@ -336,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         catalog = load()
         _banner(catalog)
         return COMMANDS[args.command](args, catalog)
-    except (CatalogError, CourseError, ReleaseError) as error:
+    except (CatalogError, CourseError, ReleaseError, AutograderError) as error:
         print(f"mtdg: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
