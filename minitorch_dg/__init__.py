@@ -74,6 +74,11 @@ from .ops import (
 )
 from .tensor import Size, Tensor
 
+# Layers, optimizers, data and checkpoints (after Tensor: they build on it).
+from . import datasets, nn, optim, utils  # noqa: E402
+from .random import Generator  # noqa: E402
+from .serialization import load, save  # noqa: E402
+
 __version__ = "0.1.0"
 
 float = float32  # noqa: A001  (torch.float)

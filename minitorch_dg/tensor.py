@@ -672,17 +672,17 @@ class Tensor:
         return (self != 0).to(int64).sum() > 0
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
-        from .nn_functional_bridge import logsumexp
+        from .nn.functional import logsumexp
 
         return logsumexp(self, dim, keepdim)
 
     def softmax(self, dim: int) -> Tensor:
-        from .nn_functional_bridge import softmax
+        from .nn.functional import softmax
 
         return softmax(self, dim)
 
     def log_softmax(self, dim: int) -> Tensor:
-        from .nn_functional_bridge import log_softmax
+        from .nn.functional import log_softmax
 
         return log_softmax(self, dim)
 

@@ -1,0 +1,232 @@
+"""`mt.nn.functional` (import it as F): layers, activations and losses as functions, torch's signatures.
+
+The maths is ex08's (served by the course: your exercises/ex08_nn.py, or the reference). This module
+checks the arguments first — shapes, dtypes, `reduction`, `p` — so that a wrong call gets torch's kind of
+error in plain words, and it handles the shapes that ex08 does not see: a single sample (C,) and extra
+dims (N, C, d1, ...) for the classification losses, a 0-d input for softmax.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from .. import course
+from ..dtypes import int64, resolve
+from ..errors import ShapeError
+from ..kernels import normalize_dim
+from ..tensor import Tensor
+
+_ex08 = course.ExerciseProxy("ex08")
+
+REDUCTIONS = ("mean", "sum", "none")
+
+__all__ = [
+    "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "logsumexp", "mse_loss", "nll_loss",
+    "cross_entropy", "dropout", "flatten",
+]
+
+
+def _require_tensor(value: Any, name: str, fn: str) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' must be a Tensor, not {type(value).__name__}")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction; use 'mean', 'sum' or 'none'")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Layers and activations
+# ---------------------------------------------------------------------------------------------------
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b for input (..., in_features), weight (out_features, in_features), bias (out_features,)."""
+    _require_tensor(input, "input", "linear")
+    _require_tensor(weight, "weight", "linear")
+    if weight.dim() != 2:
+        raise ShapeError(f"linear(): weight must be 2-D (out_features, in_features), got shape {tuple(weight.shape)}")
+    if input.dim() == 0 or input.shape[-1] != weight.shape[1]:
+        rows = input.numel() // input.shape[-1] if input.dim() and input.shape[-1] else 1
+        cols = input.shape[-1] if input.dim() else 1
+        raise ShapeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and {weight.shape[1]}x{weight.shape[0]}): "
+            f"the input's last dim is {cols}, the layer expects in_features={weight.shape[1]}"
+        )
+    if bias is not None:
+        _require_tensor(bias, "bias", "linear")
+        if tuple(bias.shape) not in ((weight.shape[0],), ()):
+            raise ShapeError(f"linear(): bias of shape {tuple(bias.shape)} does not match out_features={weight.shape[0]}")
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {input.dtype.name} and {weight.dtype.name}; "
+            "convert the input with .to(weight.dtype) or the model with .to(dtype)"
+        )
+    return _ex08.linear(input, weight, bias)
+
+
+def relu(input: Tensor) -> Tensor:
+    return input.relu()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return input.flatten(start_dim, end_dim)
+
+
+def _softmax_dim(input: Tensor, dim: int | None, fn: str) -> int:
+    if dim is None:
+        warnings.warn(
+            f"Implicit dimension choice for {fn} has been deprecated. Change the call to include dim=X as an argument.",
+            UserWarning, stacklevel=3,
+        )
+        return 0 if input.dim() in (0, 1, 3) else 1
+    return normalize_dim(dim, input.dim())
+
+
+def _along(fn: str, input: Tensor, dim: int | None, dtype: Any) -> Tensor:
+    _require_tensor(input, "input", fn)
+    d = _softmax_dim(input, dim, fn)
+    if dtype is not None:
+        input = input.to(resolve(dtype))
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{fn}(): expected a floating point input, got {input.dtype.name}; call .float() first")
+    if input.dim() == 0:
+        return getattr(_ex08, fn)(input.reshape(1), 0).reshape(())
+    return getattr(_ex08, fn)(input, d)
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """exp(x_i) / Σ_j exp(x_j) along `dim`, stable for any magnitude."""
+    return _along("softmax", input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """log softmax along `dim`, computed as x − logsumexp(x) (stable)."""
+    return _along("log_softmax", input, dim, dtype)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log Σ exp(x) over `dim` (an int or a tuple of ints), stable for any magnitude."""
+    _require_tensor(input, "input", "logsumexp")
+    if not input.dtype.is_floating_point:
+        input = input.float()
+    if input.dim() == 0:
+        return _ex08.logsumexp(input.reshape(1), 0, False).reshape(())
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = tuple(sorted({normalize_dim(d, input.dim()) for d in dims}))
+    if len(dims) == 1:
+        return _ex08.logsumexp(input, dims[0], keepdim)
+    # Several dims: move them to the end, merge them into one, reduce that one.
+    rest = [d for d in range(input.dim()) if d not in dims]
+    moved = input.permute(*rest, *dims)
+    merged = moved.reshape(*[input.shape[d] for d in rest], -1)
+    out = _ex08.logsumexp(merged, -1, False)
+    if keepdim:
+        out = out.reshape(*[1 if d in dims else input.shape[d] for d in range(input.dim())])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Losses
+# ---------------------------------------------------------------------------------------------------
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error; `reduction` is 'mean', 'sum' or 'none'."""
+    _require_tensor(input, "input", "mse_loss")
+    _require_tensor(target, "target", "mse_loss")
+    _check_reduction(reduction)
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(
+            f"Using a target size ({tuple(target.shape)}) that is different to the input size ({tuple(input.shape)}). "
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            UserWarning, stacklevel=2,
+        )
+    return _ex08.mse_loss(input, target, reduction)
+
+
+def _class_targets(fn: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor, tuple[int, ...]]:
+    """Check (input, target) of a classification loss; return them as (N, C) and (N,) plus the 'none' shape."""
+    _require_tensor(input, "input", fn)
+    _require_tensor(target, "target", fn)
+    if target.dtype.is_floating_point:
+        raise RuntimeError(
+            f"{fn}(): minitorch-dg takes class-index targets (int64), got a {target.dtype.name} target. "
+            "Pass the class numbers, e.g. mt.tensor([2, 0, 1]); class-probability targets are not supported."
+        )
+    if target.dtype is not int64:
+        raise RuntimeError(f"{fn}(): expected scalar type Long (int64) for the target but found {target.dtype.name}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{fn}(): expected a floating point input, got {input.dtype.name}")
+    if input.dim() == 0:
+        raise ShapeError(f"{fn}(): the input must have shape (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor")
+    if input.dim() == 1:
+        if target.dim() != 0:
+            raise ShapeError(f"{fn}(): a 1-D input (C,) needs a 0-d target, got shape {tuple(target.shape)}")
+        flat_in, flat_target, shape = input.unsqueeze(0), target.reshape(1), ()
+    else:
+        expected = (input.shape[0],) + tuple(input.shape[2:])
+        if tuple(target.shape) != expected:
+            raise ShapeError(
+                f"{fn}(): input of shape {tuple(input.shape)} (N, C, ...) needs a target of shape {expected}, "
+                f"got {tuple(target.shape)}"
+            )
+        if input.dim() == 2:
+            flat_in, flat_target, shape = input, target, expected
+        else:  # (N, C, d1, ...) -> (N·d1·..., C)
+            order = [0] + list(range(2, input.dim())) + [1]
+            flat_in = input.permute(*order).reshape(-1, input.shape[1])
+            flat_target, shape = target.reshape(-1), expected
+    classes = flat_in.shape[1]
+    if flat_target.numel():
+        values = flat_target.to_numpy()
+        bad = values[(values < 0) | (values >= classes)]
+        if bad.size:
+            raise IndexError(
+                f"{fn}(): Target {int(bad[0])} is out of bounds: class indices must be in [0, {classes}) "
+                "(minitorch-dg has no ignore_index)"
+            )
+    return flat_in, flat_target, shape
+
+
+def _finish(out: Tensor, reduction: str, shape: tuple[int, ...]) -> Tensor:
+    return out.reshape(*shape) if reduction == "none" else out
+
+
+def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities `input` (N, C) at class indices `target` (N,)."""
+    _check_reduction(reduction)
+    flat_in, flat_target, shape = _class_targets("nll_loss", input, target)
+    return _finish(_ex08.nll_loss(flat_in, flat_target, reduction), reduction, shape)
+
+
+def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of logits `input` (N, C) and class indices `target` (N,): nll_loss(log_softmax(input, 1))."""
+    _check_reduction(reduction)
+    flat_in, flat_target, shape = _class_targets("cross_entropy", input, target)
+    return _finish(_ex08.cross_entropy(flat_in, flat_target, reduction), reduction, shape)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dropout
+# ---------------------------------------------------------------------------------------------------
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero elements with probability p and scale the rest by 1/(1-p) in training; identity otherwise."""
+    _require_tensor(input, "input", "dropout")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if inplace:
+        raise NotImplementedError("minitorch-dg's dropout has no in-place form; use inplace=False")
+    return _ex08.dropout(input, float(p), bool(training))
