@@ -102,7 +102,7 @@ def check_op(
     rng = np.random.default_rng(upstream_seed)
     upstream = rng.uniform(-1.0, 1.0, size=tuple(expected.shape))
     expected.backward(torch.tensor(upstream, dtype=expected.dtype))
-    got.backward(mt.tensor(upstream, dtype=got.dtype))
+    got.backward(mt.tensor(upstream, dtype=got.dtype, device=got.device))
     for i, (mt_leaf, _, t_leaf, _) in enumerate(pairs):
         if not t_leaf.requires_grad:
             continue

@@ -1,0 +1,447 @@
+"""ex07 — CUDA kernels with numba.cuda: map, zip, shared-memory reduce, tiled matmul (reference solution).
+
+The CUDA backend (minitorch_dg/backends/cuda.py) keeps every cuda tensor's storage in GPU memory and
+calls the four launchers at the bottom of this module. Each launcher gets `DeviceTensor`s:
+
+    t.storage          1-D device array (the tensor's elements, wherever its strides put them)
+    t.shape, t.size    the shape as a Python tuple and the number of elements (for the launch configuration)
+    t.device_shape     the shape as an int64 device array  } built once per (shape, strides) by the
+    t.device_strides   the strides as an int64 device array } backend and cached: kernels read these
+
+Kernels are compiled once per combination of argument types. The element operation is an integer op
+code passed as an ordinary argument and chosen inside a module-level device function, so a kernel is
+never rebuilt per op (a closure over a Python function would force one compilation per op).
+
+Layout of the work:
+    map / zip   a 1-D grid-stride loop: 256 threads per block, thread i handles elements i, i + grid, ...
+    reduce      block (c, s) folds share c of slice s with a strided loop, then a shared-memory tree;
+                with several shares per slice a second launch folds the partial results (multi-pass)
+    matmul      16 x 16 output tiles; each block walks the inner dim through shared-memory tiles of a and b
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from numba import cuda, float64
+
+if TYPE_CHECKING:
+    from minitorch_dg.backends.cuda import DeviceTensor
+
+THREADS_PER_BLOCK = 256  # map / zip: 8 warps per block
+MAX_BLOCKS = 2048  # map / zip: more elements than blocks x threads are covered by the grid-stride loop
+REDUCE_THREADS = 256  # the largest reduce block (a power of two: the tree halves it)
+MIN_REDUCE_THREADS = 32  # never less than one warp
+TARGET_REDUCE_BLOCKS = 1024  # enough blocks to fill a GPU; a lone slice is split into this many shares
+MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y and gridDim.z
+TILE = 16  # matmul tiles are TILE x TILE; a block has TILE x TILE threads
+
+INF = math.inf
+NAN = math.nan
+
+# ---------------------------------------------------------------------------------------------------
+# Op codes and the scalar functions (given): torch's meaning, including its edges (exp(1000) = inf,
+# log(0) = -inf, 1/0 = inf, sqrt(-1) = nan). Written with explicit tests instead of relying on IEEE
+# arithmetic, so that they give the same answers on a GPU and in the simulator (which runs Python,
+# where math.exp(1000) raises). Everything is computed in float64 and rounded on store.
+# ---------------------------------------------------------------------------------------------------
+
+UNARY_NAMES = ("id", "neg", "exp", "log", "sigmoid", "relu", "tanh", "inv", "abs", "sqrt", "logical_not")
+BINARY_NAMES = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne",
+                "relu_back", "log_back", "inv_back", "sigmoid_back", "tanh_back")
+REDUCE_NAMES = ("sum", "prod", "max", "min")
+UNARY_CODES = {name: code for code, name in enumerate(UNARY_NAMES)}
+BINARY_CODES = {name: code for code, name in enumerate(BINARY_NAMES)}
+REDUCE_CODES = {name: code for code, name in enumerate(REDUCE_NAMES)}
+
+ID, NEG, EXP, LOG, SIGMOID, RELU, TANH, INV, ABS, SQRT, LOGICAL_NOT = range(11)
+(ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, LT, LE, GT, GE, EQ, NE,
+ RELU_BACK, LOG_BACK, INV_BACK, SIGMOID_BACK, TANH_BACK) = range(18)
+SUM, PROD, MAX, MIN = range(4)
+
+EXP_LIMIT = 709.782712893384  # exp(x) overflows float64 above this
+
+
+@cuda.jit(device=True)
+def _divide(a, b):
+    if b == 0:
+        if a == 0 or a != a:
+            return NAN
+        return math.copysign(INF, a) * math.copysign(1.0, b)
+    return a / b
+
+
+@cuda.jit(device=True)
+def _power(a, b):
+    if a != a or b != b:
+        return NAN
+    if a == 0:
+        if b < 0:
+            return INF
+        return 1.0 if b == 0 else 0.0
+    if a < 0 and math.floor(b) != b:
+        return NAN
+    if b * math.log(abs(a)) > EXP_LIMIT:
+        if a < 0 and math.fmod(b, 2.0) != 0:
+            return -INF
+        return INF
+    return math.pow(a, b)
+
+
+@cuda.jit(device=True)
+def _maximum(a, b):
+    if a != a or b != b:
+        return NAN
+    return a if a > b else b
+
+
+@cuda.jit(device=True)
+def _minimum(a, b):
+    if a != a or b != b:
+        return NAN
+    return a if a < b else b
+
+
+@cuda.jit(device=True)
+def unary_op(op, x):
+    """op(x) for a UNARY op code."""
+    if op == ID:
+        return x * 1.0
+    if op == NEG:
+        return -x * 1.0
+    if op == EXP:
+        return INF if x > EXP_LIMIT else math.exp(x)
+    if op == LOG:
+        if x > 0:
+            return math.log(x)
+        return -INF if x == 0 else NAN
+    if op == SIGMOID:
+        if x >= 0:
+            return 1.0 / (1.0 + math.exp(-x))
+        e = math.exp(x)
+        return e / (1.0 + e)
+    if op == RELU:
+        return x * 1.0 if (x > 0 or x != x) else 0.0
+    if op == TANH:
+        return math.tanh(x)
+    if op == INV:
+        if x == 0:
+            return math.copysign(INF, x)
+        return 1.0 / x
+    if op == ABS:
+        return abs(x) * 1.0
+    if op == SQRT:
+        return math.sqrt(x) if x >= 0 else NAN
+    if op == LOGICAL_NOT:
+        return 1.0 if x == 0 else 0.0
+    return NAN
+
+
+@cuda.jit(device=True)
+def binary_op(op, a, b):
+    """op(a, b) for a BINARY op code (comparisons give 1.0 / 0.0; the *_back ops take (input, gradient))."""
+    if op == ADD:
+        return a + b * 1.0
+    if op == SUB:
+        return a - b * 1.0
+    if op == MUL:
+        return a * b * 1.0
+    if op == DIV:
+        return _divide(a * 1.0, b * 1.0)
+    if op == POW:
+        return _power(a * 1.0, b * 1.0)
+    if op == MAXIMUM:
+        return _maximum(a * 1.0, b * 1.0)
+    if op == MINIMUM:
+        return _minimum(a * 1.0, b * 1.0)
+    if op == LT:
+        return 1.0 if a < b else 0.0
+    if op == LE:
+        return 1.0 if a <= b else 0.0
+    if op == GT:
+        return 1.0 if a > b else 0.0
+    if op == GE:
+        return 1.0 if a >= b else 0.0
+    if op == EQ:
+        return 1.0 if a == b else 0.0
+    if op == NE:
+        return 1.0 if a != b else 0.0
+    if op == RELU_BACK:
+        return b * 1.0 if a > 0 else 0.0
+    if op == LOG_BACK:
+        return _divide(b * 1.0, a * 1.0)
+    if op == INV_BACK:
+        return -_divide(b * 1.0, a * a * 1.0)
+    if op == SIGMOID_BACK:
+        return b * a * (1.0 - a)
+    if op == TANH_BACK:
+        return b * (1.0 - a * a)
+    return NAN
+
+
+@cuda.jit(device=True)
+def reduce_start(op):
+    """The identity of a REDUCE op: the value an empty fold gives."""
+    if op == SUM:
+        return 0.0
+    if op == PROD:
+        return 1.0
+    if op == MAX:
+        return -INF
+    return INF
+
+
+@cuda.jit(device=True)
+def reduce_combine(op, acc, x):
+    """acc folded with one more value x."""
+    if op == SUM:
+        return acc + x
+    if op == PROD:
+        return acc * x
+    if op == MAX:
+        return _maximum(acc, x * 1.0)
+    return _minimum(acc, x * 1.0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Part 1: index arithmetic on the device (ex03's ideas, without building index tuples)
+# ---------------------------------------------------------------------------------------------------
+
+
+@cuda.jit(device=True)
+def broadcast_position(ordinal, out_shape, in_shape, in_strides):
+    """Storage position, in a tensor of `in_shape` / `in_strides`, of the element that element number
+    `ordinal` (row-major) of `out_shape` reads when `in_shape` is broadcast to `out_shape`.
+
+    Walk the dims of out_shape from the last: index = ordinal % size, ordinal //= size. The in dims are
+    right-aligned with the out dims; a size-1 in dim was stretched, so it contributes nothing. With
+    in_shape == out_shape this is simply the position of element `ordinal` of a strided tensor.
+    """
+    position = 0
+    d_in = len(in_shape) - 1
+    for d in range(len(out_shape) - 1, -1, -1):
+        size = out_shape[d]
+        index = ordinal % size
+        ordinal //= size
+        if d_in >= 0:
+            if in_shape[d_in] != 1:
+                position += index * in_strides[d_in]
+            d_in -= 1
+    return position
+
+
+@cuda.jit(device=True)
+def slice_position(s, shape, strides, dim):
+    """Position of the first element (index 0 along `dim`) of slice number `s`, where the slices of a
+    tensor along `dim` are numbered row-major over all the other dims."""
+    position = 0
+    for d in range(len(shape) - 1, -1, -1):
+        if d != dim:
+            size = shape[d]
+            position += (s % size) * strides[d]
+            s //= size
+    return position
+
+
+@cuda.jit(device=True)
+def batch_position(batch, out_shape, in_shape, in_strides):
+    """Position of matrix number `batch` of `out_shape` (all dims but the last two, row-major) inside a
+    matmul operand of `in_shape` / `in_strides`, whose batch dims broadcast to out's."""
+    position = 0
+    d_in = len(in_shape) - 3
+    for d in range(len(out_shape) - 3, -1, -1):
+        size = out_shape[d]
+        index = batch % size
+        batch //= size
+        if d_in >= 0:
+            if in_shape[d_in] != 1:
+                position += index * in_strides[d_in]
+            d_in -= 1
+    return position
+
+
+# ---------------------------------------------------------------------------------------------------
+# Part 2: map and zip
+# ---------------------------------------------------------------------------------------------------
+
+
+@cuda.jit
+def map_kernel(op, out, out_shape, out_strides, size, a, a_shape, a_strides):
+    """out[i] = unary_op(op, a[i broadcast]) for every element i < size of out, by a grid-stride loop."""
+    for i in range(cuda.grid(1), size, cuda.gridsize(1)):
+        value = a[broadcast_position(i, out_shape, a_shape, a_strides)]
+        out[broadcast_position(i, out_shape, out_shape, out_strides)] = unary_op(op, value)
+
+
+@cuda.jit
+def zip_kernel(op, out, out_shape, out_strides, size, a, a_shape, a_strides, b, b_shape, b_strides):
+    """out[i] = binary_op(op, a[i broadcast], b[i broadcast]) for every element i < size of out."""
+    for i in range(cuda.grid(1), size, cuda.gridsize(1)):
+        x = a[broadcast_position(i, out_shape, a_shape, a_strides)]
+        y = b[broadcast_position(i, out_shape, b_shape, b_strides)]
+        out[broadcast_position(i, out_shape, out_shape, out_strides)] = binary_op(op, x, y)
+
+
+def blocks_for(size: int, threads: int) -> int:
+    """Enough blocks of `threads` to give every element a thread, capped at MAX_BLOCKS (the grid-stride
+    loop covers the rest)."""
+    return max(1, min(MAX_BLOCKS, -(-size // threads)))
+
+
+def tensor_map(op: str, out: DeviceTensor, a: DeviceTensor) -> None:
+    """Launch map_kernel: out = op(a) element-wise, a broadcast to out's shape."""
+    if out.size == 0:
+        return
+    blocks = blocks_for(out.size, THREADS_PER_BLOCK)
+    map_kernel[blocks, THREADS_PER_BLOCK](UNARY_CODES[op], out.storage, out.device_shape, out.device_strides,
+                                          out.size, a.storage, a.device_shape, a.device_strides)
+
+
+def tensor_zip(op: str, out: DeviceTensor, a: DeviceTensor, b: DeviceTensor) -> None:
+    """Launch zip_kernel: out = op(a, b) element-wise, a and b broadcast to out's shape."""
+    if out.size == 0:
+        return
+    blocks = blocks_for(out.size, THREADS_PER_BLOCK)
+    zip_kernel[blocks, THREADS_PER_BLOCK](BINARY_CODES[op], out.storage, out.device_shape, out.device_strides,
+                                          out.size, a.storage, a.device_shape, a.device_strides,
+                                          b.storage, b.device_shape, b.device_strides)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Part 3: reduce over one dim, shared-memory tree, multi-pass
+# ---------------------------------------------------------------------------------------------------
+
+
+@cuda.jit
+def reduce_kernel(op, out, out_shape, out_strides, slices, a, a_shape, a_strides, dim):
+    """Fold `a` along `dim` in shares: out has a's shape except out_shape[dim] == gridDim.x (the number of
+    shares). Block (c, y) folds share c of slices y, y + gridDim.y, ...; its threads take the elements
+    c * blockDim.x + tid, then every (gridDim.x * blockDim.x)-th one after it (a strided loop, so any
+    length works), and a shared-memory tree combines the block's partial results. blockDim.x must be
+    a power of two no larger than REDUCE_THREADS."""
+    partial = cuda.shared.array(REDUCE_THREADS, float64)
+    tid = cuda.threadIdx.x
+    share = cuda.blockIdx.x
+    n = a_shape[dim]
+    step = a_strides[dim]
+    stride = cuda.gridDim.x * cuda.blockDim.x
+    for s in range(cuda.blockIdx.y, slices, cuda.gridDim.y):
+        base = slice_position(s, a_shape, a_strides, dim)
+        acc = reduce_start(op)
+        for j in range(share * cuda.blockDim.x + tid, n, stride):
+            acc = reduce_combine(op, acc, a[base + j * step])
+        partial[tid] = acc
+        cuda.syncthreads()  # every thread's partial is in shared memory before anyone reads a neighbour's
+        half = cuda.blockDim.x // 2
+        while half > 0:
+            if tid < half:
+                partial[tid] = reduce_combine(op, partial[tid], partial[tid + half])
+            cuda.syncthreads()  # this level is complete before the next level reads it
+            half //= 2
+        if tid == 0:
+            out[slice_position(s, out_shape, out_strides, dim) + share * out_strides[dim]] = partial[0]
+
+
+def reduce_threads(n: int) -> int:
+    """Threads per reduce block: the power of two >= n, between one warp and REDUCE_THREADS."""
+    threads = MIN_REDUCE_THREADS
+    while threads < n and threads < REDUCE_THREADS:
+        threads *= 2
+    return threads
+
+
+def reduce_shares(n: int, slices: int, threads: int) -> int:
+    """How many blocks share one slice: enough blocks in all to fill a GPU, never a block without elements."""
+    wanted = max(1, -(-TARGET_REDUCE_BLOCKS // max(slices, 1)))
+    return max(1, min(wanted, -(-n // threads)))
+
+
+def _launch_reduce(code: int, out: DeviceTensor, a: DeviceTensor, dim: int, shares: int, slices: int) -> None:
+    threads = reduce_threads(-(-a.shape[dim] // shares))
+    grid = (shares, min(slices, MAX_GRID_Y))
+    reduce_kernel[grid, threads](code, out.storage, out.device_shape, out.device_strides, slices,
+                                 a.storage, a.device_shape, a.device_strides, dim)
+
+
+def tensor_reduce(op: str, out: DeviceTensor, a: DeviceTensor, dim: int,
+                  scratch: Callable[[tuple[int, ...]], DeviceTensor]) -> None:
+    """Launch reduce_kernel: out = a folded along `dim` with op (out has size 1 at `dim`).
+
+    A long dim is split into shares folded by separate blocks into `scratch(shape)` (a new float64
+    DeviceTensor with a's shape but `shares` at dim); a second launch folds the shares into out.
+    """
+    n = a.shape[dim]
+    slices = out.size
+    if slices == 0:
+        return
+    code = REDUCE_CODES[op]
+    shares = reduce_shares(n, slices, reduce_threads(n))
+    if shares == 1:
+        _launch_reduce(code, out, a, dim, 1, slices)
+        return
+    partials = scratch(tuple(shares if d == dim else size for d, size in enumerate(a.shape)))
+    _launch_reduce(code, partials, a, dim, shares, slices)
+    _launch_reduce(code, out, partials, dim, 1, slices)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Part 4: batched matmul, tiled in shared memory
+# ---------------------------------------------------------------------------------------------------
+
+
+@cuda.jit
+def matmul_kernel(out, out_shape, out_strides, batches, a, a_shape, a_strides, b, b_shape, b_strides):
+    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j], one TILE x TILE block of out per thread block.
+
+    Thread (tx, ty) of block (bx, by, bz) owns out[row = by * TILE + ty, col = bx * TILE + tx] of the
+    matrices bz, bz + gridDim.z, ... For each TILE-wide step of the inner dim, the block copies one
+    tile of a and one of b into shared memory (one element per thread, zero outside the matrices), waits,
+    multiplies the tiles, and waits again before the next copy overwrites them.
+    """
+    a_tile = cuda.shared.array((TILE, TILE), a.dtype)
+    b_tile = cuda.shared.array((TILE, TILE), b.dtype)
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    row = cuda.blockIdx.y * TILE + ty
+    col = cuda.blockIdx.x * TILE + tx
+    dims, a_dims, b_dims = len(out_shape), len(a_shape), len(b_shape)
+    rows, cols, inner = out_shape[dims - 2], out_shape[dims - 1], a_shape[a_dims - 1]
+    a_row, a_col = a_strides[a_dims - 2], a_strides[a_dims - 1]
+    b_row, b_col = b_strides[b_dims - 2], b_strides[b_dims - 1]
+    for batch in range(cuda.blockIdx.z, batches, cuda.gridDim.z):
+        a_base = batch_position(batch, out_shape, a_shape, a_strides)
+        b_base = batch_position(batch, out_shape, b_shape, b_strides)
+        acc = out.dtype.type(0)
+        for start in range(0, inner, TILE):
+            k = start + tx
+            if row < rows and k < inner:
+                a_tile[ty, tx] = a[a_base + row * a_row + k * a_col]
+            else:
+                a_tile[ty, tx] = 0
+            k = start + ty
+            if k < inner and col < cols:
+                b_tile[ty, tx] = b[b_base + k * b_row + col * b_col]
+            else:
+                b_tile[ty, tx] = 0
+            cuda.syncthreads()  # both tiles are complete before anyone multiplies them
+            for kk in range(TILE):
+                acc += a_tile[ty, kk] * b_tile[kk, tx]
+            cuda.syncthreads()  # everyone is done with these tiles before the next step overwrites them
+        if row < rows and col < cols:
+            out[batch_position(batch, out_shape, out_shape, out_strides) + row * out_strides[dims - 2]
+                + col * out_strides[dims - 1]] = acc
+
+
+def tensor_matmul(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor) -> None:
+    """Launch matmul_kernel on a grid of TILE x TILE blocks covering out's last two dims, one grid layer
+    per batch matrix (capped at MAX_GRID_Y; the kernel loops over the rest)."""
+    if out.size == 0:
+        return
+    rows, cols = out.shape[-2], out.shape[-1]
+    batches = out.size // (rows * cols)
+    grid = (-(-cols // TILE), -(-rows // TILE), min(batches, MAX_GRID_Y))
+    matmul_kernel[grid, (TILE, TILE)](out.storage, out.device_shape, out.device_strides, batches,
+                                      a.storage, a.device_shape, a.device_strides,
+                                      b.storage, b.device_shape, b.device_strides)
