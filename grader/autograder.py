@@ -225,7 +225,7 @@ def read_config(source: Path, catalog: Catalog) -> tuple[list[Exercise], str]:
 
 def grade_submission(root: Path, started: float) -> dict[str, Any]:
     """Grade /autograder/submission (under `root`) and return the results.json document."""
-    from . import formats, report
+    from . import formats, hints, report
     from .catalog import load
     from .grading import ExerciseReport, grade_exercise
 
@@ -244,6 +244,7 @@ def grade_submission(root: Path, started: float) -> dict[str, Any]:
                 for scored in rep.tests:
                     scored.points = 0.0
             reports.append(rep)
+            notes += [f"{ex.id}: {d}" for d in hints.diagnose_report(rep)]
             print(report.details(rep), flush=True)
     print(report.table(reports), flush=True)
     return formats.gradescope(reports, hidden_visibility=visibility, seconds=time.time() - started,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import secrets
 import sys
 import time
@@ -24,12 +25,12 @@ from pathlib import Path
 from minitorch_dg import course
 from minitorch_dg.errors import CourseError
 
-from . import classroom, formats, report, state
+from . import classroom, formats, hints, report, state
 from .autograder import AutograderError, build_bundle
 from .release import ReleaseError, build_release
 from .catalog import Catalog, CatalogError, Exercise, load
 from .grading import ExerciseReport, grade_exercise, source_for
-from .verify import verify_exercise
+from .verify import fingerprint_exercise, verify_exercise
 
 
 def _print(text: str = "") -> None:
@@ -67,37 +68,110 @@ def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
 
 
 def _next_exercise(catalog: Catalog, data: dict[str, dict[str, object]]) -> Exercise | None:
+    """The first exercise, in graded order, whose public tests did not all pass in its last run."""
     for ex in catalog.exercises:
         if data.get(ex.id, {}).get("status") not in ("passing public", "passing hidden"):
             return ex
     return None
 
 
+def _catalog_points(ex: Exercise) -> float:
+    return sum((s.points or 0) for s in ex.test_sets())
+
+
+def _progress_row(ex: Exercise, entry: dict[str, object]) -> tuple[str, ...]:
+    pub, hid = entry.get("public"), entry.get("hidden")
+    points = entry.get("points")
+    maximum = max(float(entry.get("max_points", 0) or 0), _catalog_points(ex))  # type: ignore[arg-type]
+    return (
+        ex.id, ex.title[:40], str(entry.get("status", "not started")),
+        f"{pub[0]}/{pub[1]}" if isinstance(pub, list) else "-",
+        f"{hid[0]}/{hid[1]}" if isinstance(hid, list) else "-",
+        f"{report.fmt_points(float(points))}/{report.fmt_points(maximum)}" if isinstance(points, (int, float))
+        else f"-/{report.fmt_points(maximum)}",
+        f"{entry.get('when', '')} {entry.get('command', '')}".strip() or "never",
+    )
+
+
 def cmd_progress(args: argparse.Namespace, catalog: Catalog) -> int:
     data = state.load()
     rows = [("id", "title", "status", "public", "hidden", "points", "last run")]
-    for ex in catalog.exercises:
-        entry = data.get(ex.id, {})
-        pub = entry.get("public")
-        hid = entry.get("hidden")
-        rows.append((
-            ex.id, ex.title[:40], str(entry.get("status", "not started")),
-            f"{pub[0]}/{pub[1]}" if pub else "-", f"{hid[0]}/{hid[1]}" if hid else "-",
-            f"{report.fmt_points(entry['points'])}/{report.fmt_points(entry['max_points'])}" if "points" in entry else "-",
-            f"{entry.get('when', '')} {entry.get('command', '')}".strip() or "never",
-        ))
+    rows += [_progress_row(ex, data.get(ex.id, {})) for ex in catalog.exercises]
+    total = sum(float(data.get(ex.id, {}).get("points", 0) or 0) for ex in catalog.exercises)
+    maximum = sum(_catalog_points(ex) for ex in catalog.exercises)
+    rows.append(("total", "", "", "", "", f"{report.fmt_points(total)}/{report.fmt_points(maximum)}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
         _print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if n == 0:
+        if n in (0, len(rows) - 2):
             _print("  ".join("-" * w for w in widths))
-    nxt = _next_exercise(catalog, data)
     _print()
+    for ex in catalog.exercises:
+        entry = data.get(ex.id, {})
+        if entry.get("status") == "failing":
+            looks = "; ".join(entry.get("looks_like", []) or [])
+            _print(f"{ex.id} is failing: `mtdg hint {ex.id}` shows the hints for what failed" + (f" ({looks})" if looks else ""))
+    nxt = _next_exercise(catalog, data)
     if nxt is None:
-        _print("Every exercise passes its public tests. Run `mtdg grade` for the hidden tests.")
+        ungraded = [ex.id for ex in catalog.exercises if data.get(ex.id, {}).get("status") != "passing hidden"]
+        if ungraded:
+            _print(f"Every exercise passes its public tests. Next: `mtdg grade {' '.join(ungraded)}` for the hidden tests.")
+        else:
+            _print("Every exercise passes its public and hidden tests. Well done.")
     else:
         _print(f"next: {nxt.id} — {nxt.title}. Read {nxt.handout}, then `mtdg check {nxt.id}`.")
     return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# hint
+# ---------------------------------------------------------------------------------------------------
+
+
+def cmd_hint(args: argparse.Namespace, catalog: Catalog) -> int:
+    ex = catalog.get(args.exercise)
+    entry = state.load().get(ex.id)
+    handout = project_root_path() / ex.handout
+    available = hints.handout_hints(handout)
+    if not entry:
+        _print(f"{ex.id} has not been run yet: `mtdg check {ex.id}` first; then `mtdg hint {ex.id}` shows the "
+               "hints for what failed.")
+        return 1
+    failed = [f for f in entry.get("failed", []) if isinstance(f, dict)]
+    when = f"your last run ({entry.get('command', 'check')}, {entry.get('when', '?')})"
+    if entry.get("status") == "not started":
+        _print(f"{ex.id} is not started yet: read {ex.handout} and replace the stubs in exercises/{ex.module}.py.")
+        if available:
+            _print(f"The handout has hints for: {', '.join(available)}.")
+        return 0
+    if not failed and not entry.get("reason"):
+        _print(f"Nothing failed in {when}. " + (f"Next: `mtdg grade {ex.id}`." if entry.get("command") == "check" else ""))
+        return 0
+    if entry.get("reason"):
+        _print(f"{ex.id}: {entry['reason']}")
+    for looks in entry.get("looks_like", []) or []:
+        _print(looks)
+    chosen = hints.hints_for_failures(available, [(f["test"], f.get("message", "")) for f in failed
+                                                  if f.get("failure") != "not_implemented"])
+    for heading, tests in chosen.items():
+        _print()
+        _print(f"### {heading}   (failed: {', '.join(sorted(set(tests))[:4])}{' ...' if len(set(tests)) > 4 else ''})")
+        _print(available[heading])
+    unmatched = [f for f in failed if not any(f["test"] in tests for tests in chosen.values())]
+    marked = {f["test"]: f["hint"] for f in unmatched if f.get("hint")}
+    for test, text in marked.items():
+        _print(f"\n{test}: {text}")
+    if not chosen and not marked:
+        where = f" ({', '.join(available)})" if available else ""
+        _print(f"No hint of {ex.handout}{where} matches the {len(failed)} failing tests of {when}; "
+               f"`mtdg check {ex.id}` shows each failure with its inputs.")
+    return 0
+
+
+def project_root_path() -> Path:
+    from .paths import project_root
+
+    return project_root()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -128,8 +202,13 @@ def _run_reports(exercises: Sequence[Exercise], catalog: Catalog, args: argparse
         text = report.details(rep)
         if text:
             _print(text)
-        if not args.source and not args.submission:
-            state.record(rep, command)
+        looks_like = [str(d) for d in hints.diagnose_report(rep)]
+        for line in looks_like:
+            _print(f"  {line}")
+        if rep.tests and not rep.run.all_passed() and not rep.not_started:
+            _print(dim_line(f"  `mtdg hint {ex.id}` shows the handout's hints for these failures"))
+        if not args.source and (not args.submission or os.environ.get("MTDG_STATE_DIR")):
+            state.record(rep, command, looks_like)
     return reports
 
 
@@ -195,8 +274,26 @@ def _instructors_only(command: str) -> None:
                           "and this is a student copy")
 
 
+def cmd_fingerprints(args: argparse.Namespace, catalog: Catalog, seed: int) -> int:
+    """Measure every mutant's failing public tests and store them in grader/fingerprints.json."""
+    measured = {}
+    for ex in catalog.select(args.exercises):
+        _print(dim_line(f"{ex.id}: measuring the fingerprint of each mutant (all public tests, no -x) ..."))
+        entry = fingerprint_exercise(ex, catalog, seed)
+        for name, mutant in entry["mutants"].items():  # type: ignore[union-attr]
+            fails = mutant["fails"]
+            mark = report.red("fails no public test") if not fails else f"fails {len(fails)}: {', '.join(fails[:3])}"
+            _print(f"  {name}: {mark}{' ...' if len(fails) > 3 else ''}")
+        measured[ex.id] = entry
+    path = hints.write_fingerprints(measured)
+    _print(f"wrote {path} ({len(measured)} exercises); commit it with the mutants")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
     _instructors_only("mtdg verify")
+    if args.fingerprints:
+        return cmd_fingerprints(args, catalog, args.seed if args.seed is not None else 0)
     seed = args.seed if args.seed is not None else secrets.randbelow(10**9)
     _print(dim_line(f"verify: hidden tests drawn with seed {seed}"))
     all_ok = True
@@ -284,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="the exercises in graded order")
     sub.add_parser("progress", help="where you stand and what to do next")
+    hint = sub.add_parser("hint", help="the handout's hints for the tests that failed in your last run")
+    hint.add_argument("exercise", help="e.g. ex01")
 
     check = sub.add_parser("check", help="run the public tests of one exercise on your code")
     check.add_argument("exercise", help="e.g. ex01")
@@ -318,6 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--skip-solutions", action="store_true", help="do not rerun the suite on the reference")
     verify.add_argument("--skip-stubs", action="store_true")
     verify.add_argument("--skip-mutants", action="store_true")
+    verify.add_argument("--fingerprints", action="store_true",
+                        help="instead of verifying: store each mutant's failing public tests in grader/fingerprints.json")
 
     release = sub.add_parser("release", help="instructors: write the student repository into DIR")
     release.add_argument("dir", help="a new (or empty) folder")
@@ -339,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "list": cmd_list,
     "progress": cmd_progress,
+    "hint": cmd_hint,
     "check": cmd_check,
     "grade": cmd_grade,
     "verify": cmd_verify,

@@ -15,9 +15,10 @@ def project_root() -> Path:
 
 
 def state_dir() -> Path:
-    """Per-checkout grader state (last results, for `mtdg progress` and `mtdg hint`)."""
-    path = project_root() / ".mtdg"
-    path.mkdir(exist_ok=True)
+    """Per-checkout grader state (last results, for `mtdg progress` and `mtdg hint`); MTDG_STATE_DIR moves it."""
+    env = os.environ.get("MTDG_STATE_DIR")
+    path = Path(env) if env else project_root() / ".mtdg"
+    path.mkdir(parents=True, exist_ok=True)
     return path
 
 

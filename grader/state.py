@@ -21,8 +21,14 @@ def load() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def record(report: ExerciseReport, command: str) -> None:
-    """Remember the outcome of `report` (public counts from `check`, both kinds from `grade`)."""
+def _points(report: ExerciseReport, kind: str) -> list[float]:
+    """[points scored, points possible] of one kind of tests."""
+    return [sum(t.points for t in report.of_kind(kind)), report.max_by_kind.get(kind, 0.0)]
+
+
+def record(report: ExerciseReport, command: str, looks_like: list[str] | None = None) -> None:
+    """Remember the outcome of `report` (public counts from `check`, both kinds from `grade`) and the known
+    bugs its failures look like."""
     data = load()
     entry = data.get(report.exercise.id, {})
     pub_ok, pub_n = report.counts("public")
@@ -31,18 +37,24 @@ def record(report: ExerciseReport, command: str) -> None:
         "when": time.strftime("%Y-%m-%d %H:%M"),
         "status": report.status,
         "public": [pub_ok, pub_n],
-        "points": report.points,
-        "max_points": report.max_points,
+        "public_points": _points(report, "public"),
         "reason": report.run.reason,
+        "looks_like": list(looks_like or []),
         "failed": [
-            {"test": t.test.name, "kind": t.kind, "message": t.test.message[:500], "hint": t.test.hint}
+            {"test": t.test.name, "kind": t.kind, "failure": t.test.kind, "message": t.test.message[:500],
+             "hint": t.test.hint}
             for t in report.tests if not t.test.passed and t.test.outcome != "skipped"
         ][:50],
     })
     if "hidden" in report.max_by_kind:
         entry["hidden"] = list(report.counts("hidden"))
+        entry["hidden_points"] = _points(report, "hidden")
+        entry["hidden_when"] = entry["when"]
     elif entry.get("status") == "passing public" and entry.get("hidden") and entry["hidden"][0] == entry["hidden"][1]:
         entry["status"] = "passing hidden"
+    kinds = [entry.get("public_points"), entry.get("hidden_points")]
+    entry["points"] = sum(k[0] for k in kinds if k)
+    entry["max_points"] = sum(k[1] for k in kinds if k)
     data[report.exercise.id] = entry
     path = state_dir() / STATE_FILE
     tmp = path.with_suffix(".tmp")

@@ -98,6 +98,28 @@ def check_mutant(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int
     return verdict
 
 
+def fingerprint(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int | None) -> list[str]:
+    """The public tests `mutant` fails when every one of them runs (its fingerprint), sorted by name.
+
+    Hypothesis runs derandomized here, so that the fingerprint does not depend on the draw."""
+    if exercise.public is None:
+        return []
+    run = run_tests(exercise.id, [exercise.public.file], "solutions", _limits(exercise, catalog), seed=seed,
+                    mutant=str(mutant.path), contract=False, env={"HYPOTHESIS_PROFILE": "ci"})
+    return sorted(t.name for t in run.tests if t.outcome in ("failed", "missing"))
+
+
+def fingerprint_exercise(exercise: Exercise, catalog: Catalog, seed: int | None) -> dict[str, object]:
+    """The fingerprints entry of one exercise: the digest of its public tests and each mutant's failing set."""
+    from .hints import public_tests_digest
+
+    mutants = {}
+    for mutant in mutants_for(exercise.module):
+        mutants[mutant.name] = {"description": mutant.description, "hint": mutant.hint,
+                                "fails": fingerprint(exercise, catalog, mutant, seed)}
+    return {"public_digest": public_tests_digest(exercise), "mutants": mutants}
+
+
 def verify_exercise(
     exercise: Exercise,
     catalog: Catalog,
