@@ -87,6 +87,7 @@ def plain_json(reports: Sequence[ExerciseReport], *, seed: int | None) -> dict[s
                 "id": r.exercise.id, "title": r.exercise.title, "source": r.source, "status": r.status,
                 "points": r.points, "max_points": r.max_points, "reason": r.run.reason,
                 "contract": r.run.contract, "notes": r.notes, "seconds": round(r.run.seconds, 2),
+                "peak_memory_mb": r.run.peak_memory_mb, "violations": r.run.violations,
                 "tests": [
                     {"id": s.test.id, "kind": s.kind, "outcome": s.test.outcome, "failure": s.test.kind,
                      "message": s.test.message, "hint": s.test.hint, "points": s.points,
