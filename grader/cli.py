@@ -205,7 +205,7 @@ def _run_reports(exercises: Sequence[Exercise], catalog: Catalog, args: argparse
         looks_like = [str(d) for d in hints.diagnose_report(rep)]
         for line in looks_like:
             _print(f"  {line}")
-        if rep.tests and not rep.run.all_passed() and not rep.not_started:
+        if rep.tests and not rep.run.all_passed() and not rep.not_started and not rep.run.reason:
             _print(dim_line(f"  `mtdg hint {ex.id}` shows the handout's hints for these failures"))
         if not args.source and (not args.submission or os.environ.get("MTDG_STATE_DIR")):
             state.record(rep, command, looks_like)

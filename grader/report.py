@@ -79,8 +79,8 @@ def details(report: ExerciseReport) -> str:
         lines.append(f"  {ex.id} is not started yet: read {ex.handout}, write your code in exercises/{ex.module}.py,")
         lines.append(f"  then run `mtdg check {ex.id}` again. First stub called: {failing[0].test.message}")
         return "\n".join(lines)
-    if report.run.reason:
-        failing = [t for t in failing if t.test.outcome != "missing"]
+    if report.run.reason:  # the reason says it for these: do not repeat it under every test
+        failing = [t for t in failing if t.test.outcome != "missing" and t.test.kind not in ("policy", "violation")]
     shown = 0
     seen_messages: set[str] = set()
     for t in failing:
