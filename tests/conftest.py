@@ -17,7 +17,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from minitorch_dg import course
+from minitorch_dg.backends import cuda as cuda_env  # imports no numba
 from minitorch_dg.errors import CourseError, one_line
+
+# Without a GPU, CUDA tests run in numba's simulator, which must be chosen before numba is first imported.
+cuda_env.use_simulator_without_gpu()
 
 if "MTDG_SOURCE" not in os.environ and course.solutions_available():
     os.environ["MTDG_SOURCE"] = "solutions"
@@ -47,7 +51,8 @@ if "MTDG_SEED" not in os.environ:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"minitorch-dg: {course.describe()}; hypothesis profile {settings._current_profile}; "
-        f"hidden-test seed MTDG_SEED={os.environ['MTDG_SEED']}"
+        f"hidden-test seed MTDG_SEED={os.environ['MTDG_SEED']}",
+        f"minitorch-dg cuda: {cuda_env.describe_mode()}",
     ]
 
 

@@ -85,7 +85,15 @@ def use_simulator_without_gpu(environ: Any = None) -> str:
     env = os.environ if environ is None else environ
     if SIMULATOR_ENV not in env and not gpu_present():
         env[SIMULATOR_ENV] = "1"
+        if env is os.environ and "numba.core.config" in sys.modules and "numba.cuda" not in sys.modules:
+            sys.modules["numba.core.config"].reload_config()  # numba was imported already: re-read the env
     return mode(env)
+
+
+def skip_reason(test_file: str) -> str:
+    """Why cuda tests cannot run here, and the command that runs them."""
+    return (f"no GPU and the CUDA simulator is off ({SIMULATOR_ENV}={os.environ.get(SIMULATOR_ENV, '')!r}); run "
+            f"them with `{SIMULATOR_ENV}=1 .venv/bin/pytest {test_file}` or `mtdg check ex07`")
 
 
 def describe_mode(environ: Any = None) -> str:
@@ -244,9 +252,10 @@ class BarrierError(RuntimeError):
 
 @dataclass
 class Launch:
-    kernel: str
+    kernel: str  # the kernel function's name
     grid: tuple[int, int, int]
     block: tuple[int, int, int]
+    function: Any = None  # the Python function behind the kernel (one per compiled kernel)
 
 
 @dataclass
@@ -411,7 +420,8 @@ def _serial_manager_class(sim_kernel: Any) -> type:
                     _poison(array)
             if _active_log is not None and not any(grid_point):
                 grid = tuple(context.gridDim) if context is not None else ()
-                _active_log.launches.append(Launch(self._f.__name__, grid, tuple(self._block_dim)))  # type: ignore[arg-type]
+                kernel = getattr(self._f, "__wrapped__", self._f)
+                _active_log.launches.append(Launch(kernel.__name__, grid, tuple(self._block_dim), kernel))  # type: ignore[arg-type]
             self.turn_over = threading.Semaphore(0)
             bx, by, bz = self._block_dim
             workers = _pool_of(bx * by * bz)

@@ -1,0 +1,359 @@
+"""ex07 public tests: the CUDA kernels under cuda tensors, against torch on the same values.
+
+Every test runs on a GPU when there is one, else in numba's CUDA simulator under the strict schedule of
+`minitorch_dg.backends.cuda.serial_schedule`: the threads of a block run one at a time in thread order,
+shared memory is NaN before every block, and a barrier that only some threads reach is an error. So a
+missing `cuda.syncthreads()` fails these tests every time, not once in a while. Shapes are small
+(matrices up to 32 x 32, maps of about 2,000 elements, reductions of a few hundred), because the
+simulator runs every GPU thread as Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minitorch_dg as mt
+from minitorch_dg import backends, course
+from minitorch_dg import kernels as K
+from minitorch_dg.backends import cuda as cuda_env
+from tests.support.compare import assert_close
+from tests.support.tensor_oracle import check_op
+from tests.support.tensor_strategies import arrays, broadcast_pairs, permutations_of
+
+ex07 = course.ExerciseProxy("ex07")
+
+pytestmark = pytest.mark.skipif(cuda_env.mode() == "none",
+                                reason=cuda_env.skip_reason("tests/exercises/test_ex07_cuda.py"))
+
+
+@pytest.fixture(autouse=True)
+def schedule() -> Iterator[cuda_env.ScheduleLog]:
+    """The strict simulator schedule (does nothing on a GPU); yields the log of kernel launches."""
+    with cuda_env.serial_schedule() as log:
+        yield log
+
+
+def on_cuda(values: np.ndarray, dtype: str = "float64") -> mt.Tensor:
+    return mt.tensor(np.asarray(values), dtype=dtype, device="cuda")
+
+
+def backend() -> cuda_env.CudaBackend:
+    return backends.for_device("cuda")  # type: ignore[return-value]
+
+
+def nan_buffer(shape: tuple[int, ...]) -> mt.Tensor:
+    return on_cuda(np.full(shape, np.nan))
+
+
+RNG = np.random.default_rng(7)
+
+# ---------------------------------------------------------------------------------------------
+# map
+# ---------------------------------------------------------------------------------------------
+
+UNARY: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "id": lambda x: x.clone(),
+    "neg": torch.neg,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "inv": torch.reciprocal,
+    "abs": torch.abs,
+    "sqrt": torch.sqrt,
+    "logical_not": torch.logical_not,
+}
+EDGES = np.array([-1000.0, -700.0, -3.5, -1.0, -0.0, 0.0, 0.25, 1.0, 2.0, 700.0, 1000.0, np.nan])
+
+
+@pytest.mark.hint("broadcast_position with in_shape == out_shape is the position of element i itself.")
+@pytest.mark.parametrize("op", list(UNARY))
+def test_tensor_map_each_unary_op_with_torchs_edges(op: str) -> None:
+    values = np.concatenate([EDGES, RNG.uniform(-3, 3, size=12)]).reshape(4, 6)
+    got = K.map(op, on_cuda(values))
+    expected = UNARY[op](torch.tensor(values))
+    assert got.device == "cuda"
+    assert_close(got.to_numpy(), expected, what=f"K.map({op!r}) on cuda", inputs={"x": values})
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
+def test_tensor_map_other_dtypes(dtype: str) -> None:
+    values = RNG.integers(-5, 6, size=(3, 5)) if dtype != "bool" else RNG.integers(0, 2, size=(3, 5)).astype(bool)
+    x = on_cuda(values, dtype)
+    t = torch.tensor(values, dtype=getattr(torch, dtype))
+    if dtype == "bool":
+        assert_close(K.map("logical_not", x).to_numpy(), torch.logical_not(t), what="logical_not of bool")
+        assert_close(x.to("float64").to_numpy(), t.double(), what="bool -> float64 (map 'id' into a float out)")
+        return
+    assert_close((-x).to_numpy(), -t, what=f"-x of {dtype}")
+    assert_close(x.abs().to_numpy(), t.abs(), what=f"abs of {dtype}")
+    got = x.exp()
+    assert got.dtype.name == ("float32" if dtype == "int64" else dtype)
+    assert_close(got.to_numpy(), torch.exp(t.double()), what=f"exp of {dtype}", dtype="float32")
+
+
+def test_tensor_map_broadcast_position_of_views() -> None:
+    """Permuted, stepped and offset inputs; a permuted and a stepped out inside a NaN buffer; broadcasting."""
+    base = RNG.uniform(-2, 2, size=(2, 3, 4))
+    x = on_cuda(base)
+    t = torch.tensor(base)
+    assert_close(K.map("exp", x.permute(2, 0, 1)).to_numpy(), t.permute(2, 0, 1).exp(), what="exp of a permuted view")
+    assert_close(K.map("neg", x[1, :, 1::2]).to_numpy(), -t[1, :, 1::2], what="neg of x[1, :, 1::2]")
+    out = nan_buffer((5, 6))
+    K.map("id", x[:, :, 0].t(), out=out[1:4:1, 0:4:2])
+    want = np.full((5, 6), np.nan)
+    want[1:4, 0:4:2] = base[:, :, 0].T
+    assert_close(out.to_numpy(), want, what="copy into out[1:4, 0:4:2] (the rest of out must stay NaN)")
+    small = on_cuda(np.array([[1.0], [2.0], [3.0]]))
+    wide = nan_buffer((4, 2, 3)).permute(1, 2, 0)  # (2, 3, 4), not contiguous
+    K.map("neg", small, out=wide)
+    assert_close(wide.to_numpy(), -np.broadcast_to(np.array([[1.0], [2.0], [3.0]]), (2, 3, 4)),
+                 what="(3, 1) broadcast into a permuted (2, 3, 4) out")
+
+
+@pytest.mark.hint("Loop `for i in range(cuda.grid(1), size, cuda.gridsize(1))`: the grid may be smaller than out.")
+def test_map_kernel_grid_stride_loop_covers_more_elements_than_threads() -> None:
+    values = RNG.uniform(-1, 1, size=(5, 100))
+    x = on_cuda(values)
+    out = K.zeros((5, 100), x.dtype, "cuda")
+    view_out, view_x = backend().view(out._data), backend().view(x._data)
+    module = course.load("ex07")
+    module.map_kernel[3, 32](module.UNARY_CODES["neg"], view_out.storage, view_out.device_shape,
+                             view_out.device_strides, view_out.size, view_x.storage, view_x.device_shape,
+                             view_x.device_strides)
+    assert_close(out.to_numpy(), -values, what="map_kernel[3 blocks, 32 threads] over 500 elements")
+
+
+@pytest.mark.hint("Launch THREADS_PER_BLOCK (256) threads per block: one warp per block leaves a GPU idle.")
+def test_tensor_map_launches_full_blocks(schedule: cuda_env.ScheduleLog) -> None:
+    values = RNG.uniform(-1, 1, size=2000)
+    got = K.map("tanh", on_cuda(values))
+    assert_close(got.to_numpy(), np.tanh(values), what="tanh of 2000 elements")
+    if not backend().simulated:
+        return  # the launch log exists only in the simulator; the values were checked above
+    launches = schedule.of("map_kernel")
+    assert launches, "tensor_map did not launch map_kernel"
+    threads = launches[-1].block[0] * launches[-1].block[1] * launches[-1].block[2]
+    blocks = launches[-1].grid[0] * launches[-1].grid[1] * launches[-1].grid[2]
+    assert threads >= 128 and threads % 32 == 0, (
+        f"map_kernel was launched with {threads} threads per block; use 128-512 (a multiple of the warp size 32)"
+    )
+    assert blocks * threads >= 2000, f"{blocks} blocks of {threads} threads for 2000 elements: some threads do 2+"
+
+
+@pytest.mark.hint("Pass the op code to one kernel; do not build a kernel (a closure) per op.")
+def test_one_compiled_kernel_serves_every_op(schedule: cuda_env.ScheduleLog) -> None:
+    x = on_cuda(RNG.uniform(0.5, 2, size=(3, 3)))
+    for op in ("exp", "log", "neg"):
+        K.map(op, x)
+    for op in ("add", "mul", "lt"):
+        K.zip(op, x, x)
+    assert_close(K.map("log", x).to_numpy(), np.log(x.to_numpy()), what="log")
+    if not backend().simulated:
+        return
+    for name in ("map_kernel", "zip_kernel"):
+        functions = {id(launch.function) for launch in schedule.of(name)}
+        assert len(functions) == 1, (
+            f"{len(functions)} different {name} functions ran for 3 ops: each one is a separate compilation "
+            "on a GPU. Pass the op code as an argument to a single module-level kernel."
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# zip
+# ---------------------------------------------------------------------------------------------
+
+BINARY: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "pow": torch.pow,
+    "maximum": torch.maximum, "minimum": torch.minimum,
+    "lt": torch.lt, "le": torch.le, "gt": torch.gt, "ge": torch.ge, "eq": torch.eq, "ne": torch.ne,
+    "relu_back": lambda a, d: d * (a > 0),
+    "log_back": lambda a, d: d / a,
+    "inv_back": lambda a, d: -d / (a * a),
+    "sigmoid_back": lambda s, d: d * s * (1 - s),
+    "tanh_back": lambda t, d: d * (1 - t * t),
+}
+
+
+def _zip_operands(op: str) -> tuple[np.ndarray, np.ndarray]:
+    a = RNG.uniform(-3, 3, size=(3, 1, 4))
+    b = RNG.uniform(-3, 3, size=(2, 1))
+    if op == "pow":
+        a = np.abs(a) + 0.5
+    a[0, 0, :2] = [0.0, -1.0]
+    b[0, 0] = 0.0
+    if op in ("eq", "ne", "le", "ge"):
+        b[1, 0] = a[1, 0, 1]
+    return a, b
+
+
+@pytest.mark.hint("Broadcast each input to out's shape with its own shape and strides.")
+@pytest.mark.parametrize("op", list(BINARY))
+def test_tensor_zip_each_binary_op_with_broadcasting(op: str) -> None:
+    a, b = _zip_operands(op)
+    got = K.zip(op, on_cuda(a), on_cuda(b))
+    expected = BINARY[op](torch.tensor(a), torch.tensor(b))
+    assert tuple(got.shape) == tuple(expected.shape)
+    assert_close(got.to_numpy(), expected, what=f"K.zip({op!r}) on cuda, (3, 1, 4) with (2, 1)",
+                 inputs={"a": a, "b": b})
+
+
+def test_tensor_zip_edges_dtypes_and_views() -> None:
+    a = np.array([1.0, -1.0, 0.0, -8.0, 0.0, 2.0])
+    b = np.array([0.0, 0.0, 0.0, 0.5, -1.0, 1100.0])
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    assert_close(K.zip("div", on_cuda(a), on_cuda(b)).to_numpy(), ta / tb, what="division by zero")
+    assert_close(K.zip("pow", on_cuda(a), on_cuda(b)).to_numpy(), torch.pow(ta, tb), what="pow edges")
+    i = on_cuda(np.arange(6).reshape(2, 3), "int64")
+    f = on_cuda(np.linspace(-1, 1, 3), "float32")
+    got = i * f
+    assert got.dtype.name == "float32"
+    assert_close(got.to_numpy(), torch.arange(6).reshape(2, 3) * torch.linspace(-1, 1, 3), what="int64 * float32",
+                 dtype="float32")
+    base = RNG.uniform(-1, 1, size=(4, 6))
+    x = on_cuda(base)
+    assert_close((x[:, ::2] + x.t()[1::2, :].t()).to_numpy(), base[:, ::2] + base.T[1::2, :].T,
+                 what="sum of two stepped views")
+
+
+@settings(max_examples=5)
+@given(st.data())
+def test_tensor_zip_hypothesis_broadcast_and_permuted(data: st.DataObject) -> None:
+    shape_a, shape_b = data.draw(broadcast_pairs(max_dims=3))
+    a = data.draw(arrays(shape_a))
+    b = data.draw(arrays(shape_b))
+    layouts = [data.draw(permutations_of(len(shape_a))), data.draw(permutations_of(len(shape_b)))]
+    check_op(lambda x, y: x * y - x, a, b, layouts=layouts, device="cuda", grad=False,
+             label="x * y - x on cuda")
+
+
+# ---------------------------------------------------------------------------------------------
+# reduce
+# ---------------------------------------------------------------------------------------------
+
+REDUCE: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
+    "sum": lambda t, d: t.sum(d, keepdim=True),
+    "prod": lambda t, d: t.prod(d, keepdim=True),
+    "max": lambda t, d: t.amax(d, keepdim=True),
+    "min": lambda t, d: t.amin(d, keepdim=True),
+}
+
+
+@pytest.mark.hint("slice_position numbers the slices row-major over every dim but `dim`.")
+@pytest.mark.parametrize("op", list(REDUCE))
+def test_tensor_reduce_each_op_each_dim_of_a_permuted_tensor(op: str) -> None:
+    values = RNG.uniform(0.5, 1.5, size=(5, 3, 4)) * RNG.choice([-1, 1], size=(5, 3, 4))
+    x = on_cuda(values).permute(1, 2, 0)  # (3, 4, 5), not contiguous
+    t = torch.tensor(values).permute(1, 2, 0)
+    for dim in range(3):
+        assert_close(K.reduce(op, x, dim).to_numpy(), REDUCE[op](t, dim), what=f"K.reduce({op!r}, dim={dim})",
+                     inputs={"x": values})
+
+
+@pytest.mark.hint("A slice longer than a block needs the strided loop and, split in shares, a second pass over all shares.")
+@pytest.mark.parametrize("op", ["sum", "max", "min"])
+def test_tensor_reduce_slices_longer_than_a_block(op: str) -> None:
+    values = RNG.uniform(-1, 1, size=(2, 600))
+    values[0, 577], values[1, 401] = 5.0, -5.0  # the extremes sit far past the first block's elements
+    t = torch.tensor(values)
+    assert_close(K.reduce(op, on_cuda(values), 1).to_numpy(), REDUCE[op](t, 1), what=f"{op} over 600 elements")
+    column = values.T.copy()  # (600, 2): the reduced dim is not the innermost one
+    assert_close(K.reduce(op, on_cuda(column), 0).to_numpy(), REDUCE[op](torch.tensor(column), 0),
+                 what=f"{op} over dim 0 of a (600, 2) tensor")
+
+
+def test_tensor_reduce_a_single_long_slice() -> None:
+    values = RNG.uniform(-1, 1, size=1000)
+    got = on_cuda(values).sum()
+    assert_close(got.to_numpy(), torch.tensor(values).sum(), what="sum of 1000 elements")
+
+
+def test_tensor_reduce_dtypes_and_empty_dims() -> None:
+    ints = RNG.integers(-9, 10, size=(3, 40))
+    got = on_cuda(ints, "int64").sum(1)
+    assert got.dtype.name == "int64"
+    assert_close(got.to_numpy(), torch.tensor(ints).sum(1), what="sum of int64")
+    flags = ints > 0
+    assert_close(on_cuda(flags, "bool").sum(0).to_numpy(), torch.tensor(flags).sum(0), what="sum of bool")
+    empty = on_cuda(np.zeros((2, 0, 3)))
+    assert_close(K.reduce("sum", empty, 1).to_numpy(), np.zeros((2, 1, 3)), what="sum over an empty dim")
+    assert_close(K.reduce("prod", empty, 1).to_numpy(), np.ones((2, 1, 3)), what="prod over an empty dim")
+    x32 = RNG.uniform(-1, 1, size=(4, 300)).astype(np.float32)
+    assert_close(on_cuda(x32, "float32").sum(1).to_numpy(), torch.tensor(x32).sum(1), what="float32 sum",
+                 dtype="float32")
+
+
+def test_reduce_kernel_loops_over_slices_beyond_the_grid() -> None:
+    values = RNG.uniform(-1, 1, size=(5, 7))
+    x = on_cuda(values)
+    out = K.zeros((5, 1), x.dtype, "cuda")
+    view_out, view_x = backend().view(out._data), backend().view(x._data)
+    module = course.load("ex07")
+    module.reduce_kernel[(1, 2), 32](module.REDUCE_CODES["sum"], view_out.storage, view_out.device_shape,
+                                     view_out.device_strides, 5, view_x.storage, view_x.device_shape,
+                                     view_x.device_strides, 1)
+    assert_close(out.to_numpy(), values.sum(1, keepdims=True), what="reduce_kernel[(1, 2) blocks] over 5 slices")
+
+
+# ---------------------------------------------------------------------------------------------
+# matmul
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.hint("Guard the edges: zero-fill tiles outside a and b, write only inside out.")
+@pytest.mark.parametrize("n, k, m", [(1, 1, 1), (5, 7, 3), (16, 16, 16), (17, 33, 18), (32, 32, 32), (3, 40, 2)])
+def test_tensor_matmul_shapes_and_edges(n: int, k: int, m: int) -> None:
+    a, b = RNG.uniform(-1, 1, size=(n, k)), RNG.uniform(-1, 1, size=(k, m))
+    got = K.matmul(on_cuda(a), on_cuda(b))
+    assert_close(got.to_numpy(), torch.tensor(a) @ torch.tensor(b), what=f"({n}x{k}) @ ({k}x{m}) on cuda")
+
+
+@pytest.mark.hint("batch_position: the batch dims of a and b broadcast to out's.")
+def test_tensor_matmul_batched_with_broadcast_and_views() -> None:
+    a, b = RNG.uniform(-1, 1, size=(2, 1, 4, 5)), RNG.uniform(-1, 1, size=(3, 5, 6))
+    assert_close(K.matmul(on_cuda(a), on_cuda(b)).to_numpy(), torch.tensor(a) @ torch.tensor(b),
+                 what="(2, 1, 4, 5) @ (3, 5, 6)")
+    c = RNG.uniform(-1, 1, size=(20, 3, 9))
+    d = RNG.uniform(-1, 1, size=(2, 20))
+    got = K.matmul(on_cuda(c).permute(1, 2, 0), on_cuda(d).t())  # (3, 9, 20) @ (20, 2), both views
+    assert_close(got.to_numpy(), torch.tensor(c).permute(1, 2, 0) @ torch.tensor(d).t(), what="views @ views")
+
+
+def test_tensor_matmul_float32() -> None:
+    a = RNG.uniform(-1, 1, size=(9, 20)).astype(np.float32)
+    b = RNG.uniform(-1, 1, size=(20, 11)).astype(np.float32)
+    got = K.matmul(on_cuda(a, "float32"), on_cuda(b, "float32"))
+    assert got.dtype.name == "float32"
+    assert_close(got.to_numpy(), torch.tensor(a) @ torch.tensor(b), what="float32 matmul", dtype="float32")
+
+
+def test_matmul_kernel_loops_over_batches_beyond_the_grid() -> None:
+    a, b = RNG.uniform(-1, 1, size=(5, 3, 4)), RNG.uniform(-1, 1, size=(5, 4, 2))
+    x, y = on_cuda(a), on_cuda(b)
+    out = K.zeros((5, 3, 2), x.dtype, "cuda")
+    vo, va, vb = (backend().view(t._data) for t in (out, x, y))
+    module = course.load("ex07")
+    module.matmul_kernel[(1, 1, 2), (module.TILE, module.TILE)](
+        vo.storage, vo.device_shape, vo.device_strides, 5, va.storage, va.device_shape, va.device_strides,
+        vb.storage, vb.device_shape, vb.device_strides)
+    assert_close(out.to_numpy(), a @ b, what="matmul_kernel with gridDim.z = 2 for 5 matrices")
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole framework on your kernels
+# ---------------------------------------------------------------------------------------------
+
+
+def test_autograd_runs_on_your_kernels() -> None:
+    x = RNG.uniform(-1, 1, size=(4, 6))
+    w = RNG.uniform(-1, 1, size=(6, 3))
+    y = RNG.uniform(-1, 1, size=(3,))
+    check_op(lambda a, b, c: ((a @ b).relu() * c + (a * a).sum(1, keepdim=True)).exp().sum(0), x, w, y,
+             device="cuda", label="((x @ w).relu() * y + (x * x).sum(1)).exp().sum(0) on cuda")
