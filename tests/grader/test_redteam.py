@@ -61,6 +61,11 @@ CHEATS: dict[str, tuple[str, str, str | None]] = {
         "forbidden-call",
         "may not open",
     ),
+    "reading the grading parent's memory": (
+        "import os\n_secret = open(f'/proc/{os.getppid()}/environ', 'rb').read()\n",
+        "forbidden-call",
+        "may not open",
+    ),
     "importing torch": (
         "import torch\ndef sigmoid(x):\n    return float(torch.sigmoid(torch.tensor(x, dtype=torch.float64)))\n",
         "forbidden-import",
