@@ -399,11 +399,19 @@ class _PoolThread(threading.Thread):
 _pool: list[_PoolThread] = []
 
 
+POOL_STACK_BYTES = 1 << 20  # a simulated thread runs shallow Python: 1 MiB of stack, not the default 8 MiB
+
+
 def _pool_of(count: int) -> list[_PoolThread]:
-    while len(_pool) < count:
-        worker = _PoolThread(len(_pool))
-        worker.start()
-        _pool.append(worker)
+    if len(_pool) < count:
+        previous = threading.stack_size(POOL_STACK_BYTES)
+        try:
+            while len(_pool) < count:
+                worker = _PoolThread(len(_pool))
+                worker.start()
+                _pool.append(worker)
+        finally:
+            threading.stack_size(previous)
     return _pool[:count]
 
 
