@@ -169,7 +169,7 @@ def grade_exercise(
                     submission=submission, exitfirst=exitfirst, refuse=refuse)
     if refuse:
         run.reason = refuse
-    report = ExerciseReport(exercise, plan, run, notes=list(notes))
+    report = ExerciseReport(exercise, plan, run, notes=list(notes) + run.notes)
     for test_set in sets:
         mine = [t for t in run.tests if t.id.split("::", 1)[0] == test_set.file]
         scored, maximum = _score(exercise.id, test_set, mine)

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from minitorch_dg.backends import cuda as cuda_env
+
 from .paths import project_root
 
 SIGNAL_REASONS = {
@@ -63,6 +65,7 @@ class RunResult:
     seconds: float = 0.0
     log_tail: str = ""
     violations: list[str] = field(default_factory=list)  # what the runtime guard refused
+    notes: list[str] = field(default_factory=list)  # facts about the run the student should know
     peak_memory_mb: int = 0  # the child's largest address space, when it finished normally
 
     @property
@@ -153,6 +156,7 @@ def run_tests(
     child_env = dict(os.environ)
     child_env.update(env or {})
     child_env["MTDG_SOURCE"] = source
+    cuda_mode = cuda_env.use_simulator_without_gpu(child_env)  # CUDA tests run in numba's simulator without a GPU
     child_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     child_env.setdefault("MALLOC_ARENA_MAX", "2")  # glibc reserves 64 MiB of address space per thread arena
     events: list[dict[str, object]] = []
@@ -187,6 +191,8 @@ def run_tests(
     result = _assemble(events, proc.returncode, timed_out, limits)
     result.seconds = time.time() - started
     result.log_tail = tail
+    if cuda_mode == "simulator" and any("cuda" in name for name in files):
+        result.notes.append(cuda_env.describe_mode(child_env))
     return result
 
 
