@@ -459,6 +459,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CatalogError, CourseError, ReleaseError, AutograderError) as error:
         print(f"mtdg: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a folder that cannot be written, a disk that is full
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"mtdg: {error.strerror or error}{where}; check the path and its permissions", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("mtdg: interrupted", file=sys.stderr)
         return 130
