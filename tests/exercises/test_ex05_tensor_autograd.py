@@ -1,0 +1,880 @@
+"""ex05 public tests: every tensor Function, forward and backward, against torch.autograd on the same data.
+
+Each check runs one lambda on minitorch-dg tensors and on torch tensors made from the same numpy arrays
+(tests/support/tensor_oracle.py: values, shape, dtype, and the gradient of every input for a random
+upstream gradient), in float64 and float32, on contiguous and permuted (non-contiguous) inputs, with
+shapes drawn by hypothesis (0-d and size-1 dims included). The last part checks the autograd rules a
+torch user relies on: which mistakes raise, and what accumulates.
+
+Exercise code is reached only through the framework (x + y, x.sum(1), ...) or `course.ExerciseProxy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minitorch_dg as mt
+from minitorch_dg import course
+from tests.support import tensor_strategies as ts
+from tests.support.compare import assert_close
+from tests.support.tensor_oracle import check_op
+
+ag = course.ExerciseProxy("ex05")
+
+DTYPES = ["float64", "float32"]
+Fn = Callable[..., Any]
+
+
+def lib(x: Any) -> Any:
+    """The library a tensor belongs to, for functions written once for both (lib(x).cat([...]))."""
+    return mt if isinstance(x, mt.Tensor) else torch
+
+
+def away_from_zero(a: np.ndarray, gap: float = 0.5) -> np.ndarray:
+    """Move every value at least `gap` away from 0, keeping its sign (0 goes to +gap)."""
+    return np.where(a >= 0, a + gap, a - gap)
+
+
+def positive(a: np.ndarray, low: float = 0.25) -> np.ndarray:
+    return np.abs(a) + low
+
+
+Layout = tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One drawn test case: the input arrays, a layout per input (a permutation that makes the input
+    non-contiguous, None for contiguous) and the operation's parameters."""
+
+    arrays: tuple[np.ndarray, ...]
+    layouts: tuple[Layout, ...]
+    params: tuple[Any, ...] = ()
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(a.shape) for a in self.arrays]
+
+
+def draw_inputs(draw: st.DrawFn, *shapes: tuple[int, ...],
+                values: Callable[[tuple[int, ...]], st.SearchStrategy[np.ndarray]] = ts.arrays,
+                ) -> tuple[tuple[np.ndarray, ...], tuple[Layout, ...]]:
+    """Arrays of the given shapes and a layout for each."""
+    arrays = tuple(draw(values(shape)) for shape in shapes)
+    layouts = tuple(draw(st.none() | ts.permutations_of(len(shape))) for shape in shapes)
+    return arrays, layouts
+
+
+def grid(*shape: int) -> np.ndarray:
+    """A fixed example input: distinct values in [-1.5, 1.5) laid out in `shape`."""
+    n = int(np.prod(shape, dtype=np.int64))
+    return ((np.arange(n) * 7 % max(n, 1)) / max(n, 1) * 3.0 - 1.5).reshape(shape)
+
+
+def tie_prone(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """Arrays whose values come from a small grid, so that equal maxima (ties) are frequent."""
+    return hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, -0.5, 0.0, 0.5, 1.0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 1: unbroadcast
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.hint("Sum the leading dims away, then sum (keepdim=True) every dim where the input had size 1.")
+def test_unbroadcast_worked_example_3x1_plus_4() -> None:
+    grad = mt.tensor(np.arange(12.0).reshape(3, 4), dtype=mt.float64)
+    for shape in [(3, 1), (4,), (1, 4), (3, 4), (1, 1), ()]:
+        got = ag.unbroadcast(grad, shape)
+        want = torch.arange(12.0, dtype=torch.float64).reshape(3, 4).sum_to_size(shape)
+        assert tuple(got.shape) == shape, (
+            f"unbroadcast(grad of shape (3, 4), {shape}) has shape {tuple(got.shape)}; it must have the input's "
+            "shape exactly (keep size-1 dims, drop leading ones)"
+        )
+        assert_close(got.to_numpy(), want.numpy(), what=f"unbroadcast(grad of shape (3, 4), {shape})")
+
+
+@st.composite
+def unbroadcast_cases(draw: st.DrawFn) -> Case:
+    small, other = draw(ts.broadcast_pairs())
+    full = tuple(torch.broadcast_shapes(small, other))
+    return Case((draw(ts.arrays(full)),), (None,), (small,))
+
+
+@given(case=unbroadcast_cases())
+@example(case=Case((grid(2, 3, 4),), (None,), ((3, 1),)))
+def test_unbroadcast_matches_torch_sum_to_size(case: Case) -> None:
+    (values,), (small,), full = case.arrays, case.params, case.shapes[0]
+    got = ag.unbroadcast(mt.tensor(values, dtype=mt.float64), small)
+    want = torch.tensor(values).sum_to_size(small) if small else torch.tensor(values).sum()
+    assert tuple(got.shape) == tuple(want.shape), (
+        f"unbroadcast(grad of shape {full}, {small}) has shape {tuple(got.shape)}, expected {small}"
+    )
+    assert_close(got.to_numpy(), want.numpy(), what=f"unbroadcast(grad of shape {full}, {small})")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 2: element-wise functions
+# ---------------------------------------------------------------------------------------------
+
+@st.composite
+def binary_cases(draw: st.DrawFn) -> Case:
+    """Two inputs whose shapes broadcast together (leading dims dropped, size-1 dims on either side)."""
+    return Case(*draw_inputs(draw, *draw(ts.broadcast_pairs())))
+
+
+BINARY: dict[str, Fn] = {
+    "Add": lambda a, b: a + b,
+    "Sub": lambda a, b: a - b,
+    "Mul": lambda a, b: a * b,
+    "Div": lambda a, b: a / b,
+}
+
+
+@pytest.mark.hint("Each gradient must be un-broadcast to its own input's shape: unbroadcast(grad * b, a.shape).")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(BINARY))
+@given(case=binary_cases())
+@example(case=Case((grid(3, 1), grid(4)), (None, None)))
+def test_binary_function_matches_torch(name: str, dtype: str, case: Case) -> None:
+    a, b = case.arrays
+    if name == "Div":
+        b = away_from_zero(b)
+    check_op(BINARY[name], a, b, dtype=dtype, layouts=case.layouts,
+             label=f"{name} of shapes {case.shapes[0]} and {case.shapes[1]}")
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+def test_binary_function_of_a_tensor_with_itself(name: str) -> None:
+    x = np.array([[0.5, -1.5, 2.0], [1.25, -0.75, 3.0]])
+    check_op(lambda a: BINARY[name](a, a), x, label=f"{name}(x, x): both gradients reach the same leaf")
+
+
+@pytest.mark.parametrize(
+    "label, fn",
+    [
+        ("2 * x", lambda x: 2 * x),
+        ("x - 1.5", lambda x: x - 1.5),
+        ("1.5 - x", lambda x: 1.5 - x),
+        ("x / 4", lambda x: x / 4),
+        ("3 / x", lambda x: 3 / x),
+        ("-x + x * x", lambda x: -x + x * x),
+    ],
+)
+def test_arithmetic_with_python_numbers(label: str, fn: Fn) -> None:
+    x = np.array([[0.5, -1.5, 2.0], [1.25, -0.75, 3.0]])
+    for dtype in DTYPES:
+        check_op(fn, x, dtype=dtype, label=label)
+
+
+def test_mixed_float_dtypes_promote_and_gradients_keep_each_input_dtype() -> None:
+    a = np.array([[0.5], [-1.5], [2.0]], dtype=np.float32)
+    b = np.array([1.0, 2.0, -3.0, 0.25])
+    check_op(lambda x, y: x * y + x / (y * y + 1.0), a, b, label="float32 (3, 1) with float64 (4,)")
+
+
+UNARY: dict[str, tuple[Fn, Callable[[np.ndarray], np.ndarray]]] = {
+    "Neg": (lambda x: -x, lambda a: a),
+    "Exp": (lambda x: x.exp(), lambda a: a),
+    "Log": (lambda x: x.log(), positive),
+    "Sigmoid": (lambda x: x.sigmoid(), lambda a: a * 4.0),
+    "ReLU": (lambda x: x.relu(), lambda a: away_from_zero(a, 0.01)),
+    "Tanh": (lambda x: x.tanh(), lambda a: a),
+}
+
+
+@st.composite
+def one_input(draw: st.DrawFn, min_dims: int = 0, max_dims: int = 4, max_side: int = ts.MAX_SIDE,
+              values: Callable[[tuple[int, ...]], st.SearchStrategy[np.ndarray]] = ts.arrays) -> Case:
+    shape = draw(ts.shapes(min_dims=min_dims, max_dims=max_dims, max_side=max_side))
+    return Case(*draw_inputs(draw, shape, values=values))
+
+
+@pytest.mark.hint("Exp, Sigmoid and Tanh: save the OUTPUT in forward; Log and ReLU: save the input.")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(UNARY))
+@given(case=one_input())
+@example(case=Case((grid(2, 3),), (None,)))
+def test_unary_function_matches_torch(name: str, dtype: str, case: Case) -> None:
+    fn, domain = UNARY[name]
+    check_op(fn, domain(case.arrays[0]), dtype=dtype, layouts=case.layouts, label=f"{name} of shape {case.shapes[0]}")
+
+
+EXPONENTS = [2.0, 3.0, 1.0, 0.5, 1.5, -1.0, -2.0, 0.0]
+
+
+@pytest.mark.hint("d(a^p)/da = p * a^(p-1); return (gradient, None): the exponent is a number.")
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=one_input(), p=st.sampled_from(EXPONENTS))
+@example(case=Case((grid(2, 3),), (None,)), p=2.0)
+def test_pow_matches_torch(dtype: str, case: Case, p: float) -> None:
+    (a,), (layout,), shape = case.arrays, case.layouts, case.shapes[0]
+    if p != int(p):
+        a = positive(a)  # a fractional power of a negative number is nan
+    elif p < 0:
+        a = away_from_zero(a)
+    check_op(lambda x: x ** p, a, dtype=dtype, layouts=[layout], label=f"x ** {p} of shape {shape}")
+
+
+def test_relu_gradient_at_zero_is_zero_like_torch() -> None:
+    check_op(lambda x: x.relu(), np.array([-1.0, 0.0, -0.0, 2.0, 0.0]), label="relu at 0")
+
+
+@pytest.mark.hint("torch defines d(x**0)/dx = 0 everywhere, also at x = 0 (where 0 * 0**-1 would be nan).")
+def test_pow_with_exponent_zero_has_zero_gradient_also_at_zero() -> None:
+    check_op(lambda x: x ** 0, np.array([0.0, 2.0, -3.0]), label="x ** 0")
+    check_op(lambda x: x ** 2, np.array([0.0, 2.0, -3.0]), label="x ** 2 at 0")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_saturating_functions_at_large_inputs(dtype: str) -> None:
+    x = np.array([-60.0, -20.0, -1e-3, 0.0, 1e-3, 20.0, 60.0])
+    check_op(lambda v: v.sigmoid(), x, dtype=dtype, label="sigmoid at large |x|")
+    check_op(lambda v: v.tanh(), x, dtype=dtype, label="tanh at large |x|")
+    check_op(lambda v: (v / 10).exp(), x, dtype=dtype, label="exp(x / 10)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 3: reductions
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def reduction_dims(draw: st.DrawFn, ndim: int) -> tuple[int, ...] | None:
+    """None (all dims), or a non-empty set of distinct dims, each written non-negative or negative."""
+    if ndim == 0 or draw(st.integers(0, 4)) == 0:
+        return None
+    chosen = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    return tuple(d - ndim if draw(st.booleans()) else d for d in chosen)
+
+
+def _reduce_call(method: str, dims: tuple[int, ...] | None, keepdim: bool) -> Fn:
+    if dims is None:
+        return lambda x: getattr(x, method)()
+    return lambda x: getattr(x, method)(dims if len(dims) > 1 else dims[0], keepdim=keepdim)
+
+
+@st.composite
+def reduction_cases(draw: st.DrawFn, min_dims: int = 0,
+                    values: Callable[[tuple[int, ...]], st.SearchStrategy[np.ndarray]] = ts.arrays) -> Case:
+    """An input, dims (None for all) and keepdim."""
+    shape = draw(ts.shapes(min_dims=min_dims))
+    arrays, layouts = draw_inputs(draw, shape, values=values)
+    return Case(arrays, layouts, (draw(reduction_dims(len(shape))), draw(st.booleans())))
+
+
+@pytest.mark.hint("Reshape grad to the keepdim shape (_keepdim_shape), then expand it to the input's shape.")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("method", ["sum", "mean"])
+@given(case=reduction_cases())
+@example(case=Case((grid(2, 3),), (None,), ((1,), False)))
+def test_sum_and_mean_match_torch(method: str, dtype: str, case: Case) -> None:
+    dims, keepdim = case.params
+    check_op(_reduce_call(method, dims, keepdim), case.arrays[0], dtype=dtype, layouts=case.layouts,
+             label=f"x.{method}({dims}, keepdim={keepdim}) of shape {case.shapes[0]}")
+
+
+@pytest.mark.parametrize(
+    "label, fn",
+    [
+        ("x.sum((0, 2))", lambda x: x.sum((0, 2))),
+        ("x.sum((0, -1), keepdim=True)", lambda x: x.sum((0, -1), keepdim=True)),
+        ("x.mean((2, 0))", lambda x: x.mean((2, 0))),
+        ("x.mean((1, 2), keepdim=True)", lambda x: x.mean((1, 2), keepdim=True)),
+        ("x.sum(-2).mean(0)", lambda x: x.sum(-2).mean(0)),
+        ("x.mean()", lambda x: x.mean()),
+    ],
+)
+def test_sum_and_mean_over_several_dims(label: str, fn: Fn) -> None:
+    x = np.arange(24.0).reshape(2, 3, 4) / 7.0 - 1.0
+    for dtype in DTYPES:
+        check_op(fn, x, dtype=dtype, label=label, layouts=[(2, 0, 1)])
+
+
+@pytest.mark.parametrize(
+    "label, fn",
+    [
+        ("x.sum(0)", lambda x: x.sum(0)),
+        ("x.mean(0, keepdim=True)", lambda x: x.mean(0, keepdim=True)),
+        ("x.max(0) values", lambda x: x.max(0)[0]),
+        ("x.amax()", lambda x: x.amax()),
+        ("x.max()", lambda x: x.max()),
+    ],
+)
+def test_reductions_of_a_0d_tensor(label: str, fn: Fn) -> None:
+    check_op(fn, np.array(1.5), label=f"{label} of a 0-d tensor")
+
+
+@st.composite
+def max_cases(draw: st.DrawFn) -> Case:
+    """An input whose values often tie, one dim (maybe negative) and keepdim."""
+    shape = draw(ts.shapes(min_dims=1))
+    arrays, layouts = draw_inputs(draw, shape, values=lambda s: tie_prone(s) | ts.arrays(s))
+    return Case(arrays, layouts, (draw(st.integers(-len(shape), len(shape) - 1)), draw(st.booleans())))
+
+
+@pytest.mark.hint("Max: the whole gradient goes to the first maximum (argmax along dim), even when there are ties.")
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=max_cases())
+@example(case=Case((grid(2, 3),), (None,), (1, False)))
+def test_max_along_a_dim_matches_torch(dtype: str, case: Case) -> None:
+    dim, keepdim = case.params
+    check_op(lambda x: x.max(dim, keepdim=keepdim)[0], case.arrays[0], dtype=dtype, layouts=case.layouts,
+             label=f"x.max({dim}, keepdim={keepdim}).values of shape {case.shapes[0]}")
+
+
+@pytest.mark.hint("Max gives the whole gradient to the FIRST maximum (as argmax); Amax shares it among ties.")
+def test_max_with_ties_gives_the_gradient_to_the_first_maximum() -> None:
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [5.0, -1.0, 5.0]])
+    check_op(lambda v: v.max(1)[0], x, label="x.max(1).values with ties")
+    check_op(lambda v: v.max(0, keepdim=True)[0], x, label="x.max(0, keepdim=True).values with ties")
+    check_op(lambda v: v.max(-1)[0], x, layouts=[(1, 0)], label="x.max(-1).values with ties, permuted input")
+
+
+@pytest.mark.hint("Amax: each of the k tied maxima of a slice receives grad / k (torch's amax and max()).")
+def test_amax_with_ties_shares_the_gradient_equally() -> None:
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [5.0, -1.0, 4.0]])
+    check_op(lambda v: v.amax(1), x, label="x.amax(1) with ties")
+    check_op(lambda v: v.max(), x, label="x.max() (all elements) with ties")
+    check_op(lambda v: v.amax((0, 1), keepdim=True), x, label="x.amax((0, 1), keepdim=True) with ties")
+    check_op(lambda v: v.amax(0), np.ones((2, 3, 2)), label="x.amax(0) where everything ties")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=reduction_cases(min_dims=1, values=lambda s: tie_prone(s) | ts.arrays(s)))
+@example(case=Case((grid(2, 3),), (None,), ((0,), False)))
+def test_amax_matches_torch(dtype: str, case: Case) -> None:
+    dims, keepdim = case.params
+    check_op(_reduce_call("amax", dims, keepdim), case.arrays[0], dtype=dtype, layouts=case.layouts,
+             label=f"x.amax({dims}, keepdim={keepdim}) of shape {case.shapes[0]}")
+
+
+def test_min_and_amin_are_built_on_max_and_amax() -> None:
+    x = np.array([[1.0, -3.0, -3.0], [2.0, 0.5, 2.0]])
+    check_op(lambda v: v.min(1)[0], x, label="x.min(1).values")
+    check_op(lambda v: v.amin(0), x, label="x.amin(0)")
+    check_op(lambda v: v.min(), x, label="x.min()")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 4: matrix product
+# ---------------------------------------------------------------------------------------------
+
+MATMUL_SHAPES = [
+    ((2, 3), (3, 4)),
+    ((3,), (3, 2)),
+    ((2, 3), (3,)),
+    ((3,), (3,)),
+    ((4, 2, 3), (3, 2)),
+    ((2, 3), (4, 3, 2)),
+    ((3,), (4, 3, 2)),
+    ((4, 2, 3), (3,)),
+    ((2, 1, 2, 3), (4, 3, 2)),
+    ((1, 2, 3), (3, 3, 4)),
+    ((1, 1), (1, 1)),
+]
+
+
+@pytest.mark.hint("grad_a = grad @ b.transpose(-2, -1), grad_b = a.transpose(-2, -1) @ grad, then unbroadcast the "
+                  "batch dims of each to its input's shape.")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=lambda s: f"{s[0]}@{s[1]}")
+def test_matmul_shapes_1d_2d_and_batched_broadcast(shapes: tuple[tuple[int, ...], ...], dtype: str) -> None:
+    rng = np.random.default_rng(len(shapes[0]) * 10 + len(shapes[1]))
+    a, b = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
+    check_op(lambda x, y: x @ y, a, b, dtype=dtype, label=f"{shapes[0]} @ {shapes[1]}")
+
+
+@st.composite
+def matmul_cases(draw: st.DrawFn) -> Case:
+    """(..., n, k) @ (..., k, m) with broadcast batch dims; sometimes a 1-D operand (k,)."""
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    batch_a, batch_b = draw(ts.broadcast_pairs(max_dims=2))
+    a = (k,) if draw(st.integers(0, 5)) == 0 else batch_a + (n, k)
+    b = (k,) if draw(st.integers(0, 5)) == 0 else batch_b + (k, m)
+    return Case(*draw_inputs(draw, a, b))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=matmul_cases())
+@example(case=Case((grid(2, 3), grid(3, 4)), (None, None)))
+def test_matmul_matches_torch(dtype: str, case: Case) -> None:
+    check_op(lambda x, y: x @ y, *case.arrays, dtype=dtype, layouts=case.layouts,
+             label=f"matmul of shapes {case.shapes[0]} and {case.shapes[1]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 5: views
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def permute_cases(draw: st.DrawFn) -> Case:
+    shape = draw(ts.shapes(min_dims=2, max_side=3))
+    arrays, layouts = draw_inputs(draw, shape)
+    return Case(arrays, layouts, (tuple(draw(st.permutations(list(range(len(shape)))))),))
+
+
+@pytest.mark.hint("Permute the gradient back with the INVERSE order: inverse[order[d]] = d.")
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=permute_cases())
+@example(case=Case((grid(2, 3, 4),), (None,), ((1, 2, 0),)))
+def test_permute_matches_torch(dtype: str, case: Case) -> None:
+    (order,), shape = case.params, case.shapes[0]
+    check_op(lambda x: x.permute(*order) * 1.0, case.arrays[0], dtype=dtype, layouts=case.layouts,
+             label=f"x.permute{order} of shape {shape}")
+
+
+@pytest.mark.parametrize(
+    "label, fn",
+    [
+        ("x.permute(1, 2, 0)", lambda x: x.permute(1, 2, 0)),
+        ("x.permute(2, 0, 1)", lambda x: x.permute(2, 0, 1)),
+        ("x.transpose(0, 2)", lambda x: x.transpose(0, 2)),
+        ("x.transpose(-1, -2)", lambda x: x.transpose(-1, -2)),
+        ("x.mT", lambda x: x.mT),
+        ("x.permute(1, 2, 0).permute(1, 2, 0)", lambda x: x.permute(1, 2, 0).permute(1, 2, 0)),
+    ],
+)
+def test_permute_and_transpose_examples(label: str, fn: Fn) -> None:
+    x = np.arange(24.0).reshape(2, 3, 4)
+    check_op(lambda v: fn(v) * 2.0, x, label=label)
+
+
+@st.composite
+def reshape_target(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Another shape with the same number of elements: sizes shuffled, two neighbours merged, 1s
+    inserted, and sometimes one size written as -1."""
+    sizes = list(draw(st.permutations(list(shape)))) if shape else []
+    if len(sizes) >= 2 and draw(st.booleans()):
+        i = draw(st.integers(0, len(sizes) - 2))
+        sizes[i:i + 2] = [sizes[i] * sizes[i + 1]]
+    for _ in range(draw(st.integers(0, 2))):
+        sizes.insert(draw(st.integers(0, len(sizes))), 1)
+    if sizes and draw(st.booleans()):
+        sizes[draw(st.integers(0, len(sizes) - 1))] = -1
+    return tuple(sizes)
+
+
+@st.composite
+def reshape_cases(draw: st.DrawFn) -> Case:
+    shape = draw(ts.shapes())
+    arrays, layouts = draw_inputs(draw, shape)
+    return Case(arrays, layouts, (draw(reshape_target(shape)),))
+
+
+@pytest.mark.hint("View.backward: grad.reshape(input shape) — reshape, not view: grad may be non-contiguous.")
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=reshape_cases())
+@example(case=Case((grid(2, 3, 4),), (None,), ((4, -1),)))
+def test_view_and_reshape_match_torch(dtype: str, case: Case) -> None:
+    (target,), (layout,), shape = case.params, case.layouts, case.shapes[0]
+    # view needs strides that can express the new shape; reshape copies when they cannot (as torch)
+    method = "view" if layout is None else "reshape"
+    check_op(lambda x: getattr(x, method)(target).exp(), case.arrays[0], dtype=dtype, layouts=case.layouts,
+             label=f"x.{method}{target} of shape {shape}")
+
+
+def test_reshape_of_a_non_contiguous_tensor() -> None:
+    x = np.arange(24.0).reshape(2, 3, 4) / 5.0
+    check_op(lambda v: v.transpose(0, 2).reshape(4, 6) * v.sum(), x, label="x.transpose(0, 2).reshape(4, 6)")
+    check_op(lambda v: v.reshape(-1).tanh(), x, layouts=[(2, 1, 0)], label="permuted input .reshape(-1)")
+    check_op(lambda v: v.flatten(1) @ v.flatten(1).mT, x, label="x.flatten(1) @ its transpose")
+
+
+@st.composite
+def expand_target(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Stretch some size-1 dims, keep others (sometimes written -1), and prepend up to 2 new dims."""
+    out = []
+    for size in shape:
+        if size == 1:
+            out.append(draw(st.integers(1, 3)))
+        else:
+            out.append(-1 if draw(st.booleans()) else size)
+    lead = draw(st.lists(st.integers(1, 3), max_size=2))
+    return tuple(lead) + tuple(out)
+
+
+@st.composite
+def expand_cases(draw: st.DrawFn) -> Case:
+    shape = draw(ts.shapes(max_dims=3))
+    arrays, layouts = draw_inputs(draw, shape)
+    return Case(arrays, layouts, (draw(expand_target(shape)),))
+
+
+@pytest.mark.hint("Expand is broadcasting made explicit: its backward is unbroadcast(grad, input shape).")
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=expand_cases())
+@example(case=Case((grid(3, 1),), (None,), ((2, 3, 4),)))
+def test_expand_matches_torch(dtype: str, case: Case) -> None:
+    (target,) = case.params
+    check_op(lambda x: x.expand(target) * 1.5, case.arrays[0], dtype=dtype, layouts=case.layouts,
+             label=f"x.expand{target} of shape {case.shapes[0]}")
+
+
+@st.composite
+def squeeze_cases(draw: st.DrawFn) -> Case:
+    """An input with small sides (so size-1 dims are common), a dim for unsqueeze and one for squeeze."""
+    shape = draw(ts.shapes(max_dims=3, max_side=2))
+    arrays, layouts = draw_inputs(draw, shape)
+    n = len(shape)
+    return Case(arrays, layouts, (draw(st.integers(-n - 1, n)), draw(st.integers(-n, n - 1)) if n else None))
+
+
+@pytest.mark.hint("Unsqueeze.backward squeezes the same dim; Squeeze.backward unsqueezes it.")
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=squeeze_cases())
+@example(case=Case((grid(2, 1),), (None,), (0, 1)))
+def test_unsqueeze_and_squeeze_match_torch(dtype: str, case: Case) -> None:
+    (a,), (layout,), shape = case.arrays, case.layouts, case.shapes[0]
+    new, gone = case.params
+    check_op(lambda x: x.unsqueeze(new) * 2.0, a, dtype=dtype, layouts=[layout],
+             label=f"x.unsqueeze({new}) of shape {shape}")
+    if gone is not None:
+        check_op(lambda x: x.squeeze(gone) * 2.0, a, dtype=dtype, layouts=[layout],
+                 label=f"x.squeeze({gone}) of shape {shape}")
+    check_op(lambda x: x.squeeze() * 2.0, a, dtype=dtype, layouts=[layout], label=f"x.squeeze() of shape {shape}")
+
+
+def test_expand_unsqueeze_squeeze_examples() -> None:
+    check_op(lambda x: x.expand(2, 3, 4) * 1.0, np.arange(3.0).reshape(3, 1), label="(3, 1).expand(2, 3, 4)")
+    check_op(lambda x: x.expand(3, -1) * 1.0, np.arange(4.0).reshape(1, 4), label="(1, 4).expand(3, -1)")
+    check_op(lambda x: x.unsqueeze(-1) * x.unsqueeze(0), np.arange(3.0), label="outer product by unsqueeze")
+    check_op(lambda x: x.squeeze() * 1.0, np.arange(3.0).reshape(1, 3, 1), label="(1, 3, 1).squeeze()")
+    check_op(lambda x: x.unsqueeze(0) * 1.0, np.array(2.5), label="0-d .unsqueeze(0)")
+
+
+INDEX_KEYS: dict[str, Callable[[Any], Any]] = {
+    "x[1:3, 0]": lambda x: x[1:3, 0],
+    "x[..., None]": lambda x: x[..., None],
+    "x[-1]": lambda x: x[-1],
+    "x[-3:-1]": lambda x: x[-3:-1],
+    "x[::2]": lambda x: x[::2],
+    "x[1::2, -2:]": lambda x: x[1::2, -2:],
+    "x[None, 2, ::2]": lambda x: x[None, 2, ::2],
+    "x[0, 0]": lambda x: x[0, 0],
+    "x[:, 1]": lambda x: x[:, 1],
+    "x[3:1] (empty)": lambda x: x[3:1],
+    "x[1:3] + x[2:4] (overlap)": lambda x: x[1:3] + x[2:4],
+    "x[2][1:]": lambda x: x[2][1:],
+}
+
+
+@pytest.mark.hint("Index.backward: zeros of the input's shape, K.basic_index(zeros, key), K.copy_into(that view, grad).")
+@pytest.mark.parametrize("key", list(INDEX_KEYS))
+def test_basic_indexing_matches_torch(key: str) -> None:
+    x = np.arange(20.0).reshape(5, 4) / 3.0
+    for dtype in DTYPES:
+        check_op(lambda v: INDEX_KEYS[key](v) * 2.0, x, dtype=dtype, label=key)
+    check_op(lambda v: INDEX_KEYS[key](v) * 2.0, x, layouts=[(1, 0)], label=f"{key} of a permuted input")
+
+
+def test_indexing_a_0d_tensor() -> None:
+    check_op(lambda x: x[None] * 2.0, np.array(1.5), label="0-d x[None]")
+    check_op(lambda x: x[...] * 2.0, np.array(1.5), label="0-d x[...]")
+
+
+@st.composite
+def basic_key(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """A basic-indexing key for `shape`: per dim an int (maybe negative), a slice (maybe negative or
+    out-of-range bounds, step 1-3) or nothing; Nones inserted anywhere."""
+    key: list[Any] = []
+    for size in shape[: draw(st.integers(0, len(shape)))]:
+        if draw(st.booleans()):
+            key.append(draw(st.integers(-size, size - 1)))
+        else:
+            bound = st.none() | st.integers(-size - 1, size + 1)
+            key.append(slice(draw(bound), draw(bound),
+                             draw(st.sampled_from([None, 1, 2, 3]))))
+    for _ in range(draw(st.integers(0, 2))):
+        key.insert(draw(st.integers(0, len(key))), None)
+    return tuple(key)
+
+
+@st.composite
+def index_cases(draw: st.DrawFn) -> Case:
+    shape = draw(ts.shapes(min_dims=1))
+    arrays, layouts = draw_inputs(draw, shape)
+    return Case(arrays, layouts, (draw(basic_key(shape)),))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=index_cases())
+@example(case=Case((grid(4, 3),), (None,), ((slice(1, 3), 0),)))
+def test_basic_indexing_with_random_keys(dtype: str, case: Case) -> None:
+    (key,) = case.params
+    check_op(lambda x: x[key] * 2.0, case.arrays[0], dtype=dtype, layouts=case.layouts,
+             label=f"x[{key}] of shape {case.shapes[0]}")
+
+
+@st.composite
+def cat_cases(draw: st.DrawFn) -> Case:
+    """1-3 inputs of equal shapes except along `dim` (maybe negative), where sizes are 1-3."""
+    shape = draw(ts.shapes(min_dims=1, max_dims=3))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    sizes = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
+    parts = [tuple(size if d == dim % len(shape) else s for d, s in enumerate(shape)) for size in sizes]
+    return Case(*draw_inputs(draw, *parts), (dim,))
+
+
+@pytest.mark.hint("Cat.backward returns (None, slice 0 of grad, slice 1, ...): dim comes first in forward's arguments.")
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(case=cat_cases())
+@example(case=Case((grid(2, 3), grid(2, 1)), (None, None), (1,)))
+def test_cat_matches_torch(dtype: str, case: Case) -> None:
+    (dim,) = case.params
+    check_op(lambda *xs: lib(xs[0]).cat(list(xs), dim) * 1.0, *case.arrays, dtype=dtype, layouts=case.layouts,
+             label=f"cat of shapes {case.shapes} along dim {dim}")
+
+
+def test_cat_examples_unequal_sizes_repeats_and_mixed_dtypes() -> None:
+    a, b = np.arange(6.0).reshape(2, 3), np.arange(2.0).reshape(2, 1) - 5
+    check_op(lambda x, y: lib(x).cat([x, y], 1) * 1.0, a, b, label="cat([(2, 3), (2, 1)], 1)")
+    check_op(lambda x, y: lib(x).cat([y, x, y], -1) * 1.0, a, b, label="cat([(2, 1), (2, 3), (2, 1)], -1)")
+    check_op(lambda x: lib(x).cat([x, x * 2.0], 0) * 1.0, a, label="cat([x, 2x], 0)")
+    check_op(lambda x, y: lib(x).cat([x, y], 1), a.astype(np.float32), b, label="cat of float32 and float64")
+
+
+def test_cat_of_mismatched_sizes_names_both_shapes() -> None:
+    x, y = mt.ones(2, 3, requires_grad=True), mt.ones(3, 3)
+    assert tuple(mt.cat([x, y], 0).shape) == (5, 3), "cat([(2, 3), (3, 3)], 0) must have shape (5, 3)"
+    with pytest.raises(mt.ShapeError, match=r"\(2, 3\).*\(3, 3\)"):
+        mt.cat([x, y], 1)
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_stack_matches_torch(dim: int) -> None:
+    rng = np.random.default_rng(dim + 5)
+    a, b, c = (rng.normal(size=(2, 3)) for _ in range(3))
+    for dtype in DTYPES:
+        check_op(lambda x, y, z: lib(x).stack([x, y, z], dim) * 1.0, a, b, c, dtype=dtype,
+                 label=f"stack of three (2, 3) along {dim}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Everything together
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_small_network_layer_by_layer() -> None:
+    rng = np.random.default_rng(3)
+    x, w1, b1, w2 = rng.normal(size=(5, 3)), rng.normal(size=(3, 4)), rng.normal(size=(4,)), rng.normal(size=(4, 2))
+
+    def net(x: Any, w1: Any, b1: Any, w2: Any) -> Any:
+        h = (x @ w1 + b1).relu()
+        out = (h @ w2).tanh()
+        return ((out - out.mean(0)) ** 2).sum(1).mean()
+
+    for dtype in DTYPES:
+        check_op(net, x, w1, b1, w2, dtype=dtype, label="relu/tanh network with a centred squared loss")
+
+
+def test_a_tensor_used_many_times_accumulates_every_path() -> None:
+    x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]])
+    check_op(lambda v: v * v.exp() + v.sum(0) * v.T.mean(1) - v[0] / (v * v + 1.0), x,
+             label="x * exp(x) + x.sum(0) * x.T.mean(1) - x[0] / (x^2 + 1)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Autograd semantics, as torch: what raises, what accumulates
+# ---------------------------------------------------------------------------------------------
+
+
+def _pair(values: Any, requires_grad: bool = True) -> tuple[mt.Tensor, torch.Tensor]:
+    ours = mt.tensor(values, dtype=mt.float64, requires_grad=requires_grad)
+    theirs = torch.tensor(values, dtype=torch.float64, requires_grad=requires_grad)
+    return ours, theirs
+
+
+def test_backward_of_a_non_scalar_needs_a_gradient() -> None:
+    x, tx = _pair([1.0, 2.0, 3.0])
+    y, ty = x * 2.0, tx * 2.0
+    with pytest.raises(RuntimeError):
+        ty.backward()
+    with pytest.raises(RuntimeError, match="scalar outputs") as error:
+        y.backward()
+    assert "gradient" in str(error.value), f"the message should say how to fix it (pass a gradient): {error.value}"
+    upstream = [0.5, -1.0, 2.0]
+    y.backward(mt.tensor(upstream, dtype=mt.float64))
+    ty.backward(torch.tensor(upstream, dtype=torch.float64))
+    assert_close(x.grad, tx.grad, what="x.grad after y.backward(gradient)")
+
+
+@pytest.mark.hint("Keep tensors for backward with ctx.save_for_backward (not ctx.a = a): only those are freed "
+                  "after backward and checked for in-place changes.")
+def test_a_second_backward_through_a_freed_graph_raises_and_retain_graph_allows_it() -> None:
+    x, tx = _pair([1.0, -2.0, 0.5])
+    loss, tloss = (x * x).sum(), (tx * tx).sum()
+    loss.backward()
+    tloss.backward()
+    with pytest.raises(RuntimeError):
+        tloss.backward()
+    with pytest.raises(RuntimeError, match="second time") as error:
+        loss.backward()
+    assert "retain_graph=True" in str(error.value), f"the message should say what to do: {error.value}"
+
+    x, tx = _pair([1.0, -2.0, 0.5])
+    loss, tloss = (x * x.exp()).sum(), (tx * tx.exp()).sum()
+    loss.backward(retain_graph=True)
+    tloss.backward(retain_graph=True)
+    loss.backward()
+    tloss.backward()
+    assert_close(x.grad, tx.grad, what="x.grad after backward(retain_graph=True) then backward()")
+
+
+@pytest.mark.hint("Keep tensors for backward with ctx.save_for_backward and read them with ctx.saved_tensors: "
+                  "that is what detects in-place changes.")
+def test_an_in_place_change_to_a_saved_tensor_raises_at_backward() -> None:
+    x, tx = _pair([1.0, -2.0, 0.5])
+    w, tw = _pair([3.0, 4.0, 5.0], requires_grad=False)
+    loss, tloss = (x * w).sum(), (tx * tw).sum()
+    w.add_(1.0)  # allowed: w does not require grad; but Mul saved it for backward
+    tw.add_(1.0)
+    with pytest.raises(RuntimeError):
+        tloss.backward()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation") as error:
+        loss.backward()
+    assert "out of place" in str(error.value) or "clone" in str(error.value), (
+        f"the message should say what to do instead: {error.value}"
+    )
+
+    y, _ = _pair([0.5, 1.0, 2.0])
+    loss = (y * y).sum()
+    with mt.no_grad():
+        y.mul_(2.0)  # a parameter update between forward and backward
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_integer_tensors_cannot_require_grad() -> None:
+    n, tn = mt.arange(4) * 3 + 1, torch.arange(4) * 3 + 1
+    assert n.dtype is mt.int64 and not n.requires_grad, f"arange(4) * 3 + 1 must be int64 without grad, got {n!r}"
+    assert_close(n, tn, what="arange(4) * 3 + 1")
+    with pytest.raises(RuntimeError):
+        tn.requires_grad_()
+    with pytest.raises(RuntimeError, match="floating point") as error:
+        n.requires_grad_()
+    assert ".float()" in str(error.value), f"the message should say what to do: {error.value}"
+    with pytest.raises(RuntimeError, match="floating point"):
+        mt.tensor([1, 2, 3], requires_grad=True)
+    x = mt.tensor([0.5, 1.5], requires_grad=True)
+    counts = mt.tensor([2, 3])
+    y = x * counts  # int * float -> float: the graph goes through x only
+    assert y.dtype is mt.float32 and y.requires_grad
+    y.sum().backward()
+    assert_close(x.grad, [2.0, 3.0], what="d(sum(x * counts))/dx")
+
+
+def test_in_place_update_of_a_leaf_needs_no_grad() -> None:
+    w, tw = _pair([0.5, -1.0, 2.0])
+    loss, tloss = (w * w * w).sum(), (tw * tw * tw).sum()
+    loss.backward()
+    tloss.backward()
+    with pytest.raises(RuntimeError):
+        tw.sub_(0.1 * tw.grad)
+    with pytest.raises(RuntimeError, match="leaf") as error:
+        w.sub_(0.1 * w.grad)
+    assert "no_grad" in str(error.value), f"the message should say what to do: {error.value}"
+    with mt.no_grad():
+        w.sub_(0.1 * w.grad)
+    with torch.no_grad():
+        tw.sub_(0.1 * tw.grad)
+    assert_close(w, tw, what="w after an SGD step under no_grad")
+    assert w.is_leaf and w.requires_grad, "an in-place update under no_grad keeps w a leaf that requires grad"
+
+
+def test_retain_grad_keeps_the_gradient_of_a_non_leaf() -> None:
+    x, tx = _pair([[0.5, -1.0], [2.0, 0.25]])
+    w, tw = _pair([[1.0, 2.0], [-1.0, 0.5]])
+    h, th = x @ w, tx @ tw
+    g, tg = h.tanh(), th.tanh()
+    h.retain_grad()
+    th.retain_grad()
+    (g * g).sum().backward()
+    (tg * tg).sum().backward()
+    assert not h.is_leaf and h.retains_grad
+    assert_close(h.grad, th.grad, what="h.grad (retain_grad on h = x @ w)")
+    assert g.grad is None, "a non-leaf without retain_grad() keeps no .grad (as torch)"
+    assert_close(x.grad, tx.grad, what="x.grad")
+    assert_close(w.grad, tw.grad, what="w.grad")
+
+
+def test_gradients_accumulate_across_backward_calls_until_reset() -> None:
+    x, tx = _pair([[0.5, -1.0, 2.0]])
+    for k in (1.0, 2.0, 3.0):
+        (x * k).exp().sum().backward()
+        (tx * k).exp().sum().backward()
+    assert_close(x.grad, tx.grad, what="x.grad after three backward calls (they add up)")
+    x.grad = None
+    tx.grad = None
+    (x.sigmoid() * x).sum().backward()
+    (tx.sigmoid() * tx).sum().backward()
+    assert_close(x.grad, tx.grad, what="x.grad after `x.grad = None` and one more backward")
+
+
+def test_no_grad_and_detach_record_nothing() -> None:
+    x, tx = _pair([0.5, -1.0, 2.0])
+    with mt.no_grad():
+        y = x * 2.0 + 1.0
+    assert not y.requires_grad and y.is_leaf and y.grad_fn is None, "results under no_grad record no graph"
+    loss, tloss = (x.detach() * x).sum(), (tx.detach() * tx).sum()
+    loss.backward()
+    tloss.backward()
+    assert_close(x.grad, tx.grad, what="d(sum(x.detach() * x))/dx (the detached factor is a constant)")
+
+
+def test_custom_function_square_matches_torch() -> None:
+    class Square(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: mt.Tensor) -> mt.Tensor:
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx: Any, grad: mt.Tensor) -> mt.Tensor:
+            (x,) = ctx.saved_tensors
+            return 2 * x * grad
+
+    class TorchSquare(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+            (x,) = ctx.saved_tensors
+            return 2 * x * grad
+
+    x, tx = _pair([[0.5, -1.0, 2.0], [1.0, 3.0, -0.25]])
+    y, ty = Square.apply(x), TorchSquare.apply(tx)
+    assert y.grad_fn is not None and y.grad_fn.name == "SquareBackward"
+    (y.sum(1) * mt.tensor([1.0, -2.0], dtype=mt.float64)).sum().backward()
+    (ty.sum(1) * torch.tensor([1.0, -2.0], dtype=torch.float64)).sum().backward()
+    assert_close(y, ty, what="Square.apply(x)")
+    assert_close(x.grad, tx.grad, what="x.grad through Square")
+
+
+def test_a_backward_that_forgets_to_unbroadcast_is_explained() -> None:
+    class AddBias(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: mt.Tensor, b: mt.Tensor) -> mt.Tensor:
+            return x + b
+
+        @staticmethod
+        def backward(ctx: Any, grad: mt.Tensor) -> tuple[mt.Tensor, mt.Tensor]:
+            return grad, grad  # b's gradient has x's shape: wrong
+
+    x, b = mt.ones(3, 4, requires_grad=True), mt.ones(4, requires_grad=True)
+    out = AddBias.apply(x, b).sum()
+    with pytest.raises(mt.ShapeError, match="unbroadcast"):
+        out.backward()
