@@ -215,6 +215,11 @@ class Tensor:
                 f"Mismatch in shape: the gradient has shape {tuple(gradient.shape)} and the output has shape "
                 f"{tuple(self.shape)}"
             )
+        if gradient.device != self.device:
+            raise RuntimeError(
+                f"invalid gradient: expected device {self.device} but got {gradient.device}; make the gradient on "
+                f"the output's device (device={self.device!r}) or move it with .to({self.device!r})"
+            )
         with no_grad(), _retaining(retain_graph):
             _ex02.backpropagate(self, gradient)
 
