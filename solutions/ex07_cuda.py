@@ -267,7 +267,7 @@ def batch_position(batch, out_shape, in_shape, in_strides):
 # ---------------------------------------------------------------------------------------------------
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def map_kernel(op, out, out_shape, out_strides, size, a, a_shape, a_strides):
     """out[i] = unary_op(op, a[i broadcast]) for every element i < size of out, by a grid-stride loop."""
     for i in range(cuda.grid(1), size, cuda.gridsize(1)):
@@ -275,7 +275,7 @@ def map_kernel(op, out, out_shape, out_strides, size, a, a_shape, a_strides):
         out[broadcast_position(i, out_shape, out_shape, out_strides)] = unary_op(op, value)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def zip_kernel(op, out, out_shape, out_strides, size, a, a_shape, a_strides, b, b_shape, b_strides):
     """out[i] = binary_op(op, a[i broadcast], b[i broadcast]) for every element i < size of out."""
     for i in range(cuda.grid(1), size, cuda.gridsize(1)):
@@ -314,7 +314,7 @@ def tensor_zip(op: str, out: DeviceTensor, a: DeviceTensor, b: DeviceTensor) -> 
 # ---------------------------------------------------------------------------------------------------
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def reduce_kernel(op, out, out_shape, out_strides, slices, a, a_shape, a_strides, dim):
     """Fold `a` along `dim` in shares: out has a's shape except out_shape[dim] == gridDim.x (the number of
     shares). Block (c, y) folds share c of slices y, y + gridDim.y, ...; its threads take the elements
@@ -391,7 +391,7 @@ def tensor_reduce(op: str, out: DeviceTensor, a: DeviceTensor, dim: int,
 # ---------------------------------------------------------------------------------------------------
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def matmul_kernel(out, out_shape, out_strides, batches, a, a_shape, a_strides, b, b_shape, b_strides):
     """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j], one TILE x TILE block of out per thread block.
 
