@@ -110,14 +110,15 @@ def is_contiguous(shape: Shape, strides: Strides) -> bool:
 def view_strides(shape: Shape, strides: Strides, new_shape: Shape) -> Strides | None:
     """Strides that show the same elements, in the same row-major order, with shape `new_shape`; None if none exist.
 
-    Both shapes have the same number of elements. This is torch's rule for `Tensor.view`:
-    - shape () (one element): every new dim gets stride 1.
-    - no elements: keep `strides` if new_shape == shape, else strides_from_shape(new_shape).
-    - otherwise split the old dims, from the right, into *chunks*: runs of dims that are laid out like
-      one contiguous block, i.e. dim d-1 joins the chunk of d when shape[d-1] == 1 or
-      strides[d-1] == (number of elements of the chunk so far) * (stride of the chunk's last dim).
-      Each chunk must be covered exactly by a run of new dims (their sizes multiply to the chunk's size);
-      inside it, new strides are row-major strides times the chunk's base stride. A new dim that would
-      straddle two chunks cannot be expressed: return None (then `view` raises and `reshape` copies).
+    Both shapes have the same number of elements (the rule torch's `Tensor.view` follows; see the handout):
+    - leave out old dims of size 1, and merge the others, outermost first, into *runs* that step evenly
+      through storage: an outer dim joins the run after it when stride_outer == stride_inner * size_inner;
+    - walk the new dims from the left, splitting the current run: with `left` of its elements still to
+      split, a new dim of size m needs left % m == 0, then left //= m and its stride is (run's innermost
+      stride) * left; when left reaches 1, the next new dim of size > 1 starts the next run;
+    - a new dim that does not divide what is left would span two runs: return None (then `view` raises
+      and `reshape` copies);
+    - new dims of size 1 may get any stride (nothing is addressed through them);
+    - a shape with no elements: keep `strides` if new_shape == shape, else strides_from_shape(new_shape).
     """
     raise NotImplementedYet("ex03", "view_strides")

@@ -66,15 +66,15 @@ def shape_broadcast(shape_a: Shape, shape_b: Shape) -> Shape:
     ndim = max(len(shape_a), len(shape_b))
     a = (1,) * (ndim - len(shape_a)) + tuple(shape_a)
     b = (1,) * (ndim - len(shape_b)) + tuple(shape_b)
-    out = []
-    for d, (x, y) in enumerate(zip(a, b)):
-        if x != y and x != 1 and y != 1:
-            raise ShapeError(
-                f"shapes {tuple(shape_a)} and {tuple(shape_b)} cannot be broadcast: the size of tensor a ({x}) "
-                f"must match the size of tensor b ({y}) at non-singleton dimension {d}"
-            )
-        out.append(y if x == 1 else x)
-    return tuple(out)
+    clashes = [d for d, (x, y) in enumerate(zip(a, b)) if x != y and x != 1 and y != 1]
+    if clashes:
+        d = clashes[-1]  # torch reports the last clashing dimension
+        x, y = a[d], b[d]
+        raise ShapeError(
+            f"shapes {tuple(shape_a)} and {tuple(shape_b)} cannot be broadcast: the size of tensor a ({x}) "
+            f"must match the size of tensor b ({y}) at non-singleton dimension {d}"
+        )
+    return tuple(y if x == 1 else x for x, y in zip(a, b))
 
 
 def permute(shape: Shape, strides: Strides, order: tuple[int, ...]) -> tuple[Shape, Strides]:
@@ -111,36 +111,37 @@ def is_contiguous(shape: Shape, strides: Strides) -> bool:
 def view_strides(shape: Shape, strides: Strides, new_shape: Shape) -> Strides | None:
     """Strides that show the same elements, in the same row-major order, with shape `new_shape`; None if none exist.
 
-    Both shapes have the same number of elements. Walk the old dims from the right, grouping them into
-    chunks whose elements are evenly spaced in storage (the next dim's stride equals the chunk's element
-    count times the chunk's base stride); each chunk can be re-split into any run of new dims whose sizes
-    multiply to the chunk's size. A new dim that would span two chunks is impossible: that view needs a
-    copy (reshape makes one; view raises).
+    Both shapes have the same number of elements. Drop the old dims of size 1 (they address nothing) and
+    merge neighbours into *runs* that step evenly through storage: an outer dim continues the run of the
+    dim after it when stride_outer == stride_inner * size_inner. A run of n elements with innermost stride
+    s can be re-split into any new dims whose sizes multiply to n: cutting the run's remaining k blocks into
+    `size` parts gives that new dim the stride s * (k / size). A new dim that does not divide what is left
+    of the current run would span two runs: no strides can express it (view refuses; reshape copies).
+    Strides of new dims of size 1 address nothing; any value is correct there.
     """
-    if len(shape) == 0:
-        return (1,) * len(new_shape)
-    if any(size == 0 for size in shape):
+    if any(size == 0 for size in shape):  # no elements: every stride is as good as another
         return tuple(strides) if tuple(new_shape) == tuple(shape) else strides_from_shape(new_shape)
-    new_strides = [0] * len(new_shape)
-    view_d = len(new_shape) - 1
-    chunk_base = strides[-1]
-    chunk_numel = 1
-    view_numel = 1
-    for d in range(len(shape) - 1, -1, -1):
-        chunk_numel *= shape[d]
-        chunk_ends = d == 0 or (shape[d - 1] != 1 and strides[d - 1] != chunk_numel * chunk_base)
-        if not chunk_ends:
+    runs: list[tuple[int, int]] = []  # (element count, innermost stride)
+    for size, stride in zip(shape, strides):
+        if size == 1:
             continue
-        while view_d >= 0 and (view_numel < chunk_numel or new_shape[view_d] == 1):
-            new_strides[view_d] = view_numel * chunk_base
-            view_numel *= new_shape[view_d]
-            view_d -= 1
-        if view_numel != chunk_numel:
+        if runs and runs[-1][1] == stride * size:
+            runs[-1] = (runs[-1][0] * size, stride)
+        else:
+            runs.append((size, stride))
+    result = []
+    run = 0
+    blocks_left = runs[0][0] if runs else 1
+    for size in new_shape:
+        if run < len(runs) and blocks_left == 1 and size != 1:  # the current run is used up: start the next
+            run += 1
+            blocks_left = runs[run][0] if run < len(runs) else 1
+        inner_stride = runs[run][1] if run < len(runs) else 1
+        if size == 1:
+            result.append(inner_stride * blocks_left)
+            continue
+        if run == len(runs) or blocks_left % size:
             return None
-        if d > 0:
-            chunk_base = strides[d - 1]
-            chunk_numel = 1
-            view_numel = 1
-    if view_d != -1:
-        return None
-    return tuple(new_strides)
+        blocks_left //= size
+        result.append(inner_stride * blocks_left)
+    return tuple(result)
