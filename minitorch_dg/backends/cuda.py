@@ -287,11 +287,13 @@ def _poison(array: np.ndarray) -> None:
 def serial_schedule() -> Iterator[ScheduleLog]:
     """Run simulated kernels strictly: threads of a block one at a time in thread order (x fastest), each
     until its next cuda.syncthreads() or its end; shared memory is NaN before every block; a barrier that
-    only some threads reach raises BarrierError. Each launch is logged. Does nothing on a real GPU."""
+    only some threads reach raises BarrierError. Each launch is logged, on a real GPU too (where kernels
+    run as usual)."""
     global _active_log
     log = ScheduleLog()
     if not simulator_enabled():
-        yield log
+        with _logged_gpu_launches(log):
+            yield log
         return
     from numba.cuda.simulator import kernel as sim_kernel
     from numba.cuda.simulator import kernelapi
@@ -413,6 +415,30 @@ def _pool_of(count: int) -> list[_PoolThread]:
         finally:
             threading.stack_size(previous)
     return _pool[:count]
+
+
+@contextlib.contextmanager
+def _logged_gpu_launches(log: ScheduleLog) -> Iterator[None]:
+    """On a GPU nothing is simulated, but launches are still logged (when a kernel is configured)."""
+    try:
+        from numba.cuda.dispatcher import CUDADispatcher
+    except Exception:  # noqa: BLE001 - no numba-cuda: nothing will be launched anyway
+        yield
+        return
+    original = CUDADispatcher.configure
+
+    def configure(self: Any, griddim: Any, blockdim: Any, stream: Any = 0, sharedmem: Any = 0) -> Any:
+        launch = original(self, griddim, blockdim, stream, sharedmem)
+        kernel = self.py_func
+        log.launches.append(Launch(kernel.__name__, tuple(launch.griddim), tuple(launch.blockdim), kernel))  # type: ignore[arg-type]
+        return launch
+
+    with _schedule_lock:
+        CUDADispatcher.configure = configure
+        try:
+            yield
+        finally:
+            CUDADispatcher.configure = original
 
 
 def _serial_manager_class(sim_kernel: Any) -> type:

@@ -432,6 +432,28 @@ def test_serial_schedule_makes_a_missing_barrier_certain_and_reports_a_divergent
         divergent_kernel[1, 32](out)
 
 
+def test_launches_are_logged_outside_the_simulator_too() -> None:
+    """On a GPU, serial_schedule() only logs launches (so the launch-shape tests of ex07 mean the same there);
+    configuring a kernel needs no GPU, so this runs in a process without the simulator."""
+    script = textwrap.dedent("""
+        from numba import cuda
+        from minitorch_dg.backends import cuda as cuda_env
+
+        @cuda.jit
+        def kernel(x):
+            pass
+
+        with cuda_env.serial_schedule() as log:
+            kernel[(3, 2), 64]
+        kernel[1, 1]
+        print([(launch.kernel, launch.grid, launch.block) for launch in log.launches])
+    """)
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_ENABLE_CUDASIM"}
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", script], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.stdout.strip() == "[('kernel', (3, 2, 1), (64, 1, 1))]", run.stderr[-800:]
+
+
 def test_reference_kernels_compile_to_ptx_for_a_real_gpu() -> None:
     """The simulator runs Python; this compiles every kernel for a GPU (sm_75) with numba's real compiler."""
     script = textwrap.dedent("""
