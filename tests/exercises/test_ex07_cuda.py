@@ -244,7 +244,7 @@ REDUCE: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
 }
 
 
-@pytest.mark.hint("slice_position numbers the slices row-major over every dim but `dim`.")
+@pytest.mark.hint("reduce_kernel: slice_position numbers the slices; syncthreads() before the tree and after each level.")
 @pytest.mark.parametrize("op", list(REDUCE))
 def test_tensor_reduce_each_op_each_dim_of_a_permuted_tensor(op: str) -> None:
     values = RNG.uniform(0.5, 1.5, size=(5, 3, 4)) * RNG.choice([-1, 1], size=(5, 3, 4))

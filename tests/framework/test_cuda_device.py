@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(cuda_env.mode() == "none",
                                 reason=cuda_env.skip_reason("tests/framework/test_cuda_device.py"))
 
 simulator_only = pytest.mark.skipif(not cuda_env.simulator_enabled(),
-                                    reason="checks the CUDA simulator itself; this run uses a real GPU")
+                                    reason=f"checks the CUDA simulator itself, which is off: {cuda_env.describe_mode()}")
 
 
 @pytest.fixture(autouse=True)
@@ -375,6 +375,16 @@ def test_shapes_and_strides_live_on_the_device_and_are_uploaded_once() -> None:
         ((x + y).exp() * y).sum(1)
     assert backend().layout_uploads == before, "the same shapes and strides were copied to the GPU again"
     assert backend().layout(view.shape, (1, 4))[0] is view.device_shape
+
+
+def test_every_framework_op_has_an_op_code_in_ex07() -> None:
+    from minitorch_dg import course
+    from minitorch_dg.scalar_ops import BINARY_OPS, REDUCE_OPS, UNARY_OPS
+
+    module = course.load("ex07")
+    assert set(UNARY_OPS) == set(module.UNARY_CODES), "scalar_ops.UNARY_OPS and ex07's UNARY_CODES differ"
+    assert set(BINARY_OPS) == set(module.BINARY_CODES), "scalar_ops.BINARY_OPS and ex07's BINARY_CODES differ"
+    assert set(REDUCE_OPS) == set(module.REDUCE_CODES), "scalar_ops.REDUCE_OPS and ex07's REDUCE_CODES differ"
 
 
 def test_without_gpu_or_simulator_cuda_raises_a_clear_error() -> None:
