@@ -59,7 +59,7 @@ class _Writer:
         key = self._seen.get(id(obj))
         if key is None:
             key = f"a{len(self.arrays)}"
-            self.arrays[key] = np.ascontiguousarray(array)
+            self.arrays[key] = np.asarray(array)  # (np.ascontiguousarray would make a 0-d array 1-d)
             self._seen[id(obj)] = key
             self._keep.append(obj)
         return key

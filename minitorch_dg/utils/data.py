@@ -120,12 +120,12 @@ class ConcatDataset(Dataset):
 # ---------------------------------------------------------------------------------------------------
 
 
-def default_collate(batch: list[Any]) -> Any:
+def default_collate(batch: Sequence[Any]) -> Any:
     """Stack a list of samples into a batch, as torch's default_collate does:
 
     tensors are stacked along a new dim 0; numpy arrays and numbers become tensors (ints int64, floats
     float64, bools bool); a sample that is a tuple or list gives a list of collated fields (a namedtuple
-    keeps its type); a dict gives a dict of collated values; strings stay a list.
+    keeps its type); a dict gives a dict of collated values; strings are left as they are.
     """
     if not batch:
         raise ValueError("default_collate: the batch is empty")
@@ -150,16 +150,16 @@ def default_collate(batch: list[Any]) -> Any:
     if isinstance(elem, Number):
         raise TypeError(f"default_collate: numbers of type {type(elem).__name__} are not supported")
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch  # as it came: a list at the top, a tuple of one field of tuple samples (as torch)
     if isinstance(elem, collections.abc.Mapping):
         return {key: default_collate([sample[key] for sample in batch]) for key in elem}
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(field)) for field in zip(*batch)))
+        return type(elem)(*(default_collate(field) for field in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         lengths = {len(sample) for sample in batch}
         if len(lengths) != 1:
             raise RuntimeError("each element in list of batch should be of equal size")
-        return [default_collate(list(field)) for field in zip(*batch)]
+        return [default_collate(field) for field in zip(*batch)]
     raise TypeError(
         f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {type(elem).__name__}"
     )
