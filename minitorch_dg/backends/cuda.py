@@ -349,12 +349,13 @@ class _PoolThread(threading.Thread):
         self.threadIdx: Any = None
         self.blockIdx: Any = None
         self.thread_id = 0
+        self.retired = False  # set when the pool is discarded: the thread ends at its next chance
 
     def run(self) -> None:
-        while True:
+        while not self.retired:
             self.go.acquire()
             job = self.job
-            if job is None:
+            if job is None or self.retired:
                 return
             try:
                 if not self.abort:
@@ -473,6 +474,7 @@ def _serial_manager_class(sim_kernel: Any) -> type:
                 worker.state = "ready"
                 worker.job = lambda: target(*args)
             waiting = list(workers)
+            completed = False
             try:
                 while waiting:
                     for worker in waiting:
@@ -488,25 +490,28 @@ def _serial_manager_class(sim_kernel: Any) -> type:
                     if len({w.barrier_site for w in at_barrier}) > 1:
                         raise BarrierError(_split_barrier(grid_point, at_barrier))
                     waiting = at_barrier
+                completed = True
             finally:
-                _unwind(self, workers)
+                if completed:
+                    for worker in workers:
+                        worker.state = "idle"
+                else:
+                    _retire(workers)
 
     return SerialBlockManager
 
 
-def _unwind(manager: Any, workers: list[_PoolThread]) -> None:
-    """After an error: make every worker that is inside a job give up, so that the pool is idle again."""
-    stuck = False
-    for worker in workers:
-        if worker.state in ("barrier", "running"):
-            worker.abort = True
+def _retire(workers: list[_PoolThread]) -> None:
+    """After an error (or a timeout) mid-block: discard the pool without waiting for it. Workers waiting for
+    their turn end; those waiting at a barrier raise there and end; one caught in an endless loop is left
+    behind (Python cannot stop a thread). The next block starts a fresh pool."""
+    everyone = list(_pool) + [w for w in workers if w not in _pool]
+    _pool.clear()
+    for worker in everyone:
+        worker.retired = True
+        worker.abort = True
+        if worker.state in ("idle", "ready", "barrier", "done"):
             worker.go.release()
-            if not manager.turn_over.acquire(timeout=5):
-                stuck = True
-        worker.job = None
-        worker.state = "idle"
-    if stuck:  # a thread that never yields (an endless loop): leave it, start a new pool next time
-        _pool.clear()
 
 
 def _thread_names(threads: list[Any], limit: int = 4) -> str:

@@ -429,6 +429,27 @@ def _divergent(out: Any) -> None:
     out[i] = buffer[i]
 
 
+def _faulty(out: Any) -> None:
+    """Thread 5 reads past the end while the others wait at the barrier after it."""
+    i = cuda.threadIdx.x
+    if i == 5:
+        out[i] = out[1000]
+    cuda.syncthreads()
+    out[i] = i * 1.0
+
+
+@simulator_only
+def test_serial_schedule_recovers_from_an_error_inside_a_block() -> None:
+    faulty, shift = cuda.jit(_faulty), cuda.jit(_shift)
+    out = cuda.to_device(np.zeros(32))
+    for _ in range(2):
+        with pytest.raises(IndexError) as error:
+            faulty[1, 32](out)
+        assert any("threadIdx=(5, 0, 0)" in note for note in getattr(error.value, "__notes__", []))
+        shift[1, 32](out, True)
+        assert out.copy_to_host()[:3].tolist() == [1.0, 2.0, 3.0]
+
+
 @simulator_only
 def test_serial_schedule_makes_a_missing_barrier_certain_and_reports_a_divergent_one() -> None:
     shift_kernel, divergent_kernel = cuda.jit(_shift), cuda.jit(_divergent)
