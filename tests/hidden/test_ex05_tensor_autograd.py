@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
+import minitorch_dg as mt
 from tests.support import random_tensor_graphs as graphs
 from tests.support.tensor_oracle import check_op
 
@@ -76,3 +78,88 @@ def test_random_two_layer_network(case: int, hidden_rng: random.Random) -> None:
         arrays[1] = rng.normal(size=(n_in, hidden)) * 0.7
     check_op(network, *arrays, label=f"{batch}x{n_in} -> Linear({n_in}, {hidden}) -> {activation} -> "
              f"Linear({hidden}, {n_out}) -> {loss_kind} loss", upstream_seed=case)
+
+
+def _grid_values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Values from a small grid, so that exact ties (and exact zeros) are frequent."""
+    return rng.choice(np.array([-1.0, -0.5, 0.0, 0.5, 1.0]), size=shape)
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_ties_and_kinks_on_leaves(case: int, hidden_rng: random.Random) -> None:
+    """max(dim) gives the gradient to the first maximum, amax and max() share it among ties, relu is 0 at 0.
+
+    The values are leaves (no arithmetic before the op), so a tie is exact in both libraries.
+    """
+    rng = np.random.default_rng(hidden_rng.getrandbits(63))
+    shape = tuple(hidden_rng.randint(1, 4) for _ in range(hidden_rng.randint(1, 3)))
+    x = _grid_values(rng, shape)
+    n = len(shape)
+    layout = tuple(hidden_rng.sample(range(n), n)) if n >= 2 and hidden_rng.random() < 0.5 else None
+    dim, keepdim = hidden_rng.randint(-n, n - 1), hidden_rng.random() < 0.5
+    dims = tuple(sorted(hidden_rng.sample(range(n), hidden_rng.randint(1, n))))
+    check_op(lambda v: v.max(dim, keepdim=keepdim)[0], x, layouts=[layout],
+             label=f"x.max({dim}, keepdim={keepdim}).values of x = {x.tolist()}", upstream_seed=case)
+    check_op(lambda v: v.amax(dims, keepdim=keepdim), x, layouts=[layout],
+             label=f"x.amax({dims}, keepdim={keepdim}) of x = {x.tolist()}", upstream_seed=case)
+    check_op(lambda v: v.max(), x, layouts=[layout], label=f"x.max() of x = {x.tolist()}", upstream_seed=case)
+    check_op(lambda v: v.relu(), x, layouts=[layout], label=f"x.relu() of x = {x.tolist()}", upstream_seed=case)
+
+
+# Functions whose backward needs a tensor saved in forward, the same in torch, and which tensor to change
+# in place between forward and backward: an input that does not require grad ("w"), the input itself
+# ("x", changed under no_grad as an optimizer step would), or the output ("out").
+SAVING: dict[str, tuple[Any, str]] = {
+    "x * w": (lambda x, w: x * w, "w"),
+    "x / w": (lambda x, w: x / w, "w"),
+    "x @ w.T": (lambda x, w: x @ w.transpose(0, 1), "w"),
+    "x.log()": (lambda x, w: x.log(), "x"),
+    "x ** 3": (lambda x, w: x ** 3, "x"),
+    "x.amax(1)": (lambda x, w: x.amax(1), "x"),
+    "x.exp()": (lambda x, w: x.exp(), "out"),
+    "x.sigmoid()": (lambda x, w: x.sigmoid(), "out"),
+    "x.tanh()": (lambda x, w: x.tanh(), "out"),
+}
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_saved_tensors_are_version_checked_and_freed(case: int, hidden_rng: random.Random) -> None:
+    """As in torch: an in-place change to a tensor saved for backward raises at backward, and a second
+    backward through the same graph raises (the saved tensors were freed). Both need save_for_backward."""
+    name = hidden_rng.choice(sorted(SAVING))
+    fn, changed = SAVING[name]
+    rng = np.random.default_rng(hidden_rng.getrandbits(63))
+    shape = (hidden_rng.randint(1, 4), hidden_rng.randint(2, 4))
+    x_values, w_values = rng.uniform(0.5, 2.0, size=shape), rng.uniform(0.5, 2.0, size=shape)
+    for lib in (torch, mt):
+        who = "torch" if lib is torch else "minitorch-dg"
+        x = lib.tensor(x_values, dtype=lib.float64, requires_grad=True)
+        w = lib.tensor(w_values, dtype=lib.float64)
+        out = fn(x, w)
+        loss = out.sum()
+        with lib.no_grad():
+            {"w": w, "x": x, "out": out}[changed].mul_(1.5)
+        assert _raises(loss.backward, "modified by an inplace operation"), (
+            f"{who}: y = {name} with x of shape {shape}, then `{changed}.mul_(1.5)` under no_grad, then "
+            "y.sum().backward() must raise (the value that backward needs has changed); keep the tensors that "
+            "backward needs with ctx.save_for_backward and read them with ctx.saved_tensors"
+        )
+
+        x = lib.tensor(x_values, dtype=lib.float64, requires_grad=True)
+        loss = fn(x, lib.tensor(w_values, dtype=lib.float64)).sum()
+        loss.backward()
+        assert _raises(loss.backward, "second time"), (
+            f"{who}: a second backward through y = {name} (x of shape {shape}) must raise: the saved tensors "
+            "were freed by the first one; keep them with ctx.save_for_backward, not as ctx attributes"
+        )
+
+
+def _raises(call: Any, message: str) -> bool:
+    """True when call() raises a RuntimeError whose message contains `message`."""
+    try:
+        call()
+    except RuntimeError as error:
+        if message in str(error):
+            return True
+        raise
+    return False
