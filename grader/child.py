@@ -249,12 +249,12 @@ def build_guard(submission: str | None, on_violation: Callable[[str], None]) -> 
     if submission:
         dirs.append(submission)
     root = project_root()
-    protected = [str(root / name) for name in ("tests", "solutions", "grader", ".mtdg")]
+    protected = [str(root / name) for name in ("tests", "grader", ".mtdg")]
     protected.append(str(Path(__file__).resolve().parent))  # the installed grader, wherever it is
     protected.append(str(cache_dir() / "mutants"))
     protected.append(f"/proc/{os.getppid()}")  # the grading parent's memory holds the nonce
     protected += [p for p in os.environ.get("MTDG_PROTECT", "").split(os.pathsep) if p]
-    return Guard(dirs, protected, (), on_violation)
+    return Guard(dirs, protected, (), on_violation, references=[str(root / "solutions")])
 
 
 def preload_judges() -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import os
 import sys
+import sysconfig
 from collections.abc import Callable, Iterable
 from types import FrameType, ModuleType
 from typing import Any
@@ -65,12 +66,16 @@ class Guard:
         protected: Iterable[str],
         sealed: Iterable[str],
         on_violation: Callable[[str], None],
+        references: Iterable[str] = (),
     ) -> None:
         """`exercise_dirs`: folders whose .py files are exercise code; `protected`: files or folders that
-        exercise code may not open; `sealed`: files no code may open once the guard is on (the reference
-        solutions of the exercises being graded)."""
+        exercise code may not open, not even through a library; `references`: folders that exercise code
+        may not open itself (directly or through the standard library) but libraries may (Numba reads and
+        caches the reference prerequisites it compiles); `sealed`: files no code may open once sealed
+        (the reference solutions of the exercises being graded)."""
         self.exercise_dirs = tuple(_as_dir(d) for d in exercise_dirs)
         self.protected = tuple(os.path.realpath(p) for p in protected)
+        self.references = tuple(os.path.realpath(p) for p in references)
         self.sealed = tuple(os.path.realpath(p) for p in sealed)
         self.on_violation = on_violation
         self.reported: set[str] = set()
@@ -146,11 +151,15 @@ class Guard:
             if self.sealed and target.startswith(self.sealed):
                 where = self.exercise_caller(sys._getframe(2), whole_stack=True)
                 self.refuse(where, f"the reference solution {_short(target)} may not be read while it is graded")
-            if target.startswith(self.protected):
+            strict = target.startswith(self.protected)
+            if strict or target.startswith(self.references):
                 opener = sys._getframe(2)
                 if event == "open" and opener.f_code.co_filename.startswith("<frozen importlib"):
                     continue  # the import system; which modules may be imported is the import check's job
-                where = self.exercise_caller(opener, whole_stack=True)
+                if strict:
+                    where = self.exercise_caller(opener, whole_stack=True)
+                else:
+                    where = self.exercise_caller(_first_outside_stdlib(opener), whole_stack=False)
                 if where:
                     verb = "open" if event == "open" else f"use {event} on"
                     self.refuse(where, f"exercise code may not {verb} {_short(target)}")
@@ -220,6 +229,19 @@ class Guard:
 
 
 _MISSING = object()
+_STDLIB = tuple({os.path.join(os.path.realpath(sysconfig.get_paths()[key]), "") for key in ("stdlib", "platstdlib")})
+
+
+def _first_outside_stdlib(frame: FrameType | None) -> FrameType | None:
+    """The nearest frame, from `frame` outwards, that is not the standard library (pathlib, io, shutil...):
+    the code that really asked. Third-party packages count as outside, even when installed under stdlib."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        in_stdlib = name.startswith("<frozen") or (name.startswith(_STDLIB) and "-packages" not in name)
+        if not in_stdlib:
+            return frame
+        frame = frame.f_back
+    return None
 
 
 def _is_code(value: Any) -> bool:

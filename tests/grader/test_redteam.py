@@ -66,6 +66,11 @@ CHEATS: dict[str, tuple[str, str, str | None]] = {
         "forbidden-call",
         "may not open",
     ),
+    "reading another exercise's reference": (
+        f"_copied = open({str(ROOT / 'solutions' / 'ex02_autodiff.py')!r}).read()\n",
+        "forbidden-call",
+        "may not open",
+    ),
     "importing torch": (
         "import torch\ndef sigmoid(x):\n    return float(torch.sigmoid(torch.tensor(x, dtype=torch.float64)))\n",
         "forbidden-import",
