@@ -27,9 +27,10 @@ from minitorch_dg.errors import CourseError
 
 from . import classroom, formats, hints, report, state
 from .autograder import AutograderError, build_bundle
-from .release import ReleaseError, build_release
 from .catalog import Catalog, CatalogError, Exercise, load
 from .grading import ExerciseReport, grade_exercise, source_for
+from .paths import project_root
+from .release import ReleaseError, build_release
 from .verify import fingerprint_exercise, verify_exercise
 
 
@@ -131,7 +132,7 @@ def cmd_progress(args: argparse.Namespace, catalog: Catalog) -> int:
 def cmd_hint(args: argparse.Namespace, catalog: Catalog) -> int:
     ex = catalog.get(args.exercise)
     entry = state.load().get(ex.id)
-    handout = project_root_path() / ex.handout
+    handout = project_root() / ex.handout
     available = hints.handout_hints(handout)
     if not entry:
         _print(f"{ex.id} has not been run yet: `mtdg check {ex.id}` first; then `mtdg hint {ex.id}` shows the "
@@ -166,12 +167,6 @@ def cmd_hint(args: argparse.Namespace, catalog: Catalog) -> int:
         _print(f"No hint of {ex.handout}{where} matches the {len(failed)} failing tests of {when}; "
                f"`mtdg check {ex.id}` shows each failure with its inputs.")
     return 0
-
-
-def project_root_path() -> Path:
-    from .paths import project_root
-
-    return project_root()
 
 
 # ---------------------------------------------------------------------------------------------------
