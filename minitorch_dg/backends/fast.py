@@ -1,0 +1,230 @@
+"""The fast CPU backend: ex06's Numba kernels, fed with simplified layouts.
+
+For every call the backend
+
+1. turns broadcasting into strides (an input is expanded to the output's shape with stride 0),
+2. merges dims and drops size-1 dims (minitorch_dg.fast.layout), so that a contiguous tensor is one
+   flat dim and a broadcast is two dims with a unit-stride inner one,
+3. picks the thread count: below PARALLEL_MIN elements (or MATMUL_PARALLEL_MIN multiply-adds) a
+   kernel runs on one thread, because waking the other threads costs more than the work (measured:
+   about 10 us on an idle machine and up to a millisecond on a busy one),
+4. calls the student's kernel for the op: `tensor_map(op_id)` etc., built once per op and cached.
+
+It produces the simple backend's results for every op and dtype (same element functions, see
+minitorch_dg/fast/ops.py). `is_available()` says whether ex06 is implemented in the source in force;
+the CPU backend is "fast" by default when it is (see backends/__init__.py).
+
+MTDG_DEBUG=1: kernels run serially with bounds checks (see minitorch_dg/fast/debug.py).
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+import os
+import sys
+import threading
+from collections.abc import Callable
+from types import CodeType, ModuleType
+from typing import Any
+
+import numpy as np
+
+from .. import course
+from ..tensor_data import TensorData
+
+PARALLEL_MIN = 1 << 15  # elements: smaller element-wise ops and reductions run on one thread
+MATMUL_PARALLEL_MIN = 1 << 18  # multiply-adds: smaller products run on one thread
+
+
+def _mentions(code: CodeType, name: str) -> bool:
+    """True when `code` (or a function nested in it) refers to the global `name`."""
+    if name in code.co_names:
+        return True
+    return any(isinstance(const, CodeType) and _mentions(const, name) for const in code.co_consts)
+
+
+def _implemented(module: ModuleType) -> bool:
+    """False while any function of the module still raises NotImplementedYet (an untouched or partial stub).
+
+    Looks at the compiled code objects, not at the source file: while the grader grades another
+    exercise, the student's code is on the call stack and reading files of solutions/ is refused."""
+    for value in vars(module).values():
+        function = getattr(value, "py_func", value)  # a Numba dispatcher wraps its Python function
+        code = getattr(function, "__code__", None)
+        if isinstance(code, CodeType) and getattr(function, "__module__", None) == module.__name__:
+            if _mentions(code, "NotImplementedYet"):
+                return False
+    return True
+
+
+class FastBackend:
+    """Runs map / zip / reduce / matmul of CPU tensors with ex06's Numba kernels."""
+
+    name = "fast"
+    device = "cpu"
+
+    def __init__(self) -> None:
+        import numba
+
+        from ..fast import caching, debug, layout, ops
+
+        self._numba = numba
+        self._caching = caching
+        self._ops = ops
+        self._layout = layout
+        self._debug = debug
+        self.debug = debug.enabled()
+        self._index = layout.IndexArrays()
+        self._kernels: dict[tuple[int, str, str], Callable[..., None]] = {}
+        self._available: dict[int, tuple[ModuleType, bool]] = {}
+
+    # -- which ex06 -----------------------------------------------------------------------------------
+
+    def _load(self) -> ModuleType:
+        """The ex06 module in force.
+
+        Its first import runs on a helper thread. When the module's kernels are decorated, Numba reads the
+        module's source file (to key its cache), and when it compiles them it formats source locations
+        through linecache; the grader's guard refuses reads of solutions/ from a thread whose call stack
+        holds a student's code, as it does when a student's forward() makes the first tensor op of a
+        process. The helper thread's stack holds only the framework, and it leaves the source lines in
+        linecache, so that later compilations do not open the file again."""
+        source = course.source_of("ex06")
+        if source in course.SOURCES and f"{source}.{course.module_name('ex06')}" not in sys.modules:
+            failure: list[BaseException] = []
+
+            def first_import() -> None:
+                try:
+                    with self._caching.kernel_cache():
+                        module = course.load("ex06")
+                    # Numba's compiler formats source locations (via linecache) even for errors it catches
+                    # itself; with the lines cached now, compiling later never opens the file.
+                    source_file = getattr(module, "__file__", None)
+                    if source_file:
+                        linecache.getlines(source_file)
+                        linecache.getlines(os.path.relpath(source_file))  # Numba looks lines up by relative path
+                except BaseException as error:  # noqa: BLE001 - re-raised below, in the caller's thread
+                    failure.append(error)
+
+            helper = threading.Thread(target=first_import, name="mtdg-import-ex06", daemon=True)
+            helper.start()
+            helper.join()
+            if failure:
+                raise failure[0]
+        with self._caching.kernel_cache():
+            return course.load("ex06")
+
+    def _module(self) -> ModuleType:
+        module = self._load()
+        if self.debug:
+            self._debug.serialize_module(module)
+        return module
+
+    def is_available(self) -> bool:
+        """True when ex06 in the source in force is implemented (checked once per module; never raises)."""
+        try:
+            module = self._load()
+        except Exception:  # noqa: BLE001 - no ex06 here, or it does not even import: not available
+            return False
+        found = self._available.get(id(module))
+        if found is not None and found[0] is module:
+            return found[1]
+        try:
+            ok = _implemented(module)
+            if ok:
+                with self._caching.kernel_cache():
+                    for factory, name in (("tensor_map", "id"), ("tensor_zip", "add"), ("tensor_reduce", "sum")):
+                        if not callable(getattr(module, factory)(self._ops.op_id(name))):
+                            ok = False
+                ok = ok and callable(getattr(module, "tensor_matmul", None))
+        except Exception:  # noqa: BLE001 - a stub or a broken module: the simple backend stays the default
+            ok = False
+        self._available[id(module)] = (module, ok)
+        return ok
+
+    def _kernel(self, kind: str, op: str) -> Callable[..., None]:
+        module = self._module()
+        key = (id(module), kind, op)
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            factory = {"map": module.tensor_map, "zip": module.tensor_zip, "reduce": module.tensor_reduce}[kind]
+            with self._caching.kernel_cache():  # the kernels of the factory are decorated now
+                kernel = factory(self._ops.op_id(op, {"map": "unary", "zip": "binary", "reduce": "reduce"}[kind]))
+            if self.debug:
+                kernel = self._debug.serial_function(kernel)
+            self._kernels[key] = kernel
+        return kernel
+
+    # -- running a kernel -----------------------------------------------------------------------------
+
+    def _threads(self, work: int, limit: int) -> int:
+        return 1 if work < limit else self._numba.get_num_threads()
+
+    def _call(self, name: str, threads: int, kernel: Callable[..., None], *args: Any) -> None:
+        if self.debug:
+            self._debug.call(name, kernel, *args)
+            return
+        numba = self._numba
+        previous = numba.get_num_threads()
+        if threads >= previous:
+            kernel(*args)
+            return
+        numba.set_num_threads(threads)
+        try:
+            kernel(*args)
+        finally:
+            numba.set_num_threads(previous)
+
+    # -- kernels --------------------------------------------------------------------------------------
+
+    def map(self, op: str, a: TensorData, out: TensorData) -> None:
+        lay, ix = self._layout, self._index
+        a_strides = lay.expand_strides(a.shape, a.strides, out.shape)
+        shape, (out_strides, a_strides) = lay.coalesce(out.shape, [out.strides, a_strides])
+        kernel = self._kernel("map", op)
+        self._call(f"tensor_map({op!r})", self._threads(out.size, PARALLEL_MIN), kernel,
+                   out.storage, ix(shape), ix(out_strides), a.storage, ix(a_strides))
+
+    def zip(self, op: str, a: TensorData, b: TensorData, out: TensorData) -> None:
+        lay, ix = self._layout, self._index
+        a_strides = lay.expand_strides(a.shape, a.strides, out.shape)
+        b_strides = lay.expand_strides(b.shape, b.strides, out.shape)
+        shape, (out_strides, a_strides, b_strides) = lay.coalesce(out.shape, [out.strides, a_strides, b_strides])
+        kernel = self._kernel("zip", op)
+        self._call(f"tensor_zip({op!r})", self._threads(out.size, PARALLEL_MIN), kernel,
+                   out.storage, ix(shape), ix(out_strides), a.storage, ix(a_strides), b.storage, ix(b_strides))
+
+    def reduce(self, op: str, a: TensorData, dim: int, out: TensorData) -> None:
+        lay, ix = self._layout, self._index
+        shape, (a_strides, out_strides), dim = lay.coalesce_around(a.shape, [a.strides, out.strides], dim)
+        out_shape = tuple(1 if d == dim else s for d, s in enumerate(shape))
+        threads = self._threads(a.size, PARALLEL_MIN)
+        kernel = self._kernel("reduce", op)
+        self._call(f"tensor_reduce({op!r})", threads, kernel, out.storage, ix(out_shape), ix(out_strides),
+                   a.storage, ix(shape), ix(a_strides), dim, threads)
+
+    def matmul(self, a: TensorData, b: TensorData, out: TensorData) -> None:
+        lay, ix = self._layout, self._index
+        batch = tuple(out.shape[:-2])
+        a_shape = batch + tuple(a.shape[-2:])
+        b_shape = batch + tuple(b.shape[-2:])
+        a_strides = lay.expand_strides(tuple(a.shape[:-2]), tuple(a.strides[:-2]), batch) + tuple(a.strides[-2:])
+        b_strides = lay.expand_strides(tuple(b.shape[:-2]), tuple(b.strides[:-2]), batch) + tuple(b.strides[-2:])
+        work = math.prod(out.shape) * a.shape[-1]
+        module = self._module()
+        self._call("tensor_matmul", self._threads(work, MATMUL_PARALLEL_MIN), module.tensor_matmul,
+                   out.storage, ix(tuple(out.shape)), ix(tuple(out.strides)), a.storage, ix(a_shape), ix(a_strides),
+                   b.storage, ix(b_shape), ix(b_strides))
+
+    # -- memory ---------------------------------------------------------------------------------------
+
+    def empty(self, shape: tuple[int, ...], np_dtype: Any) -> Any:
+        """A zero-filled 1-D array with room for `shape` (K.zeros relies on the zeros)."""
+        return np.zeros(math.prod(shape), dtype=np_dtype)
+
+    def to_host(self, storage: Any) -> Any:
+        return storage
+
+    def from_host(self, array: Any) -> Any:
+        return np.array(array, copy=True)

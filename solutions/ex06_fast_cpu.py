@@ -1,0 +1,457 @@
+"""ex06 — fast CPU kernels with Numba: map, zip, reduce and a blocked matmul (reference solution).
+
+The simple backend (ex04) runs one Python loop iteration per element, with ex03's index arithmetic and an
+ex01 function call each time. These kernels do the same work compiled by Numba, on all cores, and shaped
+so that LLVM can vectorise the inner loops.
+
+Contract (the fast backend, minitorch_dg/backends/fast.py, calls these):
+
+* storages are 1-D numpy arrays; shapes and strides are 1-D int64 numpy arrays;
+* every input arrives with the output's shape: broadcasting was turned into stride 0 beforehand (the
+  backend also merges dims and drops size-1 dims first, but the kernels must work for any layout);
+* `op` is an op id from `minitorch_dg.fast.op_id`; inside a kernel it is a closure constant, so that
+  `unary(op, x)` compiles to just that operation;
+* every kernel is compiled with cache=True (the next process loads it from disk), and each kernel has
+  one `prange` loop: Numba compiles a separate parallel function for every prange loop, so a kernel per
+  case, picked in Python, compiles faster and only for the cases that actually occur.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from minitorch_dg.fast import (
+    TILE_COLS,
+    binary,
+    fold,
+    identity,
+    is_contiguous,
+    position,
+    register_tile,
+    same_strides,
+    size_of,
+    tile_rows,
+    unary,
+)
+
+Storage = Any  # a 1-D numpy array
+Index = Any  # a 1-D int64 numpy array (a shape or strides)
+MapKernel = Callable[[Storage, Index, Index, Storage, Index], None]
+ZipKernel = Callable[[Storage, Index, Index, Storage, Index, Storage, Index], None]
+ReduceKernel = Callable[[Storage, Index, Index, Storage, Index, Index, int, int], None]
+
+ROW_BLOCK = 2048  # elements of a row that one parallel work item handles (long rows are split)
+SPLIT_MIN = 32768  # a reduction over a dim at least this long, into fewer outputs than threads, is split
+REDUCE_BLOCK = 256  # output columns that one work item keeps in cache while it folds rows into them
+
+# matmul blocking (measured on this machine, see the handout)
+NR = TILE_COLS  # columns of a register tile: 4 float32 / 8 float64 vectors of 16 / 8 lanes
+KC = 512  # depth of a packed block: panels are KC x NR of B and MR x KC of A
+MC = 64  # rows of C that one parallel work item computes
+
+
+# ---------------------------------------------------------------------------------------------------
+# Part 1: map
+# ---------------------------------------------------------------------------------------------------
+
+
+def tensor_map(op: int) -> MapKernel:
+    """A kernel that sets out[i] = op(a[i]) for every index i of out (a has out's shape, maybe stride 0).
+
+    Fast path: out and a are laid out identically and contiguously, so element i of both is at storage
+    position i: one flat loop, no index arithmetic. Otherwise: rows of the innermost dim, cut into blocks
+    of ROW_BLOCK; each block finds its start with index arithmetic once and then steps along the row by
+    the innermost strides (unit strides get their own loop, which LLVM vectorises).
+    """
+
+    @njit(parallel=True, cache=True)
+    def flat(out: Storage, a: Storage, size: int) -> None:
+        flat_out = out[:size]
+        flat_a = a[:size]
+        for i in prange(size):
+            flat_out[i] = unary(op, flat_a[i])
+
+    @njit(parallel=True, cache=True)
+    def rows(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, size: int) -> None:
+        nd = len(out_shape)
+        inner = out_shape[nd - 1]
+        step_out = out_strides[nd - 1]
+        step_a = a_strides[nd - 1]
+        outer = out_shape[: nd - 1]
+        blocks = (inner + ROW_BLOCK - 1) // ROW_BLOCK
+        for item in prange((size // inner) * blocks):
+            row = item // blocks
+            start = (item - row * blocks) * ROW_BLOCK
+            n = min(ROW_BLOCK, inner - start)
+            at_out = position(row, outer, out_strides[: nd - 1]) + start * step_out
+            at_a = position(row, outer, a_strides[: nd - 1]) + start * step_a
+            if step_out == 1 and step_a == 1:
+                row_out = out[at_out : at_out + n]
+                row_a = a[at_a : at_a + n]
+                for j in range(n):
+                    row_out[j] = unary(op, row_a[j])
+            elif step_out == 1 and step_a == 0:
+                value = unary(op, a[at_a])
+                row_out = out[at_out : at_out + n]
+                for j in range(n):
+                    row_out[j] = value
+            else:
+                for j in range(n):
+                    out[at_out + j * step_out] = unary(op, a[at_a + j * step_a])
+
+    def run(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index) -> None:
+        size = size_of(out_shape)
+        if size == 0:
+            return
+        if is_contiguous(out_shape, out_strides) and same_strides(out_shape, out_strides, a_strides):
+            flat(out, a, size)
+        else:
+            rows(out, out_shape, out_strides, a, a_strides, size)
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------------
+# Part 2: zip
+# ---------------------------------------------------------------------------------------------------
+
+
+def tensor_zip(op: int) -> ZipKernel:
+    """A kernel that sets out[i] = op(a[i], b[i]) (a and b have out's shape; broadcast dims have stride 0).
+
+    Fast path: out, a and b laid out identically and contiguously: one flat loop. Otherwise rows of the
+    innermost dim as in tensor_map, with a unit-stride loop for each common case: all three contiguous
+    along the row, or one input constant along it (stride 0, e.g. a bias broadcast over a batch).
+    """
+
+    @njit(parallel=True, cache=True)
+    def flat(out: Storage, a: Storage, b: Storage, size: int) -> None:
+        flat_out = out[:size]
+        flat_a = a[:size]
+        flat_b = b[:size]
+        for i in prange(size):
+            flat_out[i] = binary(op, flat_a[i], flat_b[i])
+
+    @njit(parallel=True, cache=True)
+    def rows(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, b: Storage,
+             b_strides: Index, size: int) -> None:
+        nd = len(out_shape)
+        inner = out_shape[nd - 1]
+        step_out = out_strides[nd - 1]
+        step_a = a_strides[nd - 1]
+        step_b = b_strides[nd - 1]
+        outer = out_shape[: nd - 1]
+        blocks = (inner + ROW_BLOCK - 1) // ROW_BLOCK
+        for item in prange((size // inner) * blocks):
+            row = item // blocks
+            start = (item - row * blocks) * ROW_BLOCK
+            n = min(ROW_BLOCK, inner - start)
+            at_out = position(row, outer, out_strides[: nd - 1]) + start * step_out
+            at_a = position(row, outer, a_strides[: nd - 1]) + start * step_a
+            at_b = position(row, outer, b_strides[: nd - 1]) + start * step_b
+            if step_out == 1 and step_a == 1 and step_b == 1:
+                row_out = out[at_out : at_out + n]
+                row_a = a[at_a : at_a + n]
+                row_b = b[at_b : at_b + n]
+                for j in range(n):
+                    row_out[j] = binary(op, row_a[j], row_b[j])
+            elif step_out == 1 and step_a == 1 and step_b == 0:
+                row_out = out[at_out : at_out + n]
+                row_a = a[at_a : at_a + n]
+                value_b = b[at_b]
+                for j in range(n):
+                    row_out[j] = binary(op, row_a[j], value_b)
+            elif step_out == 1 and step_a == 0 and step_b == 1:
+                row_out = out[at_out : at_out + n]
+                value_a = a[at_a]
+                row_b = b[at_b : at_b + n]
+                for j in range(n):
+                    row_out[j] = binary(op, value_a, row_b[j])
+            else:
+                for j in range(n):
+                    out[at_out + j * step_out] = binary(op, a[at_a + j * step_a], b[at_b + j * step_b])
+
+    def run(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, b: Storage,
+            b_strides: Index) -> None:
+        size = size_of(out_shape)
+        if size == 0:
+            return
+        if (is_contiguous(out_shape, out_strides) and same_strides(out_shape, out_strides, a_strides)
+                and same_strides(out_shape, out_strides, b_strides)):
+            flat(out, a, b, size)
+        else:
+            rows(out, out_shape, out_strides, a, a_strides, b, b_strides, size)
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------------
+# Part 3: reduce
+# ---------------------------------------------------------------------------------------------------
+
+
+def tensor_reduce(op: int) -> ReduceKernel:
+    """A kernel that folds `a` along `dim` into out (out's shape is a's with size 1 at `dim`).
+
+    out[i] = fold(...fold(fold(identity, a[i with dim=0]), a[i with dim=1])..., a[i with dim=n-1])
+
+    Four cases, each parallel over pieces of work that never write the same place:
+    * split:  fewer outputs than threads and a long dim: the dim is cut into one chunk per thread, each
+              chunk folds into its own slot of `partial`, and the partials are folded after the loop;
+    * along:  the folded dim is contiguous: each output folds one contiguous run. fastmath's `reassoc`
+              lets LLVM reorder the additions into several vector accumulators (without it the loop
+              runs one addition at a time, in order);
+    * across: the last dim is contiguous in a and out (and is not folded): a block of out is folded with
+              whole rows of a, vectorised across the outputs;
+    * strided: one strided fold per output.
+    """
+
+    @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+    def split(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, length: int,
+              step: int, outputs: int, chunks: int) -> None:
+        partial = np.empty(outputs * chunks, dtype=out.dtype)
+        for item in prange(outputs * chunks):
+            target = item // chunks
+            c = item - target * chunks
+            base = position(target, out_shape, a_strides)
+            lo = c * length // chunks
+            hi = (c + 1) * length // chunks
+            acc = identity(op, out[0])
+            if step == 1:
+                chunk = a[base + lo : base + hi]
+                for j in range(hi - lo):
+                    acc = fold(op, acc, chunk[j])
+            else:
+                for j in range(lo, hi):
+                    acc = fold(op, acc, a[base + j * step])
+            partial[item] = acc
+        for target in range(outputs):
+            total = identity(op, out[0])
+            for c in range(chunks):
+                total = fold(op, total, partial[target * chunks + c])
+            out[position(target, out_shape, out_strides)] = total
+
+    @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+    def along(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, length: int,
+              outputs: int) -> None:
+        for o in prange(outputs):
+            base = position(o, out_shape, a_strides)
+            values = a[base : base + length]
+            acc = identity(op, out[0])
+            for j in range(length):
+                acc = fold(op, acc, values[j])
+            out[position(o, out_shape, out_strides)] = acc
+
+    @njit(parallel=True, cache=True)
+    def across(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, length: int,
+               step: int, outputs: int) -> None:
+        last = len(out_shape) - 1
+        inner = out_shape[last]
+        outer = out_shape[:last]
+        blocks = (inner + REDUCE_BLOCK - 1) // REDUCE_BLOCK
+        for item in prange((outputs // inner) * blocks):
+            row = item // blocks
+            start = (item - row * blocks) * REDUCE_BLOCK
+            n = min(REDUCE_BLOCK, inner - start)
+            at_out = position(row, outer, out_strides[:last]) + start
+            at_a = position(row, outer, a_strides[:last]) + start
+            block = out[at_out : at_out + n]
+            for j in range(n):
+                block[j] = identity(op, block[j])
+            for k in range(length):
+                row_a = a[at_a + k * step : at_a + k * step + n]
+                for j in range(n):
+                    block[j] = fold(op, block[j], row_a[j])
+
+    @njit(parallel=True, cache=True)
+    def strided(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, length: int,
+                step: int, outputs: int) -> None:
+        for o in prange(outputs):
+            base = position(o, out_shape, a_strides)
+            acc = identity(op, out[0])
+            for j in range(length):
+                acc = fold(op, acc, a[base + j * step])
+            out[position(o, out_shape, out_strides)] = acc
+
+    def run(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_shape: Index, a_strides: Index,
+            dim: int, n_threads: int) -> None:
+        outputs = size_of(out_shape)
+        if outputs == 0:
+            return
+        length = a_shape[dim]
+        step = a_strides[dim]
+        last = len(a_shape) - 1
+        if outputs < n_threads and length >= SPLIT_MIN:
+            split(out, out_shape, out_strides, a, a_strides, length, step, outputs, n_threads)
+        elif step == 1 or length == 1:
+            along(out, out_shape, out_strides, a, a_strides, length, outputs)
+        elif dim != last and a_strides[last] == 1 and out_strides[last] == 1:
+            across(out, out_shape, out_strides, a, a_strides, length, step, outputs)
+        else:
+            strided(out, out_shape, out_strides, a, a_strides, length, step, outputs)
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------------
+# Part 4: matmul — packed panels, a register-tiled micro-kernel, cache blocking
+# ---------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def pack_a(panel: Storage, a: Storage, start: int, row_step: int, col_step: int, depth: int, rows: int) -> None:
+    """Copy a rows x depth block of A (at `start`, any strides) into `panel` as depth columns of MR values:
+    panel[k * MR + i] = A[i, k], and 0 in the rows i >= rows that pad a partial tile."""
+    mr = tile_rows(panel)
+    if col_step == 1:
+        for i in range(rows):
+            src = a[start + i * row_step : start + i * row_step + depth]
+            for k in range(depth):
+                panel[k * mr + i] = src[k]
+    else:
+        for k in range(depth):
+            for i in range(rows):
+                panel[k * mr + i] = a[start + i * row_step + k * col_step]
+    for k in range(depth):
+        for i in range(rows, mr):
+            panel[k * mr + i] = 0
+
+
+@njit(cache=True)
+def pack_b(panel: Storage, b: Storage, start: int, row_step: int, col_step: int, depth: int, cols: int) -> None:
+    """Copy a depth x cols block of B into `panel` as depth rows of NR values: panel[k * NR + j] = B[k, j],
+    and 0 in the columns j >= cols that pad a partial tile."""
+    for k in range(depth):
+        dst = panel[k * NR : (k + 1) * NR]
+        at = start + k * row_step
+        if col_step == 1:
+            src = b[at : at + cols]
+            for j in range(cols):
+                dst[j] = src[j]
+        else:
+            for j in range(cols):
+                dst[j] = b[at + j * col_step]
+        for j in range(cols, NR):
+            dst[j] = 0
+
+
+@njit(cache=True, fastmath={"contract"})
+def micro_kernel(depth: int, packed_a: Storage, packed_b: Storage, c: Storage, start: int, row_step: int,
+                 col_step: int, rows: int, cols: int, accumulate: bool) -> None:
+    """C[:rows, :cols] (+)= A panel @ B panel for one MR x NR tile, the tile held in registers.
+
+    For each k: the MR values of A's column k times the NR values of B's row k, added into the MR x NR
+    accumulator. The accumulator is a register tile; C is read and written once per call, not once per k.
+    """
+    mr = tile_rows(packed_a)
+    acc = register_tile(packed_a)
+    for i in range(mr):
+        for j in range(NR):
+            acc[i, j] = 0
+    for k in range(depth):
+        a_k = packed_a[k * mr : (k + 1) * mr]
+        b_k = packed_b[k * NR : (k + 1) * NR]
+        for i in range(mr):
+            a_ik = a_k[i]
+            for j in range(NR):
+                acc[i, j] += a_ik * b_k[j]
+    for i in range(rows):
+        at = start + i * row_step
+        if col_step == 1:
+            c_row = c[at : at + cols]
+            if accumulate:
+                for j in range(cols):
+                    c_row[j] += acc[i, j]
+            else:
+                for j in range(cols):
+                    c_row[j] = acc[i, j]
+        else:
+            for j in range(cols):
+                if accumulate:
+                    c[at + j * col_step] += acc[i, j]
+                else:
+                    c[at + j * col_step] = acc[i, j]
+
+
+@njit(cache=True)
+def _row_block(out: Storage, c_at: int, c_rows: int, c_cols: int, a: Storage, a_at: int, a_rows: int,
+               a_cols: int, packed_b: Storage, packed_a: Storage, m: int, n: int, k: int) -> None:
+    """C block (m x n, m <= MC) = A block (m x k) @ B, with B already packed (panels of NR columns, in
+    blocks of KC rows). For each depth block: pack the A rows once, then one micro-kernel call per tile."""
+    mr = tile_rows(packed_a)
+    tiles = (m + mr - 1) // mr
+    panels = (n + NR - 1) // NR
+    for pc in range(0, k, KC):
+        kc = min(KC, k - pc)
+        for p in range(tiles):
+            pack_a(packed_a[p * kc * mr : (p + 1) * kc * mr], a, a_at + p * mr * a_rows + pc * a_cols, a_rows,
+                   a_cols, kc, min(mr, m - p * mr))
+        for q in range(panels):
+            panel_b = packed_b[pc * panels * NR + q * kc * NR : pc * panels * NR + (q + 1) * kc * NR]
+            cols = min(NR, n - q * NR)
+            for p in range(tiles):
+                micro_kernel(kc, packed_a[p * kc * mr : (p + 1) * kc * mr], panel_b, out,
+                             c_at + p * mr * c_rows + q * NR * c_cols, c_rows, c_cols, min(mr, m - p * mr), cols,
+                             pc > 0)
+
+
+@njit(cache=True, parallel=True)
+def _matmul_kernel(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, b: Storage,
+                   b_strides: Index, k: int) -> None:
+    nd = len(out_shape)
+    m = out_shape[nd - 2]
+    n = out_shape[nd - 1]
+    batch = out_shape[: nd - 2]
+    batches = size_of(batch)
+    panels = (n + NR - 1) // NR
+    per_batch = panels * NR * k  # packed B of one product: depth blocks of `panels` panels of NR columns
+    packed_b = np.empty(batches * per_batch, dtype=out.dtype)
+    # 1. pack every B once, in parallel over (product, depth block, panel)
+    depth_blocks = (k + KC - 1) // KC
+    for item in prange(batches * depth_blocks * panels):
+        t = item // (depth_blocks * panels)
+        rest = item - t * depth_blocks * panels
+        pc = (rest // panels) * KC
+        q = rest - (rest // panels) * panels
+        kc = min(KC, k - pc)
+        at = t * per_batch + pc * panels * NR + q * kc * NR
+        pack_b(packed_b[at : at + kc * NR], b,
+               position(t, batch, b_strides[: nd - 2]) + pc * b_strides[nd - 2] + q * NR * b_strides[nd - 1],
+               b_strides[nd - 2], b_strides[nd - 1], kc, min(NR, n - q * NR))
+    # 2. blocks of MC rows of every product, in parallel; each packs its own rows of A
+    row_blocks = (m + MC - 1) // MC
+    for item in prange(batches * row_blocks):
+        t = item // row_blocks
+        ic = (item - t * row_blocks) * MC
+        packed_a = np.empty(MC * min(KC, k), dtype=out.dtype)  # MC is a multiple of every tile height
+        _row_block(out, position(t, batch, out_strides[: nd - 2]) + ic * out_strides[nd - 2], out_strides[nd - 2],
+                   out_strides[nd - 1], a, position(t, batch, a_strides[: nd - 2]) + ic * a_strides[nd - 2],
+                   a_strides[nd - 2], a_strides[nd - 1], packed_b[t * per_batch : (t + 1) * per_batch], packed_a,
+                   min(MC, m - ic), n, k)
+
+
+@njit(cache=True)
+def _fill_zero(out: Storage, out_shape: Index, out_strides: Index) -> None:
+    for i in range(size_of(out_shape)):
+        out[position(i, out_shape, out_strides)] = 0
+
+
+def tensor_matmul(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_shape: Index, a_strides: Index,
+                  b: Storage, b_shape: Index, b_strides: Index) -> None:
+    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: a is (..., m, k), b is (..., k, n), out (..., m, n).
+
+    a and b have out's batch dims (broadcast batch dims have stride 0). B is packed once per product;
+    work items are blocks of MC rows of every product, so a batch of small products and one large
+    product both keep all threads busy.
+    """
+    if size_of(out_shape) == 0:
+        return
+    k = int(a_shape[len(a_shape) - 1])
+    if k == 0:  # an empty sum: every element is 0
+        _fill_zero(out, out_shape, out_strides)
+        return
+    _matmul_kernel(out, out_shape, out_strides, a, a_strides, b, b_strides, k)
