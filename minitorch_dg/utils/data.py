@@ -65,10 +65,11 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
-    def _batch(self, indices: Sequence[int]) -> tuple[Tensor, ...]:
-        """default_collate of the samples at `indices`, in one gather per tensor."""
+    def _batch(self, indices: Sequence[int]) -> list[Tensor]:
+        """What default_collate makes of the samples at `indices` (a list, as for any tuple samples), in one
+        gather per tensor instead of one stack of many small tensors."""
         rows = np.asarray(indices, dtype=np.int64)
-        return tuple(t[rows] for t in self.tensors)
+        return [t[rows] for t in self.tensors]
 
 
 class Subset(Dataset):

@@ -44,6 +44,7 @@ def test_batches_in_order_like_torch(n: int, batch_size: int, drop_last: bool) -
     got = list(mine)
     want = list(theirs)
     assert len(got) == len(want)
+    assert all(isinstance(batch, list) for batch in got), "tuple samples collate to a list, as in torch"
     for (gx, gy), (wx, wy) in zip(got, want):
         assert gx.dtype is mt.float32 and gy.dtype is mt.int64
         assert np.array_equal(gx.to_numpy(), wx.numpy()) and np.array_equal(gy.to_numpy(), wy.numpy())
@@ -160,6 +161,9 @@ def test_subset_and_concat_feed_a_loader() -> None:
     both = ConcatDataset([sub, Subset(ds, [1])])
     assert len(both) == 4 and int(both[3][1].item()) == 1 and int(both[-1][1].item()) == 1
     assert [_rows(b) for b in DataLoader(both, batch_size=4)] == [[9, 0, 4, 1]]
+    slow = next(iter(DataLoader(sub, batch_size=3, collate_fn=default_collate)))
+    fast = next(iter(DataLoader(sub, batch_size=3)))
+    assert type(slow) is type(fast) and all(np.array_equal(a.to_numpy(), b.to_numpy()) for a, b in zip(slow, fast))
 
 
 def test_generator() -> None:
