@@ -67,6 +67,7 @@ def serial(kernel: Any) -> Any:
     options = dict(getattr(kernel, "targetoptions", {}))
     if not options.get("parallel"):
         return kernel
+    options.pop("nopython", None)  # implied by njit, which warns when it is given
     options.update(parallel=False, boundscheck=True, cache=False)
     return njit(**options)(kernel.py_func)
 
