@@ -315,3 +315,14 @@ def test_parameters_to_vector_round_trip() -> None:
     assert tuple(vec.shape) == (8,)
     nn.utils.vector_to_parameters(vec.detach() * 0 + 1, model.parameters())
     assert all(np.all(p.detach().to_numpy() == 1) for p in model.parameters())
+
+
+@pytest.mark.parametrize("name,args", [("Flatten", ()), ("Flatten", (0, 1)), ("ReLU", ()), ("Sigmoid", ()), ("Tanh", ()),
+                                       ("Identity", ())])
+def test_parameter_free_modules_match_torch(name: str, args: tuple[int, ...]) -> None:
+    from tests.support.tensor_oracle import check_op
+
+    mine, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(mine) == repr(theirs)
+    x = np.random.default_rng(2).normal(size=(2, 3, 4))
+    check_op(lambda t: mine(t) if isinstance(t, mt.Tensor) else theirs(t), x, label=repr(mine))
