@@ -179,12 +179,12 @@ def test_binary_function_of_a_tensor_with_itself(name: str) -> None:
 @pytest.mark.parametrize(
     "label, fn",
     [
-        ("2 * x", lambda x: 2 * x),
-        ("x - 1.5", lambda x: x - 1.5),
-        ("1.5 - x", lambda x: 1.5 - x),
-        ("x / 4", lambda x: x / 4),
-        ("3 / x", lambda x: 3 / x),
-        ("-x + x * x", lambda x: -x + x * x),
+        pytest.param("2 * x", lambda x: 2 * x, id="2 * x"),
+        pytest.param("x - 1.5", lambda x: x - 1.5, id="x - 1.5"),
+        pytest.param("1.5 - x", lambda x: 1.5 - x, id="1.5 - x"),
+        pytest.param("x / 4", lambda x: x / 4, id="x / 4"),
+        pytest.param("3 / x", lambda x: 3 / x, id="3 / x"),
+        pytest.param("-x + x * x", lambda x: -x + x * x, id="-x + x * x"),
     ],
 )
 def test_arithmetic_with_python_numbers(label: str, fn: Fn) -> None:
@@ -309,12 +309,12 @@ def test_sum_and_mean_match_torch(method: str, dtype: str, case: Case) -> None:
 @pytest.mark.parametrize(
     "label, fn",
     [
-        ("x.sum((0, 2))", lambda x: x.sum((0, 2))),
-        ("x.sum((0, -1), keepdim=True)", lambda x: x.sum((0, -1), keepdim=True)),
-        ("x.mean((2, 0))", lambda x: x.mean((2, 0))),
-        ("x.mean((1, 2), keepdim=True)", lambda x: x.mean((1, 2), keepdim=True)),
-        ("x.sum(-2).mean(0)", lambda x: x.sum(-2).mean(0)),
-        ("x.mean()", lambda x: x.mean()),
+        pytest.param("x.sum((0, 2))", lambda x: x.sum((0, 2)), id="x.sum((0, 2))"),
+        pytest.param("x.sum((0, -1), keepdim=True)", lambda x: x.sum((0, -1), keepdim=True), id="x.sum((0, -1), keepdim=True)"),
+        pytest.param("x.mean((2, 0))", lambda x: x.mean((2, 0)), id="x.mean((2, 0))"),
+        pytest.param("x.mean((1, 2), keepdim=True)", lambda x: x.mean((1, 2), keepdim=True), id="x.mean((1, 2), keepdim=True)"),
+        pytest.param("x.sum(-2).mean(0)", lambda x: x.sum(-2).mean(0), id="x.sum(-2).mean(0)"),
+        pytest.param("x.mean()", lambda x: x.mean(), id="x.mean()"),
     ],
 )
 def test_sum_and_mean_over_several_dims(label: str, fn: Fn) -> None:
@@ -326,11 +326,11 @@ def test_sum_and_mean_over_several_dims(label: str, fn: Fn) -> None:
 @pytest.mark.parametrize(
     "label, fn",
     [
-        ("x.sum(0)", lambda x: x.sum(0)),
-        ("x.mean(0, keepdim=True)", lambda x: x.mean(0, keepdim=True)),
-        ("x.max(0) values", lambda x: x.max(0)[0]),
-        ("x.amax()", lambda x: x.amax()),
-        ("x.max()", lambda x: x.max()),
+        pytest.param("x.sum(0)", lambda x: x.sum(0), id="x.sum(0)"),
+        pytest.param("x.mean(0, keepdim=True)", lambda x: x.mean(0, keepdim=True), id="x.mean(0, keepdim=True)"),
+        pytest.param("x.max(0) values", lambda x: x.max(0)[0], id="x.max(0) values"),
+        pytest.param("x.amax()", lambda x: x.amax(), id="x.amax()"),
+        pytest.param("x.max()", lambda x: x.max(), id="x.max()"),
     ],
 )
 def test_reductions_of_a_0d_tensor(label: str, fn: Fn) -> None:
@@ -468,12 +468,12 @@ def test_permute_matches_torch(dtype: str, case: Case) -> None:
 @pytest.mark.parametrize(
     "label, fn",
     [
-        ("x.permute(1, 2, 0)", lambda x: x.permute(1, 2, 0)),
-        ("x.permute(2, 0, 1)", lambda x: x.permute(2, 0, 1)),
-        ("x.transpose(0, 2)", lambda x: x.transpose(0, 2)),
-        ("x.transpose(-1, -2)", lambda x: x.transpose(-1, -2)),
-        ("x.mT", lambda x: x.mT),
-        ("x.permute(1, 2, 0).permute(1, 2, 0)", lambda x: x.permute(1, 2, 0).permute(1, 2, 0)),
+        pytest.param("x.permute(1, 2, 0)", lambda x: x.permute(1, 2, 0), id="x.permute(1, 2, 0)"),
+        pytest.param("x.permute(2, 0, 1)", lambda x: x.permute(2, 0, 1), id="x.permute(2, 0, 1)"),
+        pytest.param("x.transpose(0, 2)", lambda x: x.transpose(0, 2), id="x.transpose(0, 2)"),
+        pytest.param("x.transpose(-1, -2)", lambda x: x.transpose(-1, -2), id="x.transpose(-1, -2)"),
+        pytest.param("x.mT", lambda x: x.mT, id="x.mT"),
+        pytest.param("x.permute(1, 2, 0).permute(1, 2, 0)", lambda x: x.permute(1, 2, 0).permute(1, 2, 0), id="x.permute(1, 2, 0).permute(1, 2, 0)"),
     ],
 )
 def test_permute_and_transpose_examples(label: str, fn: Fn) -> None:
