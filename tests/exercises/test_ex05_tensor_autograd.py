@@ -53,6 +53,7 @@ def away_from_zero(a: np.ndarray, gap: float = 0.5) -> np.ndarray:
 
 
 def positive(a: np.ndarray, low: float = 0.25) -> np.ndarray:
+    """|a| + low: a domain for log and fractional powers."""
     return np.abs(a) + low
 
 
@@ -89,7 +90,8 @@ def draw_inputs(draw: st.DrawFn, *shapes: tuple[int, ...],
 
 
 def grid(*shape: int) -> np.ndarray:
-    """A fixed example input: distinct values in [-1.5, 1.5) laid out in `shape`."""
+    """A fixed example input: values k/n * 3 - 1.5 for k = 0, 7, 14, ... (mod n), laid out in `shape`
+    (distinct while n, the number of elements, is not a multiple of 7, as in every example here)."""
     n = int(np.prod(shape, dtype=np.int64))
     return ((np.arange(n) * 7 % max(n, 1)) / max(n, 1) * 3.0 - 1.5).reshape(shape)
 
