@@ -8,6 +8,11 @@ ex06 modules and kernels with `numba.config.CACHE_DIR` pointing to a folder of i
 course's cache folder (MTDG_CACHE, else $XDG_CACHE_HOME/mtdg, else ~/.cache/mtdg), which the guard
 does not protect. Numba keys that folder by the source file's full path, so copies of the course and
 mutants never share entries. A NUMBA_CACHE_DIR chosen by the user is left alone.
+
+Numba only notices changes to the file of the function it caches. The op ids of map / zip / reduce
+carry a stamp of the framework code compiled into kernels (see ops.py), but tensor_matmul's kernels are
+module-level functions without one; so when that stamp changes, `forget_stale_kernels` deletes the ex06
+entries of this folder once, and everything is compiled afresh against the new framework code.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+
+STAMP_FILE = "framework-stamp"
 
 
 def cache_folder() -> Path:
@@ -39,3 +46,26 @@ def kernel_cache() -> Iterator[None]:
         yield
     finally:
         config.CACHE_DIR = ""
+
+
+def forget_stale_kernels(stamp: int) -> int:
+    """Delete the cached ex06 kernels of cache_folder() if they were compiled against other framework code
+    (a different `stamp`); returns how many files went. Never raises: a cache is only ever an optimisation."""
+    folder = cache_folder()
+    marker = folder / STAMP_FILE
+    try:
+        if marker.exists() and marker.read_text().strip() == str(stamp):
+            return 0
+        removed = 0
+        if folder.is_dir():
+            for entry in folder.glob("*/ex06_*.nb[ic]"):
+                try:
+                    entry.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+        folder.mkdir(parents=True, exist_ok=True)
+        marker.write_text(str(stamp))
+        return removed
+    except OSError:
+        return 0

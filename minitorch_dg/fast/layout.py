@@ -49,6 +49,11 @@ def coalesce(shape: Shape, strides: Sequence[Strides], order: bool = True) -> tu
     Returns (shape, strides per operand). A tensor with no element of size > 1 becomes 0-d: shape ().
     With `order`, dims are sorted by the first operand's strides (largest first) before merging.
     """
+    if all(s == strides[0] for s in strides[1:]) and _row_major(shape, strides[0]):
+        size = 1
+        for n in shape:
+            size *= n
+        return ((size,), [(1,) for _ in strides]) if size != 1 else ((), [() for _ in strides])
     dims = [d for d, size in enumerate(shape) if size != 1]
     if any(size == 0 for size in shape):
         return (0,), [(1,) for _ in strides]
@@ -66,6 +71,16 @@ def coalesce(shape: Shape, strides: Sequence[Strides], order: bool = True) -> tu
         for s, st in zip(out_strides, strides):
             s.append(st[d])
     return tuple(out_shape), [tuple(s) for s in out_strides]
+
+
+def _row_major(shape: Shape, strides: Strides) -> bool:
+    """True when `strides` walk `shape` contiguously in row-major order (size-1 dims may have any stride)."""
+    expected = 1
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if size != 1 and stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def coalesce_around(shape: Shape, strides: Sequence[Strides], dim: int) -> tuple[Shape, list[Strides], int]:
