@@ -46,7 +46,7 @@ ReduceKernel = Callable[[Storage, Index, Index, Storage, Index, Index, int, int]
 
 ROW_BLOCK = 2048  # elements of a row that one parallel work item handles (long rows are split)
 SPLIT_MIN = 32768  # a reduction over a dim at least this long, into fewer outputs than threads, is split
-REDUCE_BLOCK = 256  # output columns that one work item keeps in cache while it folds rows into them
+REDUCE_BLOCK = 8192  # output columns that one work item keeps in cache while it folds rows into them
 
 # matmul blocking (measured on this machine, see the handout)
 NR = TILE_COLS  # columns of a register tile: 4 float32 / 8 float64 vectors of 16 / 8 lanes
@@ -94,14 +94,18 @@ def tensor_map(op: int) -> MapKernel:
                 row_a = a[at_a : at_a + n]
                 for j in range(n):
                     row_out[j] = unary(op, row_a[j])
-            elif step_out == 1 and step_a == 0:
+            elif step_a == 0:
                 value = unary(op, a[at_a])
-                row_out = out[at_out : at_out + n]
+                row_out = out[at_out : at_out + (n - 1) * step_out + 1 : step_out]
                 for j in range(n):
                     row_out[j] = value
             else:
+                # Strided views rather than out[at_out + j * step_out]: an index LLVM cannot prove >= 0 gets
+                # Numba's negative-index wrap-around check, which keeps the loop from being vectorised.
+                row_out = out[at_out : at_out + (n - 1) * step_out + 1 : step_out]
+                row_a = a[at_a : at_a + (n - 1) * step_a + 1 : step_a]
                 for j in range(n):
-                    out[at_out + j * step_out] = unary(op, a[at_a + j * step_a])
+                    row_out[j] = unary(op, row_a[j])
 
     def run(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index) -> None:
         size = size_of(out_shape)
@@ -171,6 +175,12 @@ def tensor_zip(op: int) -> ZipKernel:
                 row_b = b[at_b : at_b + n]
                 for j in range(n):
                     row_out[j] = binary(op, value_a, row_b[j])
+            elif step_a != 0 and step_b != 0:
+                row_out = out[at_out : at_out + (n - 1) * step_out + 1 : step_out]
+                row_a = a[at_a : at_a + (n - 1) * step_a + 1 : step_a]
+                row_b = b[at_b : at_b + (n - 1) * step_b + 1 : step_b]
+                for j in range(n):
+                    row_out[j] = binary(op, row_a[j], row_b[j])
             else:
                 for j in range(n):
                     out[at_out + j * step_out] = binary(op, a[at_a + j * step_a], b[at_b + j * step_b])
@@ -248,24 +258,32 @@ def tensor_reduce(op: int) -> ReduceKernel:
 
     @njit(parallel=True, cache=True)
     def across(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, length: int,
-               step: int, outputs: int) -> None:
+               step: int, outputs: int, chunks: int) -> None:
         last = len(out_shape) - 1
         inner = out_shape[last]
         outer = out_shape[:last]
         blocks = (inner + REDUCE_BLOCK - 1) // REDUCE_BLOCK
-        for item in prange((outputs // inner) * blocks):
-            row = item // blocks
-            start = (item - row * blocks) * REDUCE_BLOCK
+        partial = np.empty(chunks * outputs, dtype=out.dtype)  # chunk c's fold of output o: partial[c * outputs + o]
+        for item in prange((outputs // inner) * blocks * chunks):
+            c = item % chunks
+            rest = item // chunks
+            row = rest // blocks
+            start = (rest - row * blocks) * REDUCE_BLOCK
             n = min(REDUCE_BLOCK, inner - start)
-            at_out = position(row, outer, out_strides[:last]) + start
             at_a = position(row, outer, a_strides[:last]) + start
-            block = out[at_out : at_out + n]
+            block = partial[c * outputs + row * inner + start : c * outputs + row * inner + start + n]
             for j in range(n):
-                block[j] = identity(op, block[j])
-            for k in range(length):
+                block[j] = identity(op, out[0])
+            for k in range(c * length // chunks, (c + 1) * length // chunks):
                 row_a = a[at_a + k * step : at_a + k * step + n]
                 for j in range(n):
                     block[j] = fold(op, block[j], row_a[j])
+        for o in range(outputs):
+            total = partial[o]
+            for c in range(1, chunks):
+                total = fold(op, total, partial[c * outputs + o])
+            row = o // inner
+            out[position(row, outer, out_strides[:last]) + o - row * inner] = total
 
     @njit(parallel=True, cache=True)
     def strided(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, length: int,
@@ -273,8 +291,13 @@ def tensor_reduce(op: int) -> ReduceKernel:
         for o in prange(outputs):
             base = position(o, out_shape, a_strides)
             acc = identity(op, out[0])
-            for j in range(length):
-                acc = fold(op, acc, a[base + j * step])
+            if step > 0:
+                values = a[base : base + (length - 1) * step + 1 : step]
+                for j in range(length):
+                    acc = fold(op, acc, values[j])
+            else:  # a broadcast dim (stride 0): the same element, length times
+                for j in range(length):
+                    acc = fold(op, acc, a[base])
             out[position(o, out_shape, out_strides)] = acc
 
     def run(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_shape: Index, a_strides: Index,
@@ -290,7 +313,8 @@ def tensor_reduce(op: int) -> ReduceKernel:
         elif step == 1 or length == 1:
             along(out, out_shape, out_strides, a, a_strides, length, outputs)
         elif dim != last and a_strides[last] == 1 and out_strides[last] == 1:
-            across(out, out_shape, out_strides, a, a_strides, length, step, outputs)
+            chunks = n_threads if length >= 64 * n_threads else 1
+            across(out, out_shape, out_strides, a, a_strides, length, step, outputs, chunks)
         else:
             strided(out, out_shape, out_strides, a, a_strides, length, step, outputs)
 
