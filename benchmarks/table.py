@@ -123,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-jit", action="store_true", help="skip the JIT measurements")
     args = parser.parse_args(argv)
 
+    from minitorch_dg import backends, course
+
+    if not backends.get("fast").is_available():
+        print(f"the fast backend is not available ({course.describe()}): ex06 is not implemented in the source in "
+              "force. Implement it (mtdg check ex06), or time the reference with MTDG_SOURCE=solutions.")
+        return 2
     print(set_threads(args.threads), flush=True)
     load_before = os.getloadavg()
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} "

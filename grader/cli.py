@@ -367,6 +367,22 @@ def cmd_classroom(args: argparse.Namespace, catalog: Catalog) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, catalog: Catalog) -> int:
+    """Run benchmarks/table.py (ex06's fast backend beside torch and numpy) in a child process."""
+    import subprocess
+
+    from .paths import project_root
+
+    script = project_root() / "benchmarks" / "table.py"
+    if not script.exists():
+        print(f"mtdg: {script} is missing: the benchmarks ship with the course repository", file=sys.stderr)
+        return 2
+    command = [sys.executable, str(script), "--rounds", str(args.rounds)]
+    command += ["--only", args.only] if args.only else []
+    command += ["--no-jit"] if args.no_jit else []
+    return subprocess.call(command, cwd=project_root())
+
+
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -429,6 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     room = sub.add_parser("classroom", help="instructors: write .github/workflows/classroom.yml under DIR")
     room.add_argument("dir", nargs="?", default=".", help="the student repository (default: here)")
+
+    bench = sub.add_parser("bench", help="time the fast CPU backend against torch and numpy: one table")
+    bench.add_argument("--rounds", type=int, default=5, help="timing rounds per case (default 5)")
+    bench.add_argument("--only", default="", help="only cases whose group or name contains this text")
+    bench.add_argument("--no-jit", action="store_true", help="skip the cold / cached JIT measurements")
     return parser
 
 
@@ -442,6 +463,7 @@ COMMANDS = {
     "release": cmd_release,
     "classroom": cmd_classroom,
     "autograder": cmd_autograder,
+    "bench": cmd_bench,
 }
 
 
