@@ -399,3 +399,34 @@ def test_the_grader_guard_sees_no_access_to_solutions_when_kernels_compile(tmp_p
     assert done.returncode == 0, done.stderr[-2000:]
     assert "refused: []" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
     assert list(tmp_path.glob("numba/solutions_*/*.nbi")), "the kernels were not cached in the course's cache"
+
+
+def test_debug_mode_turns_an_out_of_bounds_read_into_an_index_error(tmp_path: Any) -> None:
+    """MTDG_DEBUG=1: a kernel that reads one element past its input raises IndexError naming the index, instead
+    of reading someone else's memory (here: the reference with a deliberate off-by-one in its flat map)."""
+    solution = open(os.path.join(ROOT, "solutions", "ex06_fast_cpu.py"), encoding="utf-8").read()
+    bug = "            flat_out[i] = unary(op, flat_a[i])\n"
+    assert solution.count(bug) == 1
+    buggy = tmp_path / "ex06_off_by_one.py"
+    buggy.write_text(solution.replace(bug, "            flat_out[i] = unary(op, flat_a[i + 1])\n"), encoding="utf-8")
+    script = textwrap.dedent(f"""
+        import importlib.util, sys
+        sys.path.insert(0, {ROOT!r})
+        import minitorch_dg as mt
+        spec = importlib.util.spec_from_file_location("ex06_off_by_one", {str(buggy)!r})
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["ex06_off_by_one"] = module
+        spec.loader.exec_module(module)
+        mt.course.install("ex06", module, "off by one")
+        with mt.use_backend("fast"):
+            try:
+                mt.arange(6, dtype=mt.float32).exp()
+            except IndexError as error:
+                print("IndexError:", error)
+    """)
+    env = dict(os.environ, MTDG_SOURCE="solutions", MTDG_CACHE=str(tmp_path / "cache"), MTDG_DEBUG="1")
+    env.pop("NUMBA_CACHE_DIR", None)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "IndexError: tensor_map('exp'): index 6 is out of bounds for axis 0 with size 6" in done.stdout, \
+        done.stdout[-2000:] + done.stderr[-2000:]
