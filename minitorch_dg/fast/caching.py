@@ -54,7 +54,11 @@ def forget_stale_kernels(stamp: int) -> int:
     folder = cache_folder()
     marker = folder / STAMP_FILE
     try:
-        if marker.exists() and marker.read_text().strip() == str(stamp):
+        if not marker.exists():  # a new folder: nothing in it can be stale yet
+            folder.mkdir(parents=True, exist_ok=True)
+            marker.write_text(str(stamp))
+            return 0
+        if marker.read_text().strip() == str(stamp):
             return 0
         removed = 0
         if folder.is_dir():
