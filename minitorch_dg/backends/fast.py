@@ -80,12 +80,12 @@ class FastBackend:
         if not self.debug:
             caching.forget_stale_kernels(ops.FRAMEWORK_STAMP)
         self._available: dict[int, tuple[ModuleType, bool]] = {}
-        self._resolved: dict[tuple[int, str], ModuleType] = {}
+        self._resolved: dict[str, ModuleType] = {}
 
     # -- which ex06 -----------------------------------------------------------------------------------
 
     def _load(self) -> ModuleType:
-        """The ex06 module in force (remembered per source plan, so an op costs a dictionary lookup).
+        """The ex06 module in force (remembered per source, so that an op costs a dictionary lookup).
 
         Its first import runs on a helper thread. When the module's kernels are decorated, Numba reads the
         module's source file (to key its cache), and when it compiles them it formats source locations
@@ -93,12 +93,13 @@ class FastBackend:
         holds a student's code, as it does when a student's forward() makes the first tensor op of a
         process. The helper thread's stack holds only the framework, and it leaves the source lines in
         linecache, so that later compilations do not open the file again."""
-        key = (id(course.plan()), course.source_of("ex06"))
-        found = self._resolved.get(key)
+        source = course.source_of("ex06")
+        if source not in course.SOURCES:  # a module installed by the grader (a mutant): already imported
+            return course.load("ex06")
+        found = self._resolved.get(source)
         if found is not None:
             return found
-        source = key[1]
-        if source in course.SOURCES and f"{source}.{course.module_name('ex06')}" not in sys.modules:
+        if f"{source}.{course.module_name('ex06')}" not in sys.modules:
             failure: list[BaseException] = []
 
             def first_import() -> None:
@@ -121,7 +122,7 @@ class FastBackend:
                 raise failure[0]
         with self._caching.kernel_cache():
             module = course.load("ex06")
-        self._resolved[key] = module
+        self._resolved[source] = module
         return module
 
     def _module(self) -> ModuleType:
