@@ -57,7 +57,7 @@ ReduceKernel = Callable[[Storage, Index, Index, Storage, Index, Index, int, int]
 
 ROW_BLOCK = 2048  # elements of a row that one parallel work item handles (long rows are split)
 SPLIT_MIN = 32768  # a reduction over a dim at least this long, into fewer outputs than threads, is split
-REDUCE_BLOCK = 256  # output columns that one work item keeps in cache while it folds rows into them
+REDUCE_BLOCK = 8192  # across: columns one work item folds at a time (a 4096-wide row in one go)
 
 # matmul blocking (see the handout for the measurements behind these numbers)
 NR = TILE_COLS  # columns of a register tile: 4 float32 / 8 float64 vectors of 16 / 8 lanes
@@ -118,8 +118,10 @@ def tensor_reduce(op: int) -> ReduceKernel:
     * along:   the folded dim is contiguous (stride 1): each output folds one contiguous run. Decorate
                with fastmath={"reassoc", "contract"} so that LLVM may reorder the additions into vector
                accumulators (not fastmath=True: that also assumes no NaN, and max must propagate NaN);
-    * across:  the last dim is contiguous in a and out and is not the folded one: fold whole rows of a
-               into a block of REDUCE_BLOCK outputs at a time (vectorised across the outputs);
+    * across:  the last dim is contiguous in a and out and is not the folded one: fold whole rows of a (up
+               to REDUCE_BLOCK columns) into a block of accumulators, vectorised across the outputs. Give
+               each thread a contiguous range of the folded dim and its own block of a `partial` array,
+               and fold the partials after the loop: a is then read in long contiguous stretches;
     * strided: anything else: one strided fold per output.
     Start every accumulator from identity(op, <an element of out>): the dtype's own zero or one, never 0.0.
     """

@@ -46,7 +46,7 @@ ReduceKernel = Callable[[Storage, Index, Index, Storage, Index, Index, int, int]
 
 ROW_BLOCK = 2048  # elements of a row that one parallel work item handles (long rows are split)
 SPLIT_MIN = 32768  # a reduction over a dim at least this long, into fewer outputs than threads, is split
-REDUCE_BLOCK = 8192  # output columns that one work item keeps in cache while it folds rows into them
+REDUCE_BLOCK = 8192  # across: columns one work item folds at a time (a 4096-wide row in one go)
 
 # matmul blocking (measured on this machine, see the handout)
 NR = TILE_COLS  # columns of a register tile: 4 float32 / 8 float64 vectors of 16 / 8 lanes
@@ -215,8 +215,10 @@ def tensor_reduce(op: int) -> ReduceKernel:
     * along:  the folded dim is contiguous: each output folds one contiguous run. fastmath's `reassoc`
               lets LLVM reorder the additions into several vector accumulators (without it the loop
               runs one addition at a time, in order);
-    * across: the last dim is contiguous in a and out (and is not folded): a block of out is folded with
-              whole rows of a, vectorised across the outputs;
+    * across: the last dim is contiguous in a and out (and is not folded): whole rows of a are folded into
+              a block of accumulators, vectorised across the outputs; each thread takes a contiguous range
+              of the folded dim (so that it reads a in long stretches) into its own block of `partial`,
+              and the partials are folded after the loop;
     * strided: one strided fold per output.
     """
 
