@@ -77,14 +77,41 @@ def _first_failure(run: RunResult, kind: str) -> str:
     return ""
 
 
+SUSPECTS = 3  # how many of a mutant's known failing tests run first
+
+
+def _known_failures(exercise: Exercise, mutant: Mutant) -> list[str]:
+    """Public tests that failed on `mutant` when its fingerprint was taken (only while the fingerprints
+    match the public tests as they are now), at most SUSPECTS of them."""
+    from .hints import fingerprints_for
+
+    for fp in fingerprints_for(exercise):
+        if fp.mutant == mutant.name:
+            return sorted(fp.fails)[:SUSPECTS]
+    return []
+
+
 def check_mutant(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int | None) -> MutantVerdict:
-    """Run public tests, then hidden ones, against the mutant until one test fails."""
+    """Run public tests, then hidden ones, against the mutant until one test fails.
+
+    The tests that caught the mutant when its fingerprint was taken run first, by themselves: most mutants
+    are caught there in one short run. Should they all pass (a test changed since), the whole public file
+    and then the hidden one run, as without fingerprints."""
     verdict = MutantVerdict(mutant)
     try:
         mutant.source()
     except MutantError as error:
         verdict.problem = str(error)
         return verdict
+    suspects = _known_failures(exercise, mutant)
+    if suspects and exercise.public is not None:
+        run = run_tests(exercise.id, [f"{exercise.public.file}::{name}" for name in suspects], "solutions",
+                        _limits(exercise, catalog), seed=seed, mutant=str(mutant.path), exitfirst=True,
+                        contract=False)
+        verdict.seconds += run.seconds
+        verdict.caught_by = _first_failure(run, "public")
+        if verdict.caught_by:
+            return verdict
     for test_set in exercise.test_sets():
         run = run_tests(exercise.id, [test_set.file], "solutions", _limits(exercise, catalog), seed=seed,
                         mutant=str(mutant.path), exitfirst=True, contract=False)

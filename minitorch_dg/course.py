@@ -238,11 +238,55 @@ def load(exercise: str) -> ModuleType:
     current = plan()
     if current is not _resolved_plan or _install_generation != _resolved_generation:
         _resolved.clear()
+        _failed.clear()
         _resolved_plan, _resolved_generation = current, _install_generation
     module = _resolved.get(exercise)
     if module is None:
-        module = _resolve(exercise)
+        module = _resolve_once(exercise)
         _resolved[exercise] = module
+    return module
+
+
+# exercise -> (the module file's stamp when it failed to import, the error it raised)
+_failed: dict[str, tuple[tuple[int, int] | None, BaseException]] = {}
+
+
+def _file_stamp(exercise: str) -> tuple[int, int] | None:
+    """(mtime_ns, size) of the file that serves `exercise`, or None when it cannot be found."""
+    try:
+        ex_id = exercise if _ID.match(exercise) else normalize_id(exercise)
+        spec = importlib.util.find_spec(f"{plan().source_of(ex_id)}.{module_name(ex_id)}")
+        if spec is None or spec.origin is None:
+            return None
+        info = os.stat(spec.origin)
+    except (ImportError, OSError, ValueError, SourceError):
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def _fresh_copy(error: BaseException) -> BaseException:
+    """A new exception like `error` (re-raising one instance would pile up the notes tools attach to it)."""
+    try:
+        copy = type(error)(*error.args)
+    except Exception:  # noqa: BLE001  (an exception class with another constructor)
+        return ImportError(str(error))
+    return copy
+
+
+def _resolve_once(exercise: str) -> ModuleType:
+    """`_resolve`, remembering a module that failed to import until its file changes.
+
+    Python forgets a module whose import raised, so every later access would run the broken file again
+    (for a test suite, once per test and per hypothesis example); the same error is raised instead."""
+    stamp = _file_stamp(exercise) if exercise in _failed else None
+    if exercise in _failed and _failed[exercise][0] == stamp and stamp is not None:
+        raise _fresh_copy(_failed[exercise][1])
+    try:
+        module = _resolve(exercise)
+    except Exception as error:
+        _failed[exercise] = (_file_stamp(exercise), error)
+        raise
+    _failed.pop(exercise, None)
     return module
 
 

@@ -65,13 +65,15 @@ def test_diagnose_names_the_closest_fingerprint(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("exercise", [e for e in CATALOG.exercises if mutants_for(e.module)], ids=lambda e: e.id)
 def test_committed_fingerprints_cover_every_mutant(exercise) -> None:  # type: ignore[no-untyped-def]
+    """Stale fingerprints are a failure, not a skip: without them `mtdg grade` silently stops saying which
+    known bug a student's failures look like, and `mtdg verify` loses its short first run per mutant."""
     entry = hints.load_fingerprints(hints.FINGERPRINTS_FILE).get(exercise.id)
     if entry is None or entry.get("public_digest") != hints.public_tests_digest(exercise):
-        pytest.skip(f"{exercise.id}: fingerprints are missing or were measured with other public tests; "
+        pytest.fail(f"{exercise.id}: fingerprints are missing or were measured with other public tests; "
                     f"run `mtdg verify {exercise.id} --fingerprints` and commit grader/fingerprints.json")
     current = {m.name for m in mutants_for(exercise.module)}
     if set(entry["mutants"]) != current:
-        pytest.skip(f"{exercise.id}: the mutants changed since the fingerprints were measured "
+        pytest.fail(f"{exercise.id}: the mutants changed since the fingerprints were measured "
                     f"({sorted(current ^ set(entry['mutants']))}); run `mtdg verify {exercise.id} --fingerprints`")
     for name, mutant in entry["mutants"].items():
         assert all(isinstance(test, str) and test.startswith("test_") for test in mutant["fails"]), name
