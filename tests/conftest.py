@@ -71,6 +71,12 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (a minute or more: `mtdg verify` of an exercise, a release into a fresh venv)
+    start first, so that with `-n auto` none of them is left running alone at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def hidden_rng(request: pytest.FixtureRequest) -> random.Random:
     """A random generator for hidden tests: seeded by MTDG_SEED (chosen at grading time) and the test id."""

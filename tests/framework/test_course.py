@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +128,23 @@ def test_an_uncaught_stub_error_prints_one_line_not_a_traceback() -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("NotImplementedYet: ex01: `mul`"), result.stderr
+
+
+def test_a_module_that_fails_to_import_runs_once_per_version(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Python forgets a module whose import raised; the course remembers the error until the file changes,
+    so a broken submission does not run again for every test (and every hypothesis example)."""
+    import exercises
+
+    runs = tmp_path / "runs"
+    broken = tmp_path / "ex01_operators.py"
+    broken.write_text(f"open({str(runs)!r}, 'a').write('x')\nraise RuntimeError('broken on purpose')\n")
+    monkeypatch.setattr(exercises, "__path__", [str(tmp_path), *exercises.__path__])
+    monkeypatch.delitem(sys.modules, "exercises.ex01_operators", raising=False)
+    monkeypatch.setenv("MTDG_SOURCE", "solutions,ex01=exercises")
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="broken on purpose"):
+            course.load("ex01")
+    assert runs.read_text() == "x", "the broken file ran more than once"
+    broken.write_text("raise RuntimeError('broken in another way')\n")
+    with pytest.raises(RuntimeError, match="broken in another way"):
+        course.load("ex01")

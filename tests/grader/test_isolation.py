@@ -23,6 +23,7 @@ BREAKAGES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BREAKAGES))
 def test_broken_ex01_scores_zero_and_ex02_is_graded(case: str, mtdg: Mtdg, tmp_path: Path) -> None:
     source, reason = BREAKAGES[case]

@@ -94,6 +94,7 @@ def _fingerprints_env(tmp_path: Path) -> dict[str, str]:
     return {"MTDG_FINGERPRINTS": str(path)}
 
 
+@pytest.mark.slow
 def test_a_student_loop_on_ex01_shows_progress_hints_and_the_bug_it_looks_like(mtdg: Mtdg, tmp_path: Path) -> None:
     env = {"MTDG_STATE_DIR": str(tmp_path / "state"), **_fingerprints_env(tmp_path)}
     sub = tmp_path / "sub"
