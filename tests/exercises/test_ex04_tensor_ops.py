@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -21,12 +20,12 @@ from hypothesis import strategies as st
 import minitorch_dg as mt
 from minitorch_dg import course
 from tests.support.compare import assert_close
+from tests.support.strided_views import Shape, Strided
 from tests.support.tensor_oracle import check_op
 from tests.support.tensor_strategies import arrays, broadcast_pairs, shapes
 
 ops = course.ExerciseProxy("ex04")
 
-Shape = tuple[int, ...]
 INPUT_KINDS = ("contiguous", "permuted", "stepped", "expanded")
 OUTPUT_KINDS = ("contiguous", "permuted", "stepped")
 
@@ -34,30 +33,6 @@ OUTPUT_KINDS = ("contiguous", "permuted", "stepped")
 # ---------------------------------------------------------------------------------------------
 # Strided operands: a torch view and the (storage, shape, strides) a kernel receives for it
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Strided:
-    """A torch view over the numpy buffer `base`; `storage` starts at the view's first element."""
-
-    kind: str
-    view: torch.Tensor
-    base: np.ndarray
-
-    @property
-    def storage(self) -> np.ndarray:
-        return self.base.reshape(-1)[self.view.storage_offset():]
-
-    @property
-    def shape(self) -> Shape:
-        return tuple(self.view.shape)
-
-    @property
-    def strides(self) -> Shape:
-        return tuple(self.view.stride())
-
-    def __repr__(self) -> str:
-        return f"<{self.kind} shape={self.shape} strides={self.strides}>"
 
 
 def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:

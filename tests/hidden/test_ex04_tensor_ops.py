@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -14,35 +13,10 @@ import torch
 import minitorch_dg as mt
 from minitorch_dg import course
 from tests.support.compare import assert_close
+from tests.support.strided_views import Shape, Strided
 from tests.support.tensor_oracle import check_op
 
 ops = course.ExerciseProxy("ex04")
-
-Shape = tuple[int, ...]
-
-
-@dataclass
-class Strided:
-    """A torch view over the numpy buffer `base`; `storage` starts at the view's first element."""
-
-    kind: str
-    view: torch.Tensor
-    base: np.ndarray
-
-    @property
-    def storage(self) -> np.ndarray:
-        return self.base.reshape(-1)[self.view.storage_offset():]
-
-    @property
-    def shape(self) -> Shape:
-        return tuple(self.view.shape)
-
-    @property
-    def strides(self) -> Shape:
-        return tuple(self.view.stride())
-
-    def __repr__(self) -> str:
-        return f"<{self.kind} shape={self.shape} strides={self.strides}>"
 
 
 def random_shape(rng: random.Random, min_dims: int = 0, max_dims: int = 4, max_side: int = 4) -> Shape:
