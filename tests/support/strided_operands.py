@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-Shape = tuple[int, ...]
+from tests.support.strided_views import Shape, TorchView
+
 NP = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
 KINDS = ("contiguous", "permuted", "stepped")
 
@@ -30,20 +31,12 @@ def poison(dtype: str) -> object:
 
 
 @dataclass
-class Operand:
+class Operand(TorchView):
     view: torch.Tensor
     base: np.ndarray
     kind: str
     dtype: str
     pristine: np.ndarray | None = None  # a copy of the buffer outside the view, for outputs
-
-    @property
-    def storage(self) -> np.ndarray:
-        return self.base.reshape(-1)[self.view.storage_offset():]
-
-    @property
-    def shape(self) -> Shape:
-        return tuple(self.view.shape)
 
     @property
     def shape_arg(self) -> np.ndarray:

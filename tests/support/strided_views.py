@@ -1,7 +1,8 @@
-"""A torch view over a numpy buffer, seen as the (storage, shape, strides) that a ex04 kernel receives.
+"""A torch view over a numpy buffer, seen as the (storage, shape, strides) that a kernel receives.
 
 `torch.from_numpy` shares the buffer, so torch computes the expected values from the very memory the
 kernel reads; `storage` starts at the view's first element, as the framework hands storage over.
+ex04's tests use `Strided`; ex06's `Operand` (strided_operands.py) builds on the same `TorchView`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ import torch
 Shape = tuple[int, ...]
 
 
-@dataclass
-class Strided:
-    """A torch view over the numpy buffer `base`; `storage` starts at the view's first element."""
+class TorchView:
+    """What a kernel sees of `view`, a torch tensor over the numpy buffer `base` (attributes of subclasses)."""
 
-    kind: str
     view: torch.Tensor
     base: np.ndarray
 
@@ -33,6 +32,15 @@ class Strided:
     @property
     def strides(self) -> Shape:
         return tuple(self.view.stride())
+
+
+@dataclass
+class Strided(TorchView):
+    """A labelled torch view over `base`, for ex04's Python kernels (shape and strides as tuples)."""
+
+    kind: str
+    view: torch.Tensor
+    base: np.ndarray
 
     def __repr__(self) -> str:
         return f"<{self.kind} shape={self.shape} strides={self.strides}>"
