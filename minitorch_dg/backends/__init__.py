@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from .. import course
 from ..tensor_data import TensorData
 
 
@@ -58,7 +59,7 @@ def cpu_backend_name() -> str:
     """'simple' or 'fast': use_backend() wins, then MTDG_BACKEND, then the default."""
     if _cpu_choice is not None:
         return _cpu_choice
-    env = os.environ.get("MTDG_BACKEND", "").strip().lower()
+    env = (course.environ("MTDG_BACKEND") or "").strip().lower()
     if env:
         if env not in ("simple", "fast"):
             raise ValueError(f"MTDG_BACKEND={env!r}: use 'simple' or 'fast'")

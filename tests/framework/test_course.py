@@ -148,3 +148,13 @@ def test_a_module_that_fails_to_import_runs_once_per_version(monkeypatch: pytest
     broken.write_text("raise RuntimeError('broken in another way')\n")
     with pytest.raises(RuntimeError, match="broken in another way"):
         course.load("ex01")
+
+
+def test_environ_reads_what_os_environ_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """course.environ is the fast read of os.environ that every tensor op makes: same answers, at once."""
+    monkeypatch.setenv("MTDG_PROBE", "été,ex02=exercises")
+    assert course.environ("MTDG_PROBE") == os.environ.get("MTDG_PROBE") == "été,ex02=exercises"
+    monkeypatch.delenv("MTDG_PROBE")
+    assert course.environ("MTDG_PROBE") is None
+    monkeypatch.setenv("MTDG_SOURCE", "exercises,ex01=solutions")
+    assert course.source_of("ex01") == "solutions" and course.source_of("ex02") == "exercises"
