@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from minitorch_dg.cache_root import cache_root
+
 
 def project_root() -> Path:
     """The course repository this grader belongs to (an editable install keeps it next to the package)."""
@@ -24,9 +26,6 @@ def state_dir() -> Path:
 
 def cache_dir() -> Path:
     """Scratch space for materialised mutants and other generated files."""
-    base = os.environ.get("MTDG_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "mtdg"
-    )
-    path = Path(base)
+    path = cache_root()
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -18,17 +18,16 @@ entries of this folder once, and everything is compiled afresh against the new f
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
+
+from ..cache_root import cache_root
 
 STAMP_FILE = "framework-stamp"
 
 
 def cache_folder() -> Path:
-    base = os.environ.get("MTDG_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "mtdg")
-    return Path(base) / "numba"
+    return cache_root() / "numba"
 
 
 @contextlib.contextmanager

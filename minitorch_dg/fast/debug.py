@@ -32,6 +32,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ..cache_root import cache_root
+
 ENV = "MTDG_DEBUG"
 _MESSAGE = re.compile(rb"debug: IndexError: (index -?\d+ is out of bounds for axis \d+ with size \d+)")
 
@@ -42,9 +44,7 @@ def enabled() -> bool:
 
 
 def cache_folder() -> Path:
-    base = os.environ.get("MTDG_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "mtdg")
-    return Path(base) / "numba-debug"
+    return cache_root() / "numba-debug"
 
 
 def configure() -> None:
