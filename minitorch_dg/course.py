@@ -33,7 +33,6 @@ from .errors import ContractError, SourceError
 
 SOURCES = ("exercises", "solutions")
 ENV_VAR = "MTDG_SOURCE"
-_ID = re.compile(r"^ex(\d\d)$")
 _MODULE_FILE = re.compile(r"^(ex\d\d)_[a-z0-9_]+\.py$")
 
 
@@ -276,7 +275,7 @@ _failed: dict[str, tuple[tuple[int, int] | None, BaseException]] = {}
 def _file_stamp(exercise: str) -> tuple[int, int] | None:
     """(mtime_ns, size) of the file that serves `exercise`, or None when it cannot be found."""
     try:
-        ex_id = exercise if _ID.match(exercise) else normalize_id(exercise)
+        ex_id = normalize_id(exercise)
         spec = importlib.util.find_spec(f"{plan().source_of(ex_id)}.{module_name(ex_id)}")
         if spec is None or spec.origin is None:
             return None
@@ -300,9 +299,9 @@ def _resolve_once(exercise: str) -> ModuleType:
 
     Python forgets a module whose import raised, so every later access would run the broken file again
     (for a test suite, once per test and per hypothesis example); the same error is raised instead."""
-    stamp = _file_stamp(exercise) if exercise in _failed else None
-    if exercise in _failed and _failed[exercise][0] == stamp and stamp is not None:
-        raise _fresh_copy(_failed[exercise][1])
+    failure = _failed.get(exercise)
+    if failure is not None and failure[0] is not None and failure[0] == _file_stamp(exercise):
+        raise _fresh_copy(failure[1])
     try:
         module = _resolve(exercise)
     except Exception as error:
@@ -313,7 +312,7 @@ def _resolve_once(exercise: str) -> ModuleType:
 
 
 def _resolve(exercise: str) -> ModuleType:
-    ex_id = exercise if _ID.match(exercise) else normalize_id(exercise)
+    ex_id = normalize_id(exercise)
     if ex_id in _installed:
         return _installed[ex_id][0]
     source = plan().source_of(ex_id)
