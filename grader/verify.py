@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from minitorch_dg import course
 
 from .catalog import Catalog, Exercise
+from .hints import fingerprints_for, public_tests_digest
 from .mutants import Mutant, MutantError, mutants_for
 from .runner import Limits, RunResult, run_tests
 
@@ -83,8 +84,6 @@ SUSPECTS = 3  # how many of a mutant's known failing tests run first
 def _known_failures(exercise: Exercise, mutant: Mutant) -> list[str]:
     """Public tests that failed on `mutant` when its fingerprint was taken (only while the fingerprints
     match the public tests as they are now), at most SUSPECTS of them."""
-    from .hints import fingerprints_for
-
     for fp in fingerprints_for(exercise):
         if fp.mutant == mutant.name:
             return sorted(fp.fails)[:SUSPECTS]
@@ -103,23 +102,25 @@ def check_mutant(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int
     except MutantError as error:
         verdict.problem = str(error)
         return verdict
+
+    def attempt(tests: list[str], kind: str) -> RunResult:
+        """Run `tests` against the mutant until one fails; record the time and what caught it."""
+        run = run_tests(exercise.id, tests, "solutions", _limits(exercise, catalog), seed=seed,
+                        mutant=str(mutant.path), exitfirst=True, contract=False)
+        verdict.seconds += run.seconds
+        verdict.caught_by = _first_failure(run, kind)
+        return run
+
     suspects = _known_failures(exercise, mutant)
     if suspects and exercise.public is not None:
-        run = run_tests(exercise.id, [f"{exercise.public.file}::{name}" for name in suspects], "solutions",
-                        _limits(exercise, catalog), seed=seed, mutant=str(mutant.path), exitfirst=True,
-                        contract=False)
-        verdict.seconds += run.seconds
-        verdict.caught_by = _first_failure(run, "public")
+        attempt([f"{exercise.public.file}::{name}" for name in suspects], "public")
         if verdict.caught_by:
             return verdict
     for test_set in exercise.test_sets():
-        run = run_tests(exercise.id, [test_set.file], "solutions", _limits(exercise, catalog), seed=seed,
-                        mutant=str(mutant.path), exitfirst=True, contract=False)
-        verdict.seconds += run.seconds
+        run = attempt([test_set.file], test_set.kind)
         if not run.tests:
             verdict.problem = f"no test ran: {run.reason}; log: {run.log_tail[-300:]}"
             return verdict
-        verdict.caught_by = _first_failure(run, test_set.kind)
         if verdict.caught_by:
             return verdict
     return verdict
@@ -138,8 +139,6 @@ def fingerprint(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int 
 
 def fingerprint_exercise(exercise: Exercise, catalog: Catalog, seed: int | None) -> dict[str, object]:
     """The fingerprints entry of one exercise: the digest of its public tests and each mutant's failing set."""
-    from .hints import public_tests_digest
-
     mutants = {}
     for mutant in mutants_for(exercise.module):
         mutants[mutant.name] = {"description": mutant.description, "hint": mutant.hint,
