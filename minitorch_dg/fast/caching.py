@@ -59,15 +59,13 @@ def forget_stale_kernels(stamp: int) -> int:
             return 0
         if marker.read_text().strip() == str(stamp):
             return 0
-        removed = 0
-        if folder.is_dir():
-            for entry in folder.glob("*/ex06_*.nb[ic]"):
-                try:
-                    entry.unlink()
-                    removed += 1
-                except OSError:
-                    pass
-        folder.mkdir(parents=True, exist_ok=True)
+        removed = 0  # the marker exists, so the folder does
+        for entry in folder.glob("*/ex06_*.nb[ic]"):
+            try:
+                entry.unlink()
+                removed += 1
+            except OSError:
+                pass
         marker.write_text(str(stamp))
         return removed
     except OSError:
