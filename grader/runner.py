@@ -7,6 +7,7 @@ returns a `RunResult`: every test that was collected has an outcome, and a test 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 from minitorch_dg.backends import cuda as cuda_env
 
+from . import memory as memory_limits
 from .paths import project_root
 
 SIGNAL_REASONS = {
@@ -66,7 +68,8 @@ class RunResult:
     log_tail: str = ""
     violations: list[str] = field(default_factory=list)  # what the runtime guard refused
     notes: list[str] = field(default_factory=list)  # facts about the run the student should know
-    peak_memory_mb: int = 0  # the child's largest address space, when it finished normally
+    peak_memory_mb: int = 0  # the child's largest address space (resident memory under RESIDENT), when known
+    memory_rule: str = memory_limits.ADDRESS_SPACE  # how memory was limited (grader/memory.py)
 
     @property
     def passed(self) -> int:
@@ -87,15 +90,20 @@ class Limits:
     memory_mb: int = 6144
     cpu_seconds: float = 0.0  # 0: 3 x wall
 
-    def preexec(self) -> Callable[[], None]:
-        memory = self.memory_mb * 1024 * 1024
+    def memory_rule(self) -> str:
+        """How memory_mb is enforced here: address space, or resident memory where a GPU exists (grader/memory.py)."""
+        return memory_limits.memory_rule(self.memory_mb, cuda_env.gpu_present())
+
+    def preexec(self, rule: str | None = None) -> Callable[[], None]:
         cpu = int(self.cpu_seconds or 3 * self.wall_seconds) + 1
+        limit_address_space = (self.memory_rule() if rule is None else rule) == memory_limits.ADDRESS_SPACE
+        memory_mb = self.memory_mb
 
         def apply() -> None:
             os.setsid()
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-            if memory > 0:
-                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            if limit_address_space:
+                memory_limits.limit_address_space(memory_mb)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
         return apply
@@ -160,12 +168,15 @@ def run_tests(
     child_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     child_env.setdefault("MALLOC_ARENA_MAX", "2")  # glibc reserves 64 MiB of address space per thread arena
     events: list[dict[str, object]] = []
+    rule = limits.memory_rule()
     started = time.time()
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryFile() as log, contextlib.ExitStack() as watches:
         proc = subprocess.Popen(
             cmd, cwd=project_root(), env=child_env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
-            pass_fds=(write_fd,), preexec_fn=limits.preexec(),
+            pass_fds=(write_fd,), preexec_fn=limits.preexec(rule),
         )
+        watch = (watches.enter_context(memory_limits.ResidentWatch(proc.pid, limits.memory_mb))
+                 if rule == memory_limits.RESIDENT else None)
         os.close(write_fd)
         reader = threading.Thread(target=_read_events, args=(read_fd, nonce, events), daemon=True)
         reader.start()
@@ -188,7 +199,10 @@ def run_tests(
         size = log.tell()
         log.seek(max(0, size - 4000))
         tail = log.read().decode("utf-8", "replace")
-    result = _assemble(events, proc.returncode, timed_out, limits)
+    over_memory = watch is not None and watch.exceeded
+    result = _assemble(events, proc.returncode, timed_out, limits, rule, over_memory)
+    if watch is not None:
+        result.peak_memory_mb = watch.peak_mb
     result.seconds = time.time() - started
     result.log_tail = tail
     if cuda_mode == "simulator" and any("cuda" in name for name in files):
@@ -196,8 +210,9 @@ def run_tests(
     return result
 
 
-def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool, limits: Limits) -> RunResult:
-    result = RunResult()
+def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool, limits: Limits,
+              rule: str = memory_limits.ADDRESS_SPACE, over_memory: bool = False) -> RunResult:
+    result = RunResult(memory_rule=rule)
     tests: dict[str, TestOutcome] = {}
     last_started = ""
     done = False
@@ -229,7 +244,9 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
             done = True
             result.peak_memory_mb = int(event.get("peak_memory_mb", 0) or 0)  # type: ignore[arg-type]
     where = f" while running {last_started.split('::', 1)[-1]}" if last_started else ""
-    if timed_out:
+    if over_memory:
+        result.reason = memory_limits.out_of_memory_reason(rule, limits.memory_mb) + where
+    elif timed_out:
         result.reason = f"timed out after {limits.wall_seconds:g} s{where} (an infinite loop, or far too slow)"
     elif returncode < 0:
         result.reason = f"the test process {_signal_reason(-returncode)}{where}"
@@ -241,8 +258,7 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
     if not tests and not result.reason:
         result.reason = f"no tests were collected (exit code {returncode}); is the test file importable?"
     if not result.reason and any(t.kind == "memory" for t in tests.values()):
-        result.reason = (f"ran out of memory: each exercise may use {limits.memory_mb} MB of address space; "
-                         "something allocates without bound")
+        result.reason = memory_limits.out_of_memory_reason(rule, limits.memory_mb)
     if result.violations:
         refused = "; ".join(result.violations[:3])
         result.reason = f"refused by the grader: {refused}" + (f" (then {result.reason})" if result.reason else "")
