@@ -106,8 +106,9 @@ class Reporter:
     """pytest plugin: turns collection and test outcomes into channel events; enforces per-test time."""
 
     def __init__(self, channel: Channel, exercise: str, test_timeout: float, check_contract: bool,
-                 guard: Guard | None = None, refuse: str = "") -> None:
+                 guard: Guard | None = None, refuse: str = "", refuse_kind: str = "policy") -> None:
         self.channel = channel
+        self.refuse_kind = refuse_kind
         self.exercise = exercise
         self.test_timeout = test_timeout
         self.check_contract = check_contract
@@ -133,7 +134,7 @@ class Reporter:
         self.channel.send("collected", tests=tests)
         if self.refuse:
             for test in tests:
-                self.channel.send("result", id=test["id"], outcome="failed", kind="policy", message=self.refuse,
+                self.channel.send("result", id=test["id"], outcome="failed", kind=self.refuse_kind, message=self.refuse,
                                   duration=0.0)
             return
         if self.guard is not None:
@@ -270,6 +271,16 @@ def preload_judges() -> None:
             continue
 
 
+def cuda_import_problem(files: list[str]) -> str:
+    """For cuda test files: '' when numba.cuda imports here, else one line saying which versions to install
+    (every test would otherwise fail with the same long import error)."""
+    if not any("cuda" in os.path.basename(name) for name in files):
+        return ""
+    from minitorch_dg.backends.cuda_versions import import_problem
+
+    return import_problem()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grader.child")
     parser.add_argument("--result-fd", type=int, required=True)
@@ -293,8 +304,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["MTDG_SEED"] = str(args.seed)
     started = time.time()
 
+    environment = "" if args.refuse else cuda_import_problem(args.files)
+    if environment:
+        channel.send("environment", message=environment)
+        args.refuse = environment
     reporter = Reporter(channel, args.exercise, args.test_timeout, check_contract=not args.no_contract,
-                        refuse=args.refuse)
+                        refuse=args.refuse, refuse_kind="environment" if environment else "policy")
     if args.refuse:
         sys.meta_path.insert(0, _BlockExercises())
     elif not args.no_guard:

@@ -215,12 +215,15 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
     result = RunResult(memory_rule=rule)
     tests: dict[str, TestOutcome] = {}
     last_started = ""
+    environment = ""  # the child cannot run these tests here (numba.cuda does not import): the one-line reason
     done = False
     for event in events:
         kind = event.get("event")
         if kind == "collected" and not tests:
             for item in event.get("tests", []):  # type: ignore[union-attr]
                 tests[item["id"]] = TestOutcome(item["id"], hint=item.get("hint", ""), weight=item.get("weight", 1.0))
+        elif kind == "environment":
+            environment = str(event.get("message", ""))
         elif kind == "contract":
             result.contract = list(event.get("problems", []))  # type: ignore[arg-type]
         elif kind == "start":
@@ -255,6 +258,8 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
             f"the test process exited (code {returncode}){where} before all tests reported: "
             "exercise code must not call os._exit, sys.exit or quit"
         )
+    if environment and not result.reason:
+        result.reason = environment
     if not tests and not result.reason:
         result.reason = f"no tests were collected (exit code {returncode}); is the test file importable?"
     if not result.reason and any(t.kind == "memory" for t in tests.values()):

@@ -117,7 +117,9 @@ def _import_cuda() -> Any:
     try:
         from numba import cuda
     except Exception as error:  # noqa: BLE001 - numba-cuda or its CUDA bindings are missing or broken
-        raise CudaUnavailable(f"numba.cuda cannot be imported ({type(error).__name__}: {error}); {ENABLE_HINT}") from None
+        from .cuda_versions import describe_import_failure
+
+        raise CudaUnavailable(describe_import_failure(error)) from None
     if _loaded_as_simulator(cuda):
         return cuda
     try:
