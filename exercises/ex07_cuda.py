@@ -1,6 +1,6 @@
 """ex07 — CUDA kernels with numba.cuda: map, zip, shared-memory reduce, tiled matmul.
 
-Read exercises/ex07_cuda.md first. Write the three device helpers and the four kernels, and replace each
+Read exercises/ex07_cuda.md first. Write the three device helpers and the six kernels, and replace each
 `raise NotImplementedYet(...)` in the launchers with a launch of your kernel; then run `mtdg check ex07`.
 Keep the names and parameters: the CUDA backend (minitorch_dg/backends/cuda.py) calls the launchers for
 every operation on a cuda tensor. No GPU? The tests and the grader run your kernels in numba's CUDA
@@ -12,6 +12,7 @@ Each launcher gets `DeviceTensor`s:
     t.shape, t.size    the shape as a Python tuple and the number of elements (for the launch configuration)
     t.device_shape     the shape as an int64 device array  } built once per (shape, strides) by the
     t.device_strides   the strides as an int64 device array } backend and cached: kernels read these
+    t.contiguous       True when element i (row-major) sits at storage position i
 
 The element operation is an integer op code, passed to the kernel as an ordinary argument and chosen
 inside the given device functions `unary_op`, `binary_op`, `reduce_start` and `reduce_combine`. Do not
@@ -22,6 +23,7 @@ Rules of kernel code (numba.cuda compiles it for the GPU; the simulator runs it 
       `math` and the device functions of this module: no lists, dicts, tuples you grow, or exceptions
     * a kernel returns nothing; it writes its results into `out`
     * every thread of a block must reach every `cuda.syncthreads()`
+    * `out` arrives without initialisation (not zero-filled): write every element of it
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ REDUCE_THREADS = 256  # the largest reduce block (a power of two: the tree halve
 MIN_REDUCE_THREADS = 32  # never less than one warp
 TARGET_REDUCE_BLOCKS = 1024  # enough blocks to fill a GPU; a lone slice is split into this many shares
 MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y and gridDim.z
-TILE = 16  # matmul tiles are TILE x TILE; a block has TILE x TILE threads
+REDUCE_UNROLL = 4  # reduce: loads a thread has in flight at once in its strided loop
+TILE = 16  # matmul: a block has TILE x TILE threads, and the inner dim advances TILE at a time
+WORK = 4  # matmul: each thread computes WORK x WORK outputs, kept in registers
+BLOCK_TILE = WORK * TILE  # matmul: a block computes a BLOCK_TILE x BLOCK_TILE tile of out
 
 INF = math.inf
 NAN = math.nan
@@ -254,13 +259,28 @@ def batch_position(batch, out_shape, in_shape, in_strides):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Part 2: map and zip
+# Part 2: map and zip: a contiguous fast path, and the general strided path
 # ---------------------------------------------------------------------------------------------------
 
 
 @cuda.jit(cache=True)
+def map_contiguous_kernel(op, out, a, size):
+    """out[i] = unary_op(op, a[i]) for i < size, where out and a are contiguous with the same shape: element
+    i of each sits at storage position i, so no index arithmetic is needed. Use a grid-stride loop."""
+    # TODO ex07
+    pass
+
+
+@cuda.jit(cache=True)
+def zip_contiguous_kernel(op, out, a, b, size):
+    """out[i] = binary_op(op, a[i], b[i]) for i < size, out, a and b contiguous with the same shape."""
+    # TODO ex07
+    pass
+
+
+@cuda.jit(cache=True)
 def map_kernel(op, out, out_shape, out_strides, size, a, a_shape, a_strides):
-    """out[i] = unary_op(op, a[i broadcast]) for every element i < size of out.
+    """out[i] = unary_op(op, a[i broadcast]) for every element i < size of out (any layout, broadcasting).
 
     Use a grid-stride loop: thread cuda.grid(1) takes elements grid(1), grid(1) + gridsize(1), ...
     so that any grid covers any size. Find both positions with broadcast_position."""
@@ -281,17 +301,25 @@ def blocks_for(size: int, threads: int) -> int:
     return max(1, min(MAX_BLOCKS, -(-size // threads)))
 
 
-def tensor_map(op: str, out: DeviceTensor, a: DeviceTensor) -> None:
-    """Launch map_kernel: out = op(a) element-wise, a broadcast to out's shape.
+def same_contiguous_layout(out: DeviceTensor, *inputs: DeviceTensor) -> bool:
+    """True when out and every input are contiguous with out's shape: element i is at storage position i
+    in all of them (no broadcasting, no permuted or stepped view)."""
+    return out.contiguous and all(t.contiguous and t.shape == out.shape for t in inputs)
 
-    THREADS_PER_BLOCK threads per block, blocks_for(...) blocks; pass UNARY_CODES[op] as the op code.
-    Launch nothing when out has no elements (a grid of 0 blocks is an error on a GPU)."""
-    raise NotImplementedYet("ex07", "tensor_map", "launch map_kernel")
+
+def tensor_map(op: str, out: DeviceTensor, a: DeviceTensor) -> None:
+    """Launch a map kernel: out = op(a) element-wise, a broadcast to out's shape.
+
+    map_contiguous_kernel when same_contiguous_layout(out, a), else map_kernel; THREADS_PER_BLOCK
+    threads per block, blocks_for(...) blocks; pass UNARY_CODES[op] as the op code. Launch nothing when
+    out has no elements (a grid of 0 blocks is an error on a GPU)."""
+    raise NotImplementedYet("ex07", "tensor_map", "launch map_contiguous_kernel or map_kernel")
 
 
 def tensor_zip(op: str, out: DeviceTensor, a: DeviceTensor, b: DeviceTensor) -> None:
-    """Launch zip_kernel: out = op(a, b) element-wise, a and b broadcast to out's shape (BINARY_CODES)."""
-    raise NotImplementedYet("ex07", "tensor_zip", "launch zip_kernel")
+    """Launch a zip kernel: out = op(a, b) element-wise, a and b broadcast to out's shape (BINARY_CODES);
+    zip_contiguous_kernel when same_contiguous_layout(out, a, b), else zip_kernel."""
+    raise NotImplementedYet("ex07", "tensor_zip", "launch zip_contiguous_kernel or zip_kernel")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -303,12 +331,15 @@ def tensor_zip(op: str, out: DeviceTensor, a: DeviceTensor, b: DeviceTensor) -> 
 def reduce_kernel(op, out, out_shape, out_strides, slices, a, a_shape, a_strides, dim):
     """Fold `a` along `dim` in shares: out has a's shape except out_shape[dim] == gridDim.x (the number of
     shares). Block (c, y) folds share c of slices y, y + gridDim.y, ...; its threads take the elements
-    c * blockDim.x + tid, then every (gridDim.x * blockDim.x)-th one after it (a strided loop, so any
-    length works), and a shared-memory tree combines the block's partial results. blockDim.x is a power
-    of two no larger than REDUCE_THREADS.
+    j = c * blockDim.x + tid, j + stride, j + 2 * stride, ... with stride = gridDim.x * blockDim.x (a
+    strided loop, so any length works), and a shared-memory tree combines the block's partial results.
+    blockDim.x is a power of two no larger than REDUCE_THREADS.
 
     For each slice s:
-        1. acc = reduce_start(op); fold your elements into it with reduce_combine
+        1. acc = reduce_start(op); fold your elements into it with reduce_combine: while
+           j + (REDUCE_UNROLL - 1) * stride < n, load the REDUCE_UNROLL elements j, j + stride, ... into
+           separate variables first, then fold them, and advance j by REDUCE_UNROLL * stride; then fold
+           the remaining elements one at a time
         2. partial[tid] = acc in a cuda.shared.array(REDUCE_THREADS, float64)
         3. halve: while half > 0, threads tid < half combine partial[tid + half] into partial[tid]
         4. thread 0 writes partial[0] to out at (slice s, index c along dim)
@@ -336,32 +367,40 @@ def tensor_reduce(op: str, out: DeviceTensor, a: DeviceTensor, dim: int,
     """Launch reduce_kernel: out = a folded along `dim` with op (out has size 1 at `dim`).
 
     With shares = reduce_shares(n, slices, reduce_threads(n)) > 1, fold a into
-    partials = scratch(a's shape with `shares` at dim) (a new float64 DeviceTensor) with a grid of
-    (shares, slices) blocks, then fold partials into out with a second launch of (1, slices) blocks.
-    Keep gridDim.y <= MAX_GRID_Y (the kernel's loop over slices covers the rest)."""
+    partials = scratch(a's shape with `shares` at dim) (a new float64 DeviceTensor, not initialised) with
+    a grid of (shares, slices) blocks, then fold partials into out with a second launch of (1, slices)
+    blocks. Keep gridDim.y <= MAX_GRID_Y (the kernel's loop over slices covers the rest). Do nothing on
+    the host between the two launches: the GPU runs them in order."""
     raise NotImplementedYet("ex07", "tensor_reduce", "launch reduce_kernel, in two passes for long dims")
 
 
 # ---------------------------------------------------------------------------------------------------
-# Part 4: batched matmul, tiled in shared memory
+# Part 4: batched matmul, tiled in shared memory, WORK x WORK outputs per thread
 # ---------------------------------------------------------------------------------------------------
 
 
 @cuda.jit(cache=True)
 def matmul_kernel(out, out_shape, out_strides, batches, a, a_shape, a_strides, b, b_shape, b_strides):
-    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j], one TILE x TILE block of out per thread block.
+    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]; a block of TILE x TILE threads computes one
+    BLOCK_TILE x BLOCK_TILE tile of out (BLOCK_TILE = WORK * TILE), each thread WORK x WORK outputs.
 
-    Thread (tx, ty) of block (bx, by, bz) owns out[row = by * TILE + ty, col = bx * TILE + tx] of the
-    matrices bz, bz + gridDim.z, ... (find them with batch_position). For each TILE-wide step of the
-    inner dim, the block copies one tile of a and one of b into cuda.shared.array((TILE, TILE), a.dtype)
-    arrays (one element per thread, 0 outside the matrices), waits, multiplies the tiles into its
-    accumulator (start it at out.dtype.type(0)), and waits again before the next copy overwrites them.
-    Only threads inside out write their result."""
+    Thread (tx, ty) of block (bx, by, bz) owns the outputs at rows by * BLOCK_TILE + ty + TILE * i and
+    columns bx * BLOCK_TILE + tx + TILE * j (0 <= i, j < WORK) of the matrices bz, bz + gridDim.z, ...
+    (find them with batch_position), summed in acc = cuda.local.array((WORK, WORK), out.dtype) (zero
+    it for every matrix). For each TILE-wide step of the inner dim:
+        1. copy into a_tile = cuda.shared.array((BLOCK_TILE, TILE), a.dtype) the elements
+           a_tile[ty + TILE * i, tx] = a[row = first row + ty + TILE * i, k = start + tx], and into
+           b_tile = cuda.shared.array((TILE, BLOCK_TILE), b.dtype) the elements
+           b_tile[ty, tx + TILE * i] = b[k = start + ty, col = first col + tx + TILE * i], for each
+           i < WORK (0 outside the matrices)
+        2. wait; for kk < TILE: read a_tile[ty + TILE * i, kk] and b_tile[kk, tx + TILE * j] into two
+           cuda.local.array(WORK, ...) and add their WORK x WORK products to acc; wait again
+    Then write acc[i, j] to out, only where row < rows and col < cols."""
     # TODO ex07
     pass
 
 
 def tensor_matmul(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor) -> None:
     """Launch matmul_kernel with (TILE, TILE) threads per block on a grid of
-    (ceil(cols / TILE), ceil(rows / TILE), min(batches, MAX_GRID_Y)) blocks."""
+    (ceil(cols / BLOCK_TILE), ceil(rows / BLOCK_TILE), min(batches, MAX_GRID_Y)) blocks."""
     raise NotImplementedYet("ex07", "tensor_matmul", "launch matmul_kernel")

@@ -54,6 +54,15 @@ def empty(shape: tuple[int, ...], dtype: DType, device: str = "cpu") -> TensorDa
     return TensorData(storage, tuple(shape), tuple(ex03.strides_from_shape(tuple(shape))), device)
 
 
+def output(shape: tuple[int, ...], dtype: DType, device: str = "cpu") -> TensorData:
+    """A fresh contiguous TensorData for a kernel to overwrite completely: not zero-filled where the backend
+    can skip that (`uninitialized`, on cuda), zero-filled elsewhere (as `empty`)."""
+    backend = backends.for_device(device)
+    allocate = getattr(backend, "uninitialized", backend.empty)
+    storage = allocate(tuple(shape), dtype.numpy)
+    return TensorData(storage, tuple(shape), tuple(ex03.strides_from_shape(tuple(shape))), device)
+
+
 def result_type(a: Tensor, b: Tensor) -> DType:
     """torch's promotion for two tensors: a 0-d tensor does not promote an n-d one within a category."""
     if (a.dim() == 0) != (b.dim() == 0):
@@ -76,7 +85,7 @@ def map(op: str, a: Tensor, out: Tensor | None = None) -> Tensor:
         dtype = get_default_dtype() if (op in FLOAT_RESULT_UNARY and not a.dtype.is_floating_point) else a.dtype
         if op == "logical_not":
             dtype = bool_
-        out_data = empty(a.shape, dtype, a.device)
+        out_data = output(a.shape, dtype, a.device)
         backend.map(op, a._data, out_data)
         return _tensor(out_data)
     same_device(a, out)
@@ -97,7 +106,7 @@ def zip(op: str, a: Tensor, b: Tensor) -> Tensor:
         dtype = result_type(a, b)
         if op == "div" and not dtype.is_floating_point:
             dtype = get_default_dtype()
-    out = empty(shape, dtype, device)
+    out = output(shape, dtype, device)
     backends.for_device(device).zip(op, a._data, b._data, out)
     return _tensor(out)
 
@@ -117,7 +126,7 @@ def reduce(op: str, a: Tensor, dim: int, keepdim: bool = True) -> Tensor:
     if op in ("sum", "prod") and not dtype.is_floating_point:
         dtype = int64
     shape = tuple(1 if d == dim else s for d, s in enumerate(a.shape))
-    out = empty(shape, dtype, a.device)
+    out = output(shape, dtype, a.device)
     backends.for_device(a.device).reduce(op, a._data, dim, out)
     result = _tensor(out)
     if not keepdim:
@@ -141,7 +150,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"the inner sizes {a.shape[-1]} and {b.shape[-2]} differ"
         )
     batch = tuple(ex03.shape_broadcast(tuple(a.shape[:-2]), tuple(b.shape[:-2])))
-    out = empty(batch + (a.shape[-2], b.shape[-1]), a.dtype, device)
+    out = output(batch + (a.shape[-2], b.shape[-1]), a.dtype, device)
     backends.for_device(device).matmul(a._data, b._data, out)
     return _tensor(out)
 
@@ -153,14 +162,14 @@ def _matrix(shape: tuple[int, ...]) -> str:
 
 def contiguous(a: Tensor) -> Tensor:
     """A contiguous copy of `a` (even when `a` is contiguous already)."""
-    out = empty(tuple(a.shape), a.dtype, a.device)
+    out = output(tuple(a.shape), a.dtype, a.device)
     backends.for_device(a.device).map("id", a._data, out)
     return _tensor(out)
 
 
 def cast(a: Tensor, dtype: DType) -> Tensor:
     """A contiguous copy of `a` converted to `dtype`."""
-    out = empty(tuple(a.shape), dtype, a.device)
+    out = output(tuple(a.shape), dtype, a.device)
     backends.for_device(a.device).map("id", a._data, out)
     return _tensor(out)
 

@@ -7,16 +7,21 @@ calls the four launchers at the bottom of this module. Each launcher gets `Devic
     t.shape, t.size    the shape as a Python tuple and the number of elements (for the launch configuration)
     t.device_shape     the shape as an int64 device array  } built once per (shape, strides) by the
     t.device_strides   the strides as an int64 device array } backend and cached: kernels read these
+    t.contiguous       True when element i (row-major) sits at storage position i
 
 Kernels are compiled once per combination of argument types. The element operation is an integer op
 code passed as an ordinary argument and chosen inside a module-level device function, so a kernel is
-never rebuilt per op (a closure over a Python function would force one compilation per op).
+never rebuilt per op (a closure over a Python function would force one compilation per op). The
+backend hands over outputs that are not initialised (no zero-fill): every kernel writes all of out.
 
 Layout of the work:
-    map / zip   a 1-D grid-stride loop: 256 threads per block, thread i handles elements i, i + grid, ...
-    reduce      block (c, s) folds share c of slice s with a strided loop, then a shared-memory tree;
-                with several shares per slice a second launch folds the partial results (multi-pass)
-    matmul      16 x 16 output tiles; each block walks the inner dim through shared-memory tiles of a and b
+    map / zip   a 1-D grid-stride loop: 256 threads per block, thread i handles elements i, i + grid, ...;
+                contiguous operands of one shape take a kernel without any index arithmetic
+    reduce      block (c, s) folds share c of slice s with a strided loop (four loads in flight), then a
+                shared-memory tree; with several shares per slice a second launch folds the partial
+                results (multi-pass), queued right behind the first
+    matmul      64 x 64 output tiles per block of 16 x 16 threads, each thread 4 x 4 outputs in registers;
+                the block walks the inner dim through shared-memory tiles of a and b
 """
 
 from __future__ import annotations
@@ -36,7 +41,10 @@ REDUCE_THREADS = 256  # the largest reduce block (a power of two: the tree halve
 MIN_REDUCE_THREADS = 32  # never less than one warp
 TARGET_REDUCE_BLOCKS = 1024  # enough blocks to fill a GPU; a lone slice is split into this many shares
 MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y and gridDim.z
-TILE = 16  # matmul tiles are TILE x TILE; a block has TILE x TILE threads
+REDUCE_UNROLL = 4  # reduce: loads a thread has in flight at once in its strided loop
+TILE = 16  # matmul: a block has TILE x TILE threads, and the inner dim advances TILE at a time
+WORK = 4  # matmul: each thread computes WORK x WORK outputs, kept in registers
+BLOCK_TILE = WORK * TILE  # matmul: a block computes a BLOCK_TILE x BLOCK_TILE tile of out
 
 INF = math.inf
 NAN = math.nan
@@ -263,8 +271,23 @@ def batch_position(batch, out_shape, in_shape, in_strides):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Part 2: map and zip
+# Part 2: map and zip: a contiguous fast path, and the general strided path
 # ---------------------------------------------------------------------------------------------------
+
+
+@cuda.jit(cache=True)
+def map_contiguous_kernel(op, out, a, size):
+    """out[i] = unary_op(op, a[i]) for i < size, where out and a are contiguous with the same shape: element
+    i of each sits at storage position i, so there is no index arithmetic at all. Grid-stride loop."""
+    for i in range(cuda.grid(1), size, cuda.gridsize(1)):
+        out[i] = unary_op(op, a[i])
+
+
+@cuda.jit(cache=True)
+def zip_contiguous_kernel(op, out, a, b, size):
+    """out[i] = binary_op(op, a[i], b[i]) for i < size, out, a and b contiguous with the same shape."""
+    for i in range(cuda.grid(1), size, cuda.gridsize(1)):
+        out[i] = binary_op(op, a[i], b[i])
 
 
 @cuda.jit(cache=True)
@@ -290,21 +313,37 @@ def blocks_for(size: int, threads: int) -> int:
     return max(1, min(MAX_BLOCKS, -(-size // threads)))
 
 
+def same_contiguous_layout(out: DeviceTensor, *inputs: DeviceTensor) -> bool:
+    """True when out and every input are contiguous with out's shape: element i is at storage position i
+    in all of them (no broadcasting, no permuted or stepped view)."""
+    return out.contiguous and all(t.contiguous and t.shape == out.shape for t in inputs)
+
+
 def tensor_map(op: str, out: DeviceTensor, a: DeviceTensor) -> None:
-    """Launch map_kernel: out = op(a) element-wise, a broadcast to out's shape."""
+    """Launch a map kernel: out = op(a) element-wise, a broadcast to out's shape; the contiguous kernel
+    when the layouts allow it."""
     if out.size == 0:
         return
     blocks = blocks_for(out.size, THREADS_PER_BLOCK)
-    map_kernel[blocks, THREADS_PER_BLOCK](UNARY_CODES[op], out.storage, out.device_shape, out.device_strides,
+    code = UNARY_CODES[op]
+    if same_contiguous_layout(out, a):
+        map_contiguous_kernel[blocks, THREADS_PER_BLOCK](code, out.storage, a.storage, out.size)
+        return
+    map_kernel[blocks, THREADS_PER_BLOCK](code, out.storage, out.device_shape, out.device_strides,
                                           out.size, a.storage, a.device_shape, a.device_strides)
 
 
 def tensor_zip(op: str, out: DeviceTensor, a: DeviceTensor, b: DeviceTensor) -> None:
-    """Launch zip_kernel: out = op(a, b) element-wise, a and b broadcast to out's shape."""
+    """Launch a zip kernel: out = op(a, b) element-wise, a and b broadcast to out's shape; the contiguous
+    kernel when the layouts allow it."""
     if out.size == 0:
         return
     blocks = blocks_for(out.size, THREADS_PER_BLOCK)
-    zip_kernel[blocks, THREADS_PER_BLOCK](BINARY_CODES[op], out.storage, out.device_shape, out.device_strides,
+    code = BINARY_CODES[op]
+    if same_contiguous_layout(out, a, b):
+        zip_contiguous_kernel[blocks, THREADS_PER_BLOCK](code, out.storage, a.storage, b.storage, out.size)
+        return
+    zip_kernel[blocks, THREADS_PER_BLOCK](code, out.storage, out.device_shape, out.device_strides,
                                           out.size, a.storage, a.device_shape, a.device_strides,
                                           b.storage, b.device_shape, b.device_strides)
 
@@ -318,9 +357,10 @@ def tensor_zip(op: str, out: DeviceTensor, a: DeviceTensor, b: DeviceTensor) -> 
 def reduce_kernel(op, out, out_shape, out_strides, slices, a, a_shape, a_strides, dim):
     """Fold `a` along `dim` in shares: out has a's shape except out_shape[dim] == gridDim.x (the number of
     shares). Block (c, y) folds share c of slices y, y + gridDim.y, ...; its threads take the elements
-    c * blockDim.x + tid, then every (gridDim.x * blockDim.x)-th one after it (a strided loop, so any
-    length works), and a shared-memory tree combines the block's partial results. blockDim.x must be
-    a power of two no larger than REDUCE_THREADS."""
+    j = c * blockDim.x + tid, j + stride, j + 2 * stride, ... with stride = gridDim.x * blockDim.x (a
+    strided loop, so any length works; consecutive threads read consecutive elements), REDUCE_UNROLL
+    loads at a time so that they are in flight together, and a shared-memory tree combines the block's
+    partial results. blockDim.x must be a power of two no larger than REDUCE_THREADS."""
     partial = cuda.shared.array(REDUCE_THREADS, float64)
     tid = cuda.threadIdx.x
     share = cuda.blockIdx.x
@@ -330,8 +370,20 @@ def reduce_kernel(op, out, out_shape, out_strides, slices, a, a_shape, a_strides
     for s in range(cuda.blockIdx.y, slices, cuda.gridDim.y):
         base = slice_position(s, a_shape, a_strides, dim)
         acc = reduce_start(op)
-        for j in range(share * cuda.blockDim.x + tid, n, stride):
+        j = share * cuda.blockDim.x + tid
+        while j + (REDUCE_UNROLL - 1) * stride < n:  # four loads issued before the first one is used
+            x0 = a[base + j * step]
+            x1 = a[base + (j + stride) * step]
+            x2 = a[base + (j + 2 * stride) * step]
+            x3 = a[base + (j + 3 * stride) * step]
+            acc = reduce_combine(op, acc, x0)
+            acc = reduce_combine(op, acc, x1)
+            acc = reduce_combine(op, acc, x2)
+            acc = reduce_combine(op, acc, x3)
+            j += REDUCE_UNROLL * stride
+        while j < n:  # the last few elements of this thread, one at a time
             acc = reduce_combine(op, acc, a[base + j * step])
+            j += stride
         partial[tid] = acc
         cuda.syncthreads()  # every thread's partial is in shared memory before anyone reads a neighbour's
         half = cuda.blockDim.x // 2
@@ -370,7 +422,8 @@ def tensor_reduce(op: str, out: DeviceTensor, a: DeviceTensor, dim: int,
     """Launch reduce_kernel: out = a folded along `dim` with op (out has size 1 at `dim`).
 
     A long dim is split into shares folded by separate blocks into `scratch(shape)` (a new float64
-    DeviceTensor with a's shape but `shares` at dim); a second launch folds the shares into out.
+    DeviceTensor with a's shape but `shares` at dim, not initialised: every share is written); a second
+    launch folds the shares into out. Both launches are queued at once: nothing waits on the host.
     """
     n = a.shape[dim]
     slices = out.size
@@ -387,61 +440,84 @@ def tensor_reduce(op: str, out: DeviceTensor, a: DeviceTensor, dim: int,
 
 
 # ---------------------------------------------------------------------------------------------------
-# Part 4: batched matmul, tiled in shared memory
+# Part 4: batched matmul, tiled in shared memory, WORK x WORK outputs per thread
 # ---------------------------------------------------------------------------------------------------
 
 
 @cuda.jit(cache=True)
 def matmul_kernel(out, out_shape, out_strides, batches, a, a_shape, a_strides, b, b_shape, b_strides):
-    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j], one TILE x TILE block of out per thread block.
+    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]; a block of TILE x TILE threads computes one
+    BLOCK_TILE x BLOCK_TILE tile of out (BLOCK_TILE = WORK * TILE), each thread WORK x WORK of its outputs.
 
-    Thread (tx, ty) of block (bx, by, bz) owns out[row = by * TILE + ty, col = bx * TILE + tx] of the
-    matrices bz, bz + gridDim.z, ... For each TILE-wide step of the inner dim, the block copies one
-    tile of a and one of b into shared memory (one element per thread, zero outside the matrices), waits,
-    multiplies the tiles, and waits again before the next copy overwrites them.
+    Thread (tx, ty) of block (bx, by, bz) owns the outputs at rows by * BLOCK_TILE + ty + TILE * i and
+    columns bx * BLOCK_TILE + tx + TILE * j (0 <= i, j < WORK) of the matrices bz, bz + gridDim.z, ...,
+    accumulated in registers. For each TILE-wide step of the inner dim, the block copies a
+    BLOCK_TILE x TILE tile of a and a TILE x BLOCK_TILE tile of b into shared memory (WORK elements of
+    each per thread, zero outside the matrices), waits, multiplies: for each kk it reads WORK values of
+    a and WORK of b into registers and makes WORK x WORK products with them; and waits again before the
+    next copy overwrites the tiles.
     """
-    a_tile = cuda.shared.array((TILE, TILE), a.dtype)
-    b_tile = cuda.shared.array((TILE, TILE), b.dtype)
+    a_tile = cuda.shared.array((BLOCK_TILE, TILE), a.dtype)
+    b_tile = cuda.shared.array((TILE, BLOCK_TILE), b.dtype)
+    acc = cuda.local.array((WORK, WORK), out.dtype)
+    a_part = cuda.local.array(WORK, a.dtype)
+    b_part = cuda.local.array(WORK, b.dtype)
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y
-    row = cuda.blockIdx.y * TILE + ty
-    col = cuda.blockIdx.x * TILE + tx
+    first_row = cuda.blockIdx.y * BLOCK_TILE
+    first_col = cuda.blockIdx.x * BLOCK_TILE
     dims, a_dims, b_dims = len(out_shape), len(a_shape), len(b_shape)
     rows, cols, inner = out_shape[dims - 2], out_shape[dims - 1], a_shape[a_dims - 1]
     a_row, a_col = a_strides[a_dims - 2], a_strides[a_dims - 1]
     b_row, b_col = b_strides[b_dims - 2], b_strides[b_dims - 1]
+    out_row, out_col = out_strides[dims - 2], out_strides[dims - 1]
     for batch in range(cuda.blockIdx.z, batches, cuda.gridDim.z):
         a_base = batch_position(batch, out_shape, a_shape, a_strides)
         b_base = batch_position(batch, out_shape, b_shape, b_strides)
-        acc = out.dtype.type(0)
+        for i in range(WORK):
+            for j in range(WORK):
+                acc[i, j] = 0
         for start in range(0, inner, TILE):
-            k = start + tx
-            if row < rows and k < inner:
-                a_tile[ty, tx] = a[a_base + row * a_row + k * a_col]
-            else:
-                a_tile[ty, tx] = 0
-            k = start + ty
-            if k < inner and col < cols:
-                b_tile[ty, tx] = b[b_base + k * b_row + col * b_col]
-            else:
-                b_tile[ty, tx] = 0
+            for i in range(WORK):
+                row = first_row + ty + TILE * i
+                k = start + tx
+                if row < rows and k < inner:
+                    a_tile[ty + TILE * i, tx] = a[a_base + row * a_row + k * a_col]
+                else:
+                    a_tile[ty + TILE * i, tx] = 0
+                col = first_col + tx + TILE * i
+                k = start + ty
+                if k < inner and col < cols:
+                    b_tile[ty, tx + TILE * i] = b[b_base + k * b_row + col * b_col]
+                else:
+                    b_tile[ty, tx + TILE * i] = 0
             cuda.syncthreads()  # both tiles are complete before anyone multiplies them
             for kk in range(TILE):
-                acc += a_tile[ty, kk] * b_tile[kk, tx]
+                for i in range(WORK):
+                    a_part[i] = a_tile[ty + TILE * i, kk]
+                    b_part[i] = b_tile[kk, tx + TILE * i]
+                for i in range(WORK):
+                    for j in range(WORK):
+                        acc[i, j] += a_part[i] * b_part[j]
             cuda.syncthreads()  # everyone is done with these tiles before the next step overwrites them
-        if row < rows and col < cols:
-            out[batch_position(batch, out_shape, out_shape, out_strides) + row * out_strides[dims - 2]
-                + col * out_strides[dims - 1]] = acc
+        out_base = batch_position(batch, out_shape, out_shape, out_strides)
+        for i in range(WORK):
+            row = first_row + ty + TILE * i
+            for j in range(WORK):
+                col = first_col + tx + TILE * j
+                if row < rows and col < cols:
+                    out[out_base + row * out_row + col * out_col] = acc[i, j]
 
 
 def tensor_matmul(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor) -> None:
-    """Launch matmul_kernel on a grid of TILE x TILE blocks covering out's last two dims, one grid layer
-    per batch matrix (capped at MAX_GRID_Y; the kernel loops over the rest)."""
+    """Launch matmul_kernel with TILE x TILE threads per block on a grid of BLOCK_TILE x BLOCK_TILE tiles
+    covering out's last two dims, one grid layer per batch matrix (capped at MAX_GRID_Y; the kernel
+    loops over the rest)."""
     if out.size == 0:
         return
     rows, cols = out.shape[-2], out.shape[-1]
     batches = out.size // (rows * cols)
-    grid = (-(-cols // TILE), -(-rows // TILE), min(batches, MAX_GRID_Y))
+    grid = (-(-cols // BLOCK_TILE), -(-rows // BLOCK_TILE), min(batches, MAX_GRID_Y))
     matmul_kernel[grid, (TILE, TILE)](out.storage, out.device_shape, out.device_strides, batches,
                                       a.storage, a.device_shape, a.device_strides,
                                       b.storage, b.device_shape, b.device_strides)

@@ -152,6 +152,7 @@ class DeviceTensor(NamedTuple):
     size: int  # number of elements
     device_shape: Any  # int64 device array
     device_strides: Any  # int64 device array
+    contiguous: bool = False  # element i (row-major) is at storage position i: kernels may skip index arithmetic
 
 
 class CudaBackend:
@@ -190,12 +191,14 @@ class CudaBackend:
         if data.device != "cuda":
             raise RuntimeError(f"the CUDA backend was handed a tensor on {data.device}; move it with .cuda() first")
         device_shape, device_strides = self.layout(data.shape, data.strides)
-        return DeviceTensor(data.storage, tuple(data.shape), data.size, device_shape, device_strides)
+        return DeviceTensor(data.storage, tuple(data.shape), data.size, device_shape, device_strides,
+                            _is_contiguous(tuple(data.shape), tuple(data.strides)))
 
     def scratch(self, shape: tuple[int, ...]) -> DeviceTensor:
-        """A fresh contiguous float64 DeviceTensor (for partial results of multi-pass kernels)."""
+        """A fresh contiguous float64 DeviceTensor, not initialised (partial results of multi-pass kernels,
+        which write every element)."""
         strides = _contiguous_strides(shape)
-        return self.view(TensorData(self.empty(shape, np.float64), shape, strides, "cuda"))
+        return self.view(TensorData(self.uninitialized(shape, np.float64), shape, strides, "cuda"))
 
     # -- kernels ------------------------------------------------------------------------------------
 
@@ -228,11 +231,33 @@ class CudaBackend:
             array = self.cuda.to_device(np.zeros(size, dtype=dtype))
         return array
 
+    def uninitialized(self, shape: tuple[int, ...], np_dtype: Any) -> Any:
+        """A 1-D device array with room for `shape`, for a kernel to overwrite: on a GPU its bytes are whatever
+        was there (no memset, no copy from the host); in the simulator it is filled with NaN (a huge int,
+        True), so that a kernel that leaves an element unwritten shows it."""
+        size = math.prod(shape)
+        dtype = np.dtype(np_dtype)
+        if self.simulated or size == 0:
+            host = np.empty(size, dtype=dtype)
+            _poison(host)
+            return self.cuda.to_device(host)
+        return self.cuda.device_array(size, dtype=dtype)
+
     def to_host(self, storage: Any) -> Any:
         return storage.copy_to_host()
 
     def from_host(self, array: Any) -> Any:
         return self.cuda.to_device(np.ascontiguousarray(array))
+
+
+def _is_contiguous(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """True when every dim of more than one element has the row-major stride (the product of later sizes)."""
+    step = 1
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if size > 1 and stride != step:
+            return False
+        step *= size
+    return True
 
 
 def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:

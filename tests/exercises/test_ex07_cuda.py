@@ -132,6 +132,40 @@ def test_map_kernel_grid_stride_loop_covers_more_elements_than_threads() -> None
     assert_close(out.to_numpy(), -values, what="map_kernel[3 blocks, 32 threads] over 500 elements")
 
 
+@pytest.mark.hint("Contiguous operands of out's shape: map_contiguous_kernel / zip_contiguous_kernel, with out[i] = op(a[i]).")
+def test_contiguous_operands_take_the_kernels_without_index_arithmetic(schedule: cuda_env.ScheduleLog) -> None:
+    values = RNG.uniform(-1, 1, size=(6, 50))
+    other = RNG.uniform(-1, 1, size=(6, 50))
+    x, y = on_cuda(values), on_cuda(other)
+    cases = [
+        ("map_contiguous_kernel", lambda: K.map("exp", x), np.exp(values), "exp of a contiguous (6, 50)"),
+        ("zip_contiguous_kernel", lambda: K.zip("mul", x, y), values * other, "contiguous (6, 50) * (6, 50)"),
+        ("map_kernel", lambda: K.map("neg", x.t()), -values.T, "neg of a transposed view"),
+        ("zip_kernel", lambda: K.zip("add", x, y[:1]), values + other[:1], "(6, 50) + (1, 50): broadcasting"),
+        ("zip_kernel", lambda: K.zip("sub", x[:, ::2], y[:, 1::2]), values[:, ::2] - other[:, 1::2],
+         "stepped views of the same shape"),
+    ]
+    for kernel, run, expected, what in cases:
+        first = len(schedule.launches)
+        got = run()
+        assert_close(got.to_numpy(), expected, what=what)
+        names = [launch.kernel for launch in schedule.launches[first:]]
+        assert names == [kernel], f"{what}: launched {names}, expected one {kernel}"
+
+
+@pytest.mark.hint("map_contiguous_kernel / zip_contiguous_kernel need the grid-stride loop too.")
+def test_contiguous_kernels_grid_stride_loop_covers_more_elements_than_threads() -> None:
+    values, other = RNG.uniform(-1, 1, size=500), RNG.uniform(-1, 1, size=500)
+    x, y = on_cuda(values), on_cuda(other)
+    module = course.load("ex07")
+    out = K.zeros((500,), x.dtype, "cuda")
+    vo, vx, vy = (backend().view(t._data) for t in (out, x, y))
+    module.map_contiguous_kernel[3, 32](module.UNARY_CODES["neg"], vo.storage, vx.storage, 500)
+    assert_close(out.to_numpy(), -values, what="map_contiguous_kernel[3 blocks, 32 threads] over 500 elements")
+    module.zip_contiguous_kernel[2, 64](module.BINARY_CODES["sub"], vo.storage, vx.storage, vy.storage, 500)
+    assert_close(out.to_numpy(), values - other, what="zip_contiguous_kernel[2 blocks, 64 threads] over 500 elements")
+
+
 @pytest.mark.hint("Launch THREADS_PER_BLOCK (256) threads per block: one warp per block leaves a GPU idle.")
 def test_tensor_map_launches_full_blocks(schedule: cuda_env.ScheduleLog) -> None:
     values = RNG.uniform(-1, 1, size=2000)
@@ -333,6 +367,22 @@ def test_tensor_matmul_float32() -> None:
     got = K.matmul(on_cuda(a, "float32"), on_cuda(b, "float32"))
     assert got.dtype.name == "float32"
     assert_close(got.to_numpy(), torch.tensor(a) @ torch.tensor(b), what="float32 matmul", dtype="float32")
+
+
+@pytest.mark.hint("Each thread computes WORK x WORK outputs at rows ty + TILE * i, cols tx + TILE * j of the block's tile.")
+def test_tensor_matmul_register_tiles_across_several_blocks(schedule: cuda_env.ScheduleLog) -> None:
+    module = course.load("ex07")
+    n, k, m = module.BLOCK_TILE + 6, 20, module.BLOCK_TILE + 2  # 2 x 2 blocks, the second ones mostly outside
+    a, b = RNG.uniform(-1, 1, size=(n, k)), RNG.uniform(-1, 1, size=(k, m))
+    first = len(schedule.launches)
+    got = K.matmul(on_cuda(a), on_cuda(b))
+    assert_close(got.to_numpy(), torch.tensor(a) @ torch.tensor(b), what=f"({n}x{k}) @ ({k}x{m}) on cuda")
+    launch = schedule.launches[first:][-1]
+    assert launch.block[:2] == (module.TILE, module.TILE), f"matmul_kernel ran with blocks of {launch.block} threads"
+    assert launch.grid[:2] == (2, 2), (
+        f"matmul_kernel ran on a grid of {launch.grid} for a {n} x {m} out; with {module.BLOCK_TILE} x "
+        f"{module.BLOCK_TILE} outputs per block that is (2, 2, 1): each thread computes {module.WORK} x "
+        f"{module.WORK} outputs")
 
 
 def test_matmul_kernel_loops_over_batches_beyond_the_grid() -> None:

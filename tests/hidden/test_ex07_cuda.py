@@ -74,6 +74,17 @@ def test_hidden_tensor_zip_broadcast(hidden_rng: random.Random) -> None:
                      what=f"K.zip({op!r}) of shapes {a_shape} and {b_shape}")
 
 
+def test_hidden_contiguous_map_and_zip(hidden_rng: random.Random) -> None:
+    shape = _shape(hidden_rng, max_side=9)
+    a, b = _values(hidden_rng, shape), _values(hidden_rng, shape)
+    x, y = mt.tensor(a, device="cuda"), mt.tensor(b, device="cuda")
+    op = hidden_rng.choice(sorted(UNARY))
+    assert_close(K.map(op, x).to_numpy(), UNARY[op](torch.tensor(a)), what=f"K.map({op!r}) of a contiguous {shape}")
+    op = hidden_rng.choice(sorted(BINARY))
+    assert_close(K.zip(op, x, y).to_numpy(), BINARY[op](torch.tensor(a), torch.tensor(b)),
+                 what=f"K.zip({op!r}) of two contiguous {shape}")
+
+
 def test_hidden_tensor_reduce(hidden_rng: random.Random) -> None:
     for _ in range(3):
         op = hidden_rng.choice(sorted(REDUCE))
@@ -109,6 +120,15 @@ def test_hidden_tensor_matmul(hidden_rng: random.Random) -> None:
         x, ta = _layout(hidden_rng, a)
         y, tb = _layout(hidden_rng, b)
         assert_close(K.matmul(x, y).to_numpy(), ta @ tb, what=f"matmul of shapes {a.shape} and {b.shape}")
+
+
+def test_hidden_tensor_matmul_beyond_one_block(hidden_rng: random.Random) -> None:
+    n, k, m = hidden_rng.randint(65, 80), hidden_rng.randint(1, 20), hidden_rng.randint(1, 12)
+    if hidden_rng.random() < 0.5:
+        n, m = m, n
+    a, b = _values(hidden_rng, (n, k)), _values(hidden_rng, (k, m))
+    assert_close(K.matmul(mt.tensor(a, device="cuda"), mt.tensor(b, device="cuda")).to_numpy(),
+                 torch.tensor(a) @ torch.tensor(b), what=f"matmul of shapes {a.shape} and {b.shape}")
 
 
 def test_hidden_gradients_on_cuda(hidden_rng: random.Random) -> None:

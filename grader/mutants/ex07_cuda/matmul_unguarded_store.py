@@ -1,6 +1,6 @@
-"""matmul_kernel lets every thread of an edge block write its result, also outside out."""
+"""matmul_kernel lets every thread of an edge block write its results, also outside out."""
 
-HINT = "Only threads with row < rows and col < cols write to out."
-PATCH = [("""        if row < rows and col < cols:
-            out[batch_position""", """        if True:
-            out[batch_position""")]
+HINT = "Only outputs with row < rows and col < cols are written."
+PATCH = [("""                if row < rows and col < cols:
+                    out[out_base""", """                if True:
+                    out[out_base""")]
