@@ -1,10 +1,11 @@
-"""The CUDA lines of the benchmark table: ex07's kernels against torch on the same GPU.
+"""The CUDA lines of the benchmark table: ex07's kernels against torch on the same GPU (cases and goals:
+benchmarks/cuda_cases.py; the one-table summary with ratios: benchmarks/cuda_table.py, `mtdg bench`).
 
     .venv/bin/pytest benchmarks/test_bench_cuda.py --benchmark-enable --benchmark-group-by=group
 
 Each group holds minitorch-dg and torch on the same inputs: matmul of n x n float32 for n = 1024, 2048,
-4096; map (exp), zip (add) and reduce (sum of everything, and sum over the last dim of a matrix) over
-10 million float32 elements. Timings include a device synchronisation, so they measure the kernels, not
+4096 (torch without TF32); map (exp), zip (add) and reduce (sum of everything, and sum over the last dim
+of a matrix) over 10 million float32 elements. Timings include a device synchronisation, so they measure the kernels, not
 their queueing. They run only where a real GPU exists; torch's lines also need a CUDA build of torch.
 Under the CUDA simulator the same operations run once at small sizes, for correctness only (the
 simulator says nothing about speed).
@@ -21,6 +22,7 @@ import pytest
 import torch
 
 import minitorch_dg as mt
+from cuda_cases import ELEMENTS, MATMUL_SIZES, OPERATIONS
 from minitorch_dg import course
 from minitorch_dg.backends import cuda as cuda_env
 
@@ -33,15 +35,9 @@ NO_GPU = (f"needs a real GPU: {cuda_env.describe_mode()}. Under the simulator on
           "test_simulator_correctness_of_the_benchmarked_operations runs.")
 NO_TORCH_GPU = "torch has no GPU here (a CPU build of torch, or no GPU): the minitorch-dg lines still run"
 
-MATMUL_SIZES = [1024, 2048, 4096]
-ELEMENTS = 10_000_000
-
-OPERATIONS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
-    "map exp": (lambda x, y: x.exp(), lambda x, y: np.exp(x)),
-    "zip add": (lambda x, y: x + y, lambda x, y: x + y),
-    "reduce sum": (lambda x, y: x.sum(), lambda x, y: np.asarray(x.sum(dtype=np.float64))),
-    "reduce sum dim": (lambda x, y: x.view(10_000, -1).sum(1), lambda x, y: x.reshape(10_000, -1).sum(1)),
-}
+if TORCH_ON_GPU:
+    torch.backends.cuda.matmul.allow_tf32 = False  # the goals compare with plain float32 matmul
+    torch.backends.cudnn.allow_tf32 = False
 
 
 def _sync_mt() -> None:

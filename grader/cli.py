@@ -368,7 +368,8 @@ def cmd_classroom(args: argparse.Namespace, catalog: Catalog) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, catalog: Catalog) -> int:
-    """Run benchmarks/table.py (ex06's fast backend beside torch and numpy) in a child process."""
+    """Run benchmarks/table.py (ex06's fast backend beside torch and numpy) in a child process, then
+    benchmarks/cuda_table.py (ex07's kernels beside torch on a GPU; it says why it skips without one)."""
     import subprocess
 
     from .paths import project_root
@@ -380,7 +381,15 @@ def cmd_bench(args: argparse.Namespace, catalog: Catalog) -> int:
     command = [sys.executable, str(script), "--rounds", str(args.rounds)]
     command += ["--only", args.only] if args.only else []
     command += ["--no-jit"] if args.no_jit else []
-    return subprocess.call(command, cwd=project_root())
+    code = subprocess.call(command, cwd=project_root())
+    cuda_script = project_root() / "benchmarks" / "cuda_table.py"
+    if args.no_cuda or not cuda_script.exists():
+        return code
+    print("\nCUDA (ex07's kernels against torch on the same GPU; benchmarks/cuda_table.py):", flush=True)
+    cuda_command = [sys.executable, str(cuda_script), "--rounds", str(args.rounds)]
+    cuda_command += ["--only", args.only] if args.only else []
+    cuda_code = subprocess.call(cuda_command, cwd=project_root())
+    return code or cuda_code
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -450,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=int, default=5, help="timing rounds per case (default 5)")
     bench.add_argument("--only", default="", help="only cases whose group or name contains this text")
     bench.add_argument("--no-jit", action="store_true", help="skip the cold / cached JIT measurements")
+    bench.add_argument("--no-cuda", action="store_true", help="skip the CUDA rows (they run only on a real GPU)")
     return parser
 
 
