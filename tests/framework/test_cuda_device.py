@@ -24,6 +24,7 @@ import minitorch_dg as mt
 from minitorch_dg import backends
 from minitorch_dg import kernels as K
 from minitorch_dg.backends import cuda as cuda_env
+from minitorch_dg.dtypes import float32
 from tests.support.compare import assert_close
 from tests.support.tensor_oracle import check_op
 
@@ -377,6 +378,29 @@ def test_shapes_and_strides_live_on_the_device_and_are_uploaded_once() -> None:
     assert backend().layout(view.shape, (1, 4))[0] is view.device_shape
 
 
+def test_device_tensors_say_whether_element_i_is_at_storage_position_i() -> None:
+    x = mt.tensor(rand(3, 4, 5), device="cuda")
+    cases = {"x": (x, True), "x[1]": (x[1], True), "x[1:]": (x[1:], True), "x[:, 1]": (x[:, 1], False),
+             "x.permute(2, 0, 1)": (x.permute(2, 0, 1), False), "x[:, :, ::2]": (x[:, :, ::2], False),
+             "x[:, :1]": (x[:, :1], False), "x[:1, :1]": (x[:1, :1], True), "x[0, 0, 0]": (x[0, 0, 0], True),
+             "expanded (3, 1) -> (3, 4)": (mt.tensor(rand(3, 1), device="cuda").expand(3, 4), False)}
+    for what, (tensor, contiguous) in cases.items():
+        assert backend().view(tensor._data).contiguous is contiguous, what
+
+
+def test_kernel_outputs_are_not_zero_filled_and_zeros_still_are() -> None:
+    """Outputs that a kernel overwrites come from `uninitialized`: on a GPU no memset and no copy from the
+    host; in the simulator NaN, so that an element a kernel leaves unwritten shows. K.zeros is still zeros."""
+    data = K.output((3, 4), float32, "cuda")
+    assert data.shape == (3, 4) and data.strides == (4, 1) and data.device == "cuda"
+    if backend().simulated:
+        assert np.isnan(backend().to_host(data.storage)).all()
+        assert np.isnan(backend().to_host(backend().scratch((2, 3)).storage)).all()
+    assert (K.zeros((3, 4), float32, "cuda").to_numpy() == 0).all()
+    values = rand(3, 4)
+    assert_close((mt.tensor(values, device="cuda") * 2).to_numpy(), values * 2, what="x * 2 into a fresh output")
+
+
 def test_every_framework_op_has_an_op_code_in_ex07() -> None:
     from minitorch_dg import course
     from minitorch_dg.scalar_ops import BINARY_OPS, REDUCE_OPS, UNARY_OPS
@@ -513,11 +537,15 @@ def test_reference_kernels_compile_to_ptx_for_a_real_gpu() -> None:
                                                     i64, arr, i64, i64), cc=(7, 5))
             cuda.compile_ptx(k.reduce_kernel.py_func, (numba.int64, arr, i64, i64, numba.int64, arr, i64, i64,
                                                        numba.int64), cc=(7, 5))
+            cuda.compile_ptx(k.map_contiguous_kernel.py_func, (numba.int64, arr, arr, numba.int64), cc=(7, 5))
+            cuda.compile_ptx(k.zip_contiguous_kernel.py_func, (numba.int64, numba.boolean[:], arr, arr, numba.int64),
+                             cc=(7, 5))
         for t in (numba.float32, numba.float64):
             arr = t[:]
             ptx, _ = cuda.compile_ptx(k.matmul_kernel.py_func, (arr, i64, i64, numba.int64, arr, i64, i64, arr, i64,
                                                                 i64), cc=(7, 5))
             assert "bar.sync" in ptx, "no barrier in the tiled matmul"
+            assert "ld.local" not in ptx and "st.local" not in ptx, "the matmul's register tiles spilled to local memory"
         print("COMPILED")
     """)
     env = {key: value for key, value in os.environ.items() if key != "NUMBA_ENABLE_CUDASIM"}
