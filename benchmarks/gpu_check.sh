@@ -8,6 +8,7 @@
 #   1. environment: nvidia-smi, versions, whether numba.cuda imports and sees the GPU   -> env.txt
 #   2. `mtdg grade ex07 --source solutions`: the grading child must see the GPU          -> grade-ex07.txt/.json
 #   3. benchmarks/cuda_table.py: ex07 against torch, ratios and the goals         -> cuda-table.txt
+#      then again with the caching allocator (MTDG_CUDA_POOL=1, cuda_pool.py)            -> cuda-table-pool.txt
 #   4. the cuda tests (public, hidden, framework) under pytest                           -> cuda-tests.txt
 #   5. `mtdg verify ex07 --skip-solutions`: stubs fail, every mutant is caught           -> verify-ex07.txt
 #   6. benchmarks/test_bench_cuda.py under pytest-benchmark                              -> bench-cuda.txt/.json
@@ -62,6 +63,7 @@ EOF
 step env 120 environment
 step grade-ex07 240 "$PY" -m grader grade ex07 --source solutions --json "$OUT/grade-ex07.json"
 step cuda-table 240 "$PY" benchmarks/cuda_table.py --rounds 5
+step cuda-table-pool 180 env MTDG_CUDA_POOL=1 "$PY" benchmarks/cuda_table.py --rounds 5
 step cuda-tests 240 "$PY" -m pytest -p no:cacheprovider -n 0 -q -rs tests/exercises/test_ex07_cuda.py \
     tests/hidden/test_ex07_cuda.py tests/framework/test_cuda_device.py
 step verify-ex07 240 "$PY" -m grader verify ex07 --skip-solutions

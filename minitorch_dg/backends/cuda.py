@@ -122,6 +122,10 @@ def _import_cuda() -> Any:
         raise CudaUnavailable(describe_import_failure(error)) from None
     if _loaded_as_simulator(cuda):
         return cuda
+    if os.environ.get("MTDG_CUDA_POOL", "").strip() not in ("", "0"):  # opt-in caching allocator (cuda_pool.py)
+        from .cuda_pool import install_if_requested
+
+        install_if_requested(cuda)
     try:
         available = bool(cuda.is_available())
     except Exception:  # noqa: BLE001 - a broken driver counts as no GPU

@@ -1,0 +1,102 @@
+"""A caching allocator for cuda tensors on a real GPU (opt-in: MTDG_CUDA_POOL=1 in the environment).
+
+numba.cuda allocates every device array with cuMemAlloc and frees it with cuMemFree, which waits for the
+whole GPU to finish; it defers the frees and makes them ten at a time. An operation on 10 million float32
+allocates 40 MB for its output, and the allocation, not the kernel, can be most of its time. This memory
+manager (numba's External Memory Management plugin interface) keeps freed blocks, by size rounded up,
+and hands them out again: after the first few operations nothing is allocated or freed on the driver.
+
+Reusing a block is safe without waiting, because everything runs on the default stream: a kernel that
+will use the block is queued behind every kernel that used it before, and a copy from the host into it
+waits for them too. The cached blocks are given back to the driver when an allocation fails for lack of
+memory (then the allocation is retried) and when the context is reset.
+
+Not yet measured on a GPU (issue #19): it is off unless MTDG_CUDA_POOL=1, and benchmarks/gpu_check.sh
+times the CUDA table with and without it.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections import defaultdict
+from typing import Any
+
+from numba.cuda.cudadrv import driver as cuda_driver
+
+POOL_ENV = "MTDG_CUDA_POOL"
+SMALL_BLOCK = 512  # sizes are rounded up to a multiple of this ...
+LARGE_BLOCK = 2 * 1024 * 1024  # ... and above 1 MiB to a multiple of 2 MiB, so that near sizes share blocks
+
+
+def pool_requested(environ: Any = None) -> bool:
+    """True when MTDG_CUDA_POOL asks for the caching allocator (any value but '' and '0')."""
+    return (os.environ if environ is None else environ).get(POOL_ENV, "").strip() not in ("", "0")
+
+
+def rounded_size(size: int) -> int:
+    """The size of the block that serves a request of `size` bytes (at least one small block)."""
+    unit = LARGE_BLOCK if size > 1024 * 1024 else SMALL_BLOCK
+    return max(unit, -(-size // unit) * unit)
+
+
+class CachingMemoryManager(cuda_driver.NumbaCUDAMemoryManager):  # type: ignore[misc, name-defined]
+    """numba's device memory manager, with freed blocks kept for reuse instead of returned to the driver."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cached: defaultdict[int, list[Any]] = defaultdict(list)  # rounded size -> free device pointers
+        self.cached_bytes = 0
+        self.driver_allocations = 0  # how many blocks came from cuMemAlloc (for tests and benchmarks)
+        self.live: dict[int, Any] = {}  # the pointer objects of blocks in use (their owners hold weak proxies)
+        self._next_key = 0
+
+    def memalloc(self, size: int) -> Any:
+        block = rounded_size(size)
+        free = self.cached.get(block)
+        if free:
+            pointer = free.pop()
+            self.cached_bytes -= block
+        else:
+            pointer = self._attempt_allocation(lambda: cuda_driver.driver.cuMemAlloc(block))
+            self.driver_allocations += 1
+
+        key = self._next_key
+        self._next_key += 1
+
+        def keep(pointer: Any = pointer, block: int = block, key: int = key) -> None:
+            self.live.pop(key, None)
+            self.cached[block].append(pointer)
+            self.cached_bytes += block
+
+        memory = cuda_driver.AutoFreePointer(weakref.proxy(self.context), pointer, size, finalizer=keep)
+        self.live[key] = memory  # as numba's own manager does: the returned owner refers to it weakly
+        return memory.own()
+
+    def _attempt_allocation(self, allocator: Any) -> Any:
+        try:
+            return allocator()
+        except cuda_driver.CudaAPIError:
+            self.release_cached()  # out of memory (or another failure): give the cache back and try once more
+            return super()._attempt_allocation(allocator)
+
+    def release_cached(self) -> None:
+        """Give every cached block back to the driver."""
+        for pointers in self.cached.values():
+            for pointer in pointers:
+                cuda_driver.driver.cuMemFree(pointer)
+        self.cached.clear()
+        self.cached_bytes = 0
+
+    def reset(self) -> None:
+        self.release_cached()
+        super().reset()
+
+
+def install_if_requested(cuda_module: Any, environ: Any = None) -> bool:
+    """Make CachingMemoryManager numba's memory manager when MTDG_CUDA_POOL asks for it (before the first
+    context is created, or it applies to later contexts only). Returns whether it was installed."""
+    if not pool_requested(environ):
+        return False
+    cuda_module.set_memory_manager(CachingMemoryManager)
+    return True
