@@ -107,11 +107,15 @@ class ResidentWatch:
         self._thread.join(timeout=5)
 
 
-def out_of_memory_reason(rule: str, memory_mb: int) -> str:
-    """What the report says when a child ran out of memory under `rule`."""
-    if rule == RESIDENT:
+def out_of_memory_reason(rule: str, memory_mb: int, stopped: bool = False) -> str:
+    """What the report says when a child ran out of memory under `rule` (`stopped`: the resident watch
+    killed it; otherwise an allocation raised MemoryError)."""
+    if rule == RESIDENT and stopped:
         return (f"ran out of memory: the test processes held more than {memory_mb} MB of resident memory and were "
                 "stopped (on a machine with a GPU the grader limits resident memory, so that a CUDA context fits); "
                 "something allocates without bound")
+    if rule == RESIDENT:
+        return (f"ran out of memory: an allocation failed (MemoryError); each exercise may hold {memory_mb} MB of "
+                "resident memory; something allocates without bound")
     return (f"ran out of memory: each exercise may use {memory_mb} MB of address space; "
             "something allocates without bound")

@@ -248,7 +248,7 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
             result.peak_memory_mb = int(event.get("peak_memory_mb", 0) or 0)  # type: ignore[arg-type]
     where = f" while running {last_started.split('::', 1)[-1]}" if last_started else ""
     if over_memory:
-        result.reason = memory_limits.out_of_memory_reason(rule, limits.memory_mb) + where
+        result.reason = memory_limits.out_of_memory_reason(rule, limits.memory_mb, stopped=True) + where
     elif timed_out:
         result.reason = f"timed out after {limits.wall_seconds:g} s{where} (an infinite loop, or far too slow)"
     elif returncode < 0:

@@ -82,3 +82,11 @@ def test_a_grading_child_on_a_gpu_machine_keeps_its_address_space_and_is_stopped
     assert outcomes["test_address_space_is_not_limited"] == "passed", run.log_tail[-800:]
     assert outcomes["test_hog"] == "missing", outcomes
     assert "resident memory" in run.reason and "1500 MB" in run.reason and "test_hog" in run.reason, run.reason
+
+
+def test_out_of_memory_reasons_name_the_rule_and_the_limit() -> None:
+    assert "6144 MB of address space" in memory.out_of_memory_reason(memory.ADDRESS_SPACE, 6144)
+    stopped = memory.out_of_memory_reason(memory.RESIDENT, 6144, stopped=True)
+    assert "more than 6144 MB of resident memory" in stopped and "stopped" in stopped
+    refused = memory.out_of_memory_reason(memory.RESIDENT, 6144)
+    assert "MemoryError" in refused and "6144 MB of resident memory" in refused
