@@ -273,12 +273,42 @@ def preload_judges() -> None:
 
 def cuda_import_problem(files: list[str]) -> str:
     """For cuda test files: '' when numba.cuda imports here, else one line saying which versions to install
-    (every test would otherwise fail with the same long import error)."""
+    (every test would otherwise fail with the same long import error). On a real GPU it also warms CUDA up
+    (see `warm_up_cuda`)."""
     if not any("cuda" in os.path.basename(name) for name in files):
         return ""
     from minitorch_dg.backends.cuda_versions import import_problem
 
-    return import_problem()
+    problem = import_problem()
+    if not problem:
+        warm_up_cuda()
+    return problem
+
+
+def warm_up_cuda() -> None:
+    """On a real GPU: create the CUDA context and compile and run a one-line kernel now, before the guard is
+    up, so that loading the driver, NVVM and libdevice (which may look for libraries, start helper
+    processes or read files) never happens with exercise code on the stack. A failure is left for the
+    tests to report."""
+    from minitorch_dg.backends import cuda as cuda_env
+
+    if cuda_env.simulator_enabled():
+        return
+    try:
+        from numba import cuda
+
+        if not cuda.is_available():
+            return
+
+        @cuda.jit
+        def _warm(values: Any) -> None:
+            values[0] = 1.0
+
+        values = cuda.device_array(1)
+        _warm[1, 1](values)
+        cuda.synchronize()
+    except Exception:  # noqa: BLE001 - the cuda tests will say what is wrong
+        return
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,3 +93,10 @@ def test_the_grader_reports_a_broken_numba_cuda_once_for_the_exercise(tmp_path: 
     assert "Known to work" in run.reason
     assert [(t.outcome, t.kind) for t in run.tests] == [("failed", "environment")] * 2
     assert all(t.message == run.reason for t in run.tests)
+
+
+def test_the_cuda_warm_up_of_the_grading_child_does_nothing_without_a_gpu() -> None:
+    from grader.child import cuda_import_problem
+
+    assert cuda_import_problem(["tests/exercises/test_ex01_operators.py"]) == ""  # not a cuda file: no import
+    assert cuda_import_problem(["tests/exercises/test_ex07_cuda.py"]) == ""  # the simulator here: no warm-up
