@@ -25,7 +25,8 @@ and a GradientBucketer, `mt.utils.data.DistributedSampler` calls shard_indices.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 import minitorch_dg as mt  # noqa: F401  (mt.empty, mt.cat, mt.no_grad)
 import minitorch_dg.distributed as dist  # noqa: F401  (send, recv, isend, broadcast, ...)
@@ -98,6 +99,13 @@ class GradientBucketer:
     def __init__(self, params: Sequence[nn.Parameter], bucket_cap_bytes: int, world_size: int,
                  all_reduce: Callable[[Tensor], None]) -> None:
         raise NotImplementedYet("ex14", "GradientBucketer")
+
+    @contextlib.contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Inside the block, grad_ready does nothing: gradients accumulate locally in .grad over several
+        backwards. The first backward after the block averages what has accumulated."""
+        raise NotImplementedYet("ex14", "GradientBucketer.no_sync")
+        yield  # (makes this a generator, as contextlib.contextmanager needs)
 
     def grad_ready(self, param: nn.Parameter) -> None:
         """`param.grad` is final for this backward: add it to the bucket; reduce the bucket when full or

@@ -22,7 +22,8 @@ and a GradientBucketer, `mt.utils.data.DistributedSampler` calls shard_indices.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 import minitorch_dg as mt
 import minitorch_dg.distributed as dist
@@ -137,10 +138,24 @@ class GradientBucketer:
         self.bucket: list[nn.Parameter] = []
         self.bucket_bytes = 0
         self.ready: set[int] = set()
+        self.sync = True
+
+    @contextlib.contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Inside the block, grad_ready does nothing: gradients accumulate locally in .grad over several
+        backwards. The first backward after the block averages what has accumulated."""
+        previous = self.sync
+        self.sync = False
+        try:
+            yield
+        finally:
+            self.sync = previous
 
     def grad_ready(self, param: nn.Parameter) -> None:
         """`param.grad` is final for this backward: add it to the bucket; reduce the bucket when full or
         when every parameter is ready."""
+        if not self.sync:
+            return
         if id(param) in self.ready:
             raise RuntimeError("a parameter was marked ready twice in one backward")
         self.ready.add(id(param))

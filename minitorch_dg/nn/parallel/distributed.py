@@ -21,7 +21,6 @@ from ... import distributed as dist
 from ...autodiff import no_grad
 from ...tensor import Tensor
 from ..module import Module
-from ..parameter import Parameter
 
 _ex14 = course.ExerciseProxy("ex14")
 
@@ -59,12 +58,10 @@ class DistributedDataParallel(Module):
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
 
     def _grad_ready(self, param: Tensor) -> None:
-        if not self._sync:
-            return  # inside no_sync(): the gradient only accumulates locally
-        self._ready += 1
-        if self._ready == len(self._params):
-            self._ready = 0
-        assert isinstance(param, Parameter)
+        if self._sync:  # inside no_sync() the gradient only accumulates locally
+            self._ready += 1
+            if self._ready == len(self._params):
+                self._ready = 0
         self._bucketer.grad_ready(param)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -89,7 +86,8 @@ class DistributedDataParallel(Module):
         previous = self._sync
         self._sync = False
         try:
-            yield
+            with self._bucketer.no_sync():
+                yield
         finally:
             self._sync = previous
 
