@@ -18,6 +18,7 @@ import torch.distributed as tdist
 import minitorch_dg as mt
 import minitorch_dg.distributed as dist
 from minitorch_dg import course, nn
+from tests.support.compare import assert_close
 
 JOB_TIMEOUT_S = 40.0  # a whole job: start, rendezvous, the work; a hang fails the test after this
 
@@ -96,6 +97,63 @@ def ring_rank(rank: int, world_size: int, cases: Sequence[Case]) -> dict[str, An
         out["expected"].append(expected.numpy())
         out["sends"].append(list(sends))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# gradient buckets, in one process
+# ---------------------------------------------------------------------------------------------
+
+
+class RecordingAllReduce:
+    """Stands in for dist.all_reduce in one process: world_size ranks with the same gradients, so the sum
+    is world_size times the buffer. Records every buffer it is given and when."""
+
+    def __init__(self, world_size: int) -> None:
+        self.world_size = world_size
+        self.calls: list[tuple[int, np.ndarray]] = []
+        self.ready_so_far = 0
+
+    def __call__(self, flat: mt.Tensor) -> None:
+        self.calls.append((self.ready_so_far, flat.to_numpy().copy()))
+        flat.mul_(self.world_size)
+
+
+def run_bucketer(shapes: list[tuple[int, ...]], order: list[int], cap_bytes: int, world_size: int,
+                 rounds: int = 2, seed: int = 0) -> None:
+    """Feed a GradientBucketer one backward per round (grads in `order`); check every all_reduce call."""
+    rng = np.random.default_rng(seed)
+    params = [mt.nn.Parameter(mt.tensor(rng.normal(size=s), dtype=mt.float64)) for s in shapes]
+    recorder = RecordingAllReduce(world_size)
+    bucketer = course.load("ex14").GradientBucketer(params, cap_bytes, world_size, recorder)
+    label = f"GradientBucketer(shapes={shapes}, bucket_cap_bytes={cap_bytes}, world_size={world_size})"
+    for round_ in range(rounds):
+        recorder.calls.clear()
+        grads = [rng.normal(size=s) for s in shapes]
+        for p, g in zip(params, grads):
+            p.grad = mt.tensor(g, dtype=mt.float64)
+        expected_calls, bucket, size = [], [], 0
+        for k, i in enumerate(order, start=1):
+            recorder.ready_so_far = k
+            bucketer.grad_ready(params[i])
+            bucket.append(i)
+            size += 8 * int(np.prod(shapes[i]))
+            if size >= cap_bytes or k == len(order):
+                expected_calls.append((k, bucket))
+                bucket, size = [], 0
+        got = [(k, flat.size) for k, flat in recorder.calls]
+        want = [(k, sum(int(np.prod(shapes[i])) for i in b)) for k, b in expected_calls]
+        assert got == want, (
+            f"{label}, gradients ready in the order {order} (backward {round_ + 1}): all_reduce was called "
+            f"(after how many ready gradients, on how many elements) {got}; expected {want} (a bucket is reduced "
+            "as soon as it holds bucket_cap_bytes, and the rest when the last gradient is ready)"
+        )
+        for (_, flat), (_, members) in zip(recorder.calls, expected_calls):
+            assert_close(flat, np.concatenate([grads[i].ravel() for i in members]),
+                         what=f"{label}: the buffer given to all_reduce (gradients {members} in the order they became ready)")
+        for i, (p, g) in enumerate(zip(params, grads)):
+            assert p.grad is not None and tuple(p.grad.shape) == shapes[i], f"{label}: param {i}'s grad lost its shape"
+            assert_close(p.grad, g, what=f"{label}: param {i}'s averaged gradient (sum over {world_size} ranks / "
+                                         f"{world_size})")
 
 
 # ---------------------------------------------------------------------------------------------
