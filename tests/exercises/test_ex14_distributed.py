@@ -69,7 +69,7 @@ def test_ring_all_reduce_matches_all_reduce(world_size: int) -> None:
 @pytest.mark.parametrize("world_size", [3])
 @pytest.mark.hint("ring_all_reduce: send only to (rank + 1) % world_size, one chunk at a time; each rank sends "
                   "about 2 (p - 1) / p of the buffer in all.")
-def test_ring_sends_chunks_to_the_next_rank_only(world_size: int) -> None:
+def test_ring_all_reduce_sends_chunks_to_the_next_rank_only(world_size: int) -> None:
     cases: list[runs.Case] = [((30,), "float64"), ((7,), "float64")]
     results = spawn(runs.ring_rank, world_size, args=(cases,), timeout=runs.JOB_TIMEOUT_S)
     for rank, result in enumerate(results):
@@ -152,7 +152,8 @@ def test_ddp_training_matches_single_process_training(world_size: int) -> None:
     for rank, result in enumerate(results):
         for name, value in expected.items():
             assert_close(result["final"][name], value, inputs={"world_size": world_size, "rank": rank, "steps": steps},
-                         what=f"{name} after {steps} DDP steps (torch: one process on the concatenated batches)")
+                         what=f"{name} after {steps} DDP steps (torch: one process on the concatenated batches; DDP runs "
+                              "your broadcast_module_state(...) and GradientBucketer(...))")
 
 
 @pytest.mark.hint("GradientBucketer.no_sync: gradients accumulate locally; the backward after the block averages "
@@ -167,7 +168,8 @@ def test_ddp_no_sync_accumulation_equals_a_larger_batch() -> None:
         for name, value in expected.items():
             assert_close(result["final"][name], value,
                          inputs={"world_size": world_size, "rank": rank, "micro-batches": micro},
-                         what=f"{name} after {steps} steps of {micro} micro-batches ({micro - 1} under no_sync)")
+                         what=f"{name} after {steps} steps of {micro} micro-batches ({micro - 1} under "
+                              "GradientBucketer.no_sync(), torch: one process on the concatenated batches)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,18 +209,20 @@ def test_sampler_partitions_every_epoch(n: int, replicas: int, drop_last: bool) 
             sampler.set_epoch(epoch)
             shards.append(list(sampler))
         every = [i for shard in shards for i in shard]
-        assert len({len(s) for s in shards}) == 1, f"epoch {epoch}: the ranks got {[len(s) for s in shards]} samples"
+        assert len({len(s) for s in shards}) == 1, f"epoch {epoch}: the ranks got {[len(s) for s in shards]} samples from `shard_indices`"
         counts = np.bincount(every, minlength=n)
         if drop_last:
             assert len(every) == (n // replicas) * replicas and counts.max() <= 1, (
-                f"epoch {epoch} (n={n}, {replicas} ranks, drop_last): shards {shards} repeat a sample"
+                f"epoch {epoch} (n={n}, {replicas} ranks, drop_last): `shard_indices` gave shards {shards}, which repeat a sample"
             )
         else:
             assert counts.min() >= 1 and len(every) == -(-n // replicas) * replicas, (
-                f"epoch {epoch} (n={n}, {replicas} ranks): shards {shards} miss samples {np.flatnonzero(counts == 0)}"
+                f"epoch {epoch} (n={n}, {replicas} ranks): `shard_indices` gave shards {shards}, which miss samples "
+                f"{np.flatnonzero(counts == 0)}"
             )
             assert counts.sum() - n == len(every) - n and (counts > 1).sum() <= len(every) - n, (
-                f"epoch {epoch} (n={n}, {replicas} ranks): shards {shards} repeat more samples than the padding needs"
+                f"epoch {epoch} (n={n}, {replicas} ranks): `shard_indices` gave shards {shards}, which repeat more "
+                "samples than the padding needs"
             )
         orders.append(every)
     assert orders[0] != orders[1] or n < 3, "set_epoch must change the order of the next epoch"
