@@ -11,6 +11,10 @@ several machines). The processes are forks of the caller, so they start in milli
 everything the caller set up (the course's source plan, installed exercise modules, the grader's guard).
 Rendezvous is a TCP store on 127.0.0.1 at a port the system chooses, so parallel jobs never collide.
 
+The ranks run on the caller's CPU backend, except when the caller has already run a parallel Numba
+kernel: a fork cannot use that thread pool, so the ranks then run on the simple backend (fine for the
+small models of tests; programs that need speed start their ranks with torchrun).
+
 Failures never hang: when a rank raises, the others are stopped and `spawn` raises `JobFailed` naming the
 rank and its error; when the whole job takes longer than `timeout` seconds, every rank is stopped and
 `JobFailed` names the ranks that had not finished.
@@ -22,11 +26,13 @@ import datetime
 import multiprocessing
 import multiprocessing.connection
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..backends import use_backend
 from ..errors import NotImplementedYet
 from .comm import init_process_group
 
@@ -46,7 +52,11 @@ def _run_rank(fn: Callable[..., Any], rank: int, world_size: int, port: int, arg
         store = dist.TCPStore("127.0.0.1", port, world_size, is_master=False,
                               timeout=datetime.timedelta(seconds=timeout))
         init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
-        result = fn(rank, world_size, *args)
+        if _numba_thread_pool_started():
+            with use_backend("simple"):
+                result = fn(rank, world_size, *args)
+        else:
+            result = fn(rank, world_size, *args)
         conn.send(("ok", result))
     except NotImplementedYet as error:  # a stub: the caller sees the course's own one-line message
         conn.send(("not_implemented", (error.exercise, error.name, error.what)))
@@ -58,6 +68,13 @@ def _run_rank(fn: Callable[..., Any], rank: int, world_size: int, port: int, arg
         conn.close()
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _numba_thread_pool_started() -> bool:
+    """True when this process has run a parallel Numba kernel: its OpenMP thread pool cannot be used again
+    in a forked child (Numba terminates a child that tries), so the ranks then use the simple backend."""
+    module = sys.modules.get("numba.np.ufunc.parallel")
+    return bool(getattr(module, "_is_initialized", False))
 
 
 def _stop(processes: Sequence[Any]) -> None:
