@@ -1,5 +1,4 @@
-"""GradientBucketer waits for the whole backward, then builds and reduces its buckets in parameter order
-instead of the order gradients became ready (no overlap with backward)."""
+"""GradientBucketer waits for the whole backward, then buckets the gradients in parameter order, not ready order."""
 
 HINT = ("Fill the bucket in the order grad_ready is called and reduce it the moment it is full, while backward "
         "is still running.")
