@@ -121,6 +121,12 @@ def train(config: Config, threads: int) -> dict[str, list[float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from torch.distributed.elastic.multiprocessing.errors import record
+
+    return record(_main)(argv)  # a failing rank's error reaches torchrun's summary, which names the rank
+
+
+def _main(argv: list[str] | None = None) -> int:
     defaults = Config()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
