@@ -49,17 +49,14 @@ def chunk_bounds(numel: int, world_size: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def _exchange(flat: Tensor, send: tuple[int, int], receive: tuple[int, int], scratch: Tensor,
-              rank: int, world_size: int) -> Tensor:
-    """Send flat[send] to the next rank while receiving the previous rank's chunk into scratch."""
+def _exchange(outgoing: Tensor, incoming: Tensor, rank: int, world_size: int) -> None:
+    """Send `outgoing` to the next rank while receiving the previous rank's chunk into `incoming`."""
     right, left = (rank + 1) % world_size, (rank - 1) % world_size
-    request = dist.isend(flat[send[0]:send[1]], right) if send[1] > send[0] else None
-    incoming = scratch[: receive[1] - receive[0]]
-    if receive[1] > receive[0]:
+    request = dist.isend(outgoing, right) if outgoing.numel() else None
+    if incoming.numel():
         dist.recv(incoming, left)
     if request is not None:
         request.wait()
-    return incoming
 
 
 def ring_all_reduce(buffer: Tensor) -> None:
@@ -86,14 +83,13 @@ def ring_all_reduce(buffer: Tensor) -> None:
     with mt.no_grad():
         for step in range(world_size - 1):
             out, into = bounds[(rank - step) % world_size], bounds[(rank - step - 1) % world_size]
-            incoming = _exchange(flat, out, into, scratch, rank, world_size)
+            incoming = scratch[: into[1] - into[0]]
+            _exchange(flat[out[0]:out[1]], incoming, rank, world_size)
             if into[1] > into[0]:
                 flat[into[0]:into[1]].add_(incoming)
         for step in range(world_size - 1):
             out, into = bounds[(rank + 1 - step) % world_size], bounds[(rank - step) % world_size]
-            incoming = _exchange(flat, out, into, scratch, rank, world_size)
-            if into[1] > into[0]:
-                flat[into[0]:into[1]].copy_(incoming)
+            _exchange(flat[out[0]:out[1]], flat[into[0]:into[1]], rank, world_size)  # lands in place: no copy
 
 
 # ---------------------------------------------------------------------------------------------
