@@ -76,6 +76,7 @@ from .tensor import Size, Tensor
 
 # Layers, optimizers, data and checkpoints (after Tensor: they build on it).
 from . import datasets, nn, optim, utils  # noqa: E402
+from . import distributed  # noqa: E402  (torch.distributed for mt tensors; torch loads on first use)
 from .random import Generator  # noqa: E402
 from .serialization import load, save  # noqa: E402
 

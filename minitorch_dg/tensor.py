@@ -61,7 +61,8 @@ def _is_number(value: Any) -> bool:
 class Tensor:
     """An n-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("_data", "_history", "requires_grad", "grad", "node_id", "_retains_grad", "name", "__weakref__")
+    __slots__ = ("_data", "_history", "requires_grad", "grad", "node_id", "_retains_grad", "name", "__weakref__",
+                 "_post_accumulate_grad_hooks")  # set only by register_post_accumulate_grad_hook
 
     def __init__(self, data: Any = None, *, dtype: Any = None, device: str | None = None,
                  requires_grad: bool = False) -> None:
@@ -184,6 +185,26 @@ class Tensor:
                 self.grad = K.contiguous(d) if d.dtype is self.dtype else K.cast(d, self.dtype)
             else:
                 self.grad = self.grad + d
+        hooks = getattr(self, "_post_accumulate_grad_hooks", None)
+        if hooks:
+            for hook in list(hooks.values()):
+                hook(self)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call `hook(self)` each time backward has accumulated this leaf's gradient into `.grad`.
+
+        ex02's backpropagate accumulates into a leaf once per backward, after every path into it is
+        summed, so the hook sees the leaf's final gradient of that backward (DDP starts averaging there).
+        Returns a handle whose `remove()` unregisters the hook.
+        """
+        if not self.is_leaf:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = getattr(self, "_post_accumulate_grad_hooks", None)
+        if hooks is None:
+            hooks = self._post_accumulate_grad_hooks = {}
+        return RemovableHandle(hooks, hook)
 
     # ------------------------------------------------------------------------------------------------
     # Autograd API
@@ -926,6 +947,22 @@ class Tensor:
 # ----------------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------------
+
+
+class RemovableHandle:
+    """What registering a hook returns: `handle.remove()` unregisters it (as torch's RemovableHandle)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict[int, Any], hook: Callable[..., Any]) -> None:
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+        self._hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
 
 
 def _fn_label(fn: type) -> str:

@@ -7,6 +7,7 @@ ex09's. Both are served by the course (see minitorch_dg.course).
 from __future__ import annotations
 
 from . import functional, init, utils
+from . import parallel  # noqa: E402  (DistributedDataParallel)
 from .containers import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .loss import CrossEntropyLoss, MSELoss, NLLLoss
@@ -16,5 +17,5 @@ from .parameter import Parameter
 __all__ = [
     "CrossEntropyLoss", "Dropout", "Flatten", "Identity", "Linear", "LogSoftmax", "MSELoss", "Module",
     "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
-    "functional", "init", "utils",
+    "functional", "init", "utils", "parallel",
 ]

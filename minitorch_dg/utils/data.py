@@ -27,7 +27,7 @@ from ..random import Generator
 from ..tensor import Tensor
 
 __all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split",
-           "ConcatDataset"]
+           "ConcatDataset", "DistributedSampler"]
 
 
 class Dataset:
@@ -183,18 +183,22 @@ class DataLoader:
 
     batch_size  samples per batch; the last batch is smaller unless drop_last=True drops it
     shuffle     a new random order every epoch (from `generator`, else from mt's global generator)
+    sampler     an iterable of indices that decides the order instead (e.g. a DistributedSampler)
     collate_fn  list of samples -> batch (default_collate)
     """
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  collate_fn: Callable[[list[Any]], Any] | None = None, generator: Generator | None = None,
-                 num_workers: int = 0) -> None:
+                 num_workers: int = 0, sampler: Any = None) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size!r}")
         if num_workers != 0:
             raise ValueError("minitorch-dg's DataLoader loads in the calling process: use num_workers=0")
         if generator is not None and not isinstance(generator, Generator):
             raise TypeError(f"generator must be an mt.Generator, got {type(generator).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle (the sampler decides the order)")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
@@ -204,10 +208,12 @@ class DataLoader:
         self.num_workers = 0
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def _order(self) -> list[int]:
+        if self.sampler is not None:
+            return [int(i) for i in self.sampler]
         n = len(self.dataset)
         if self.shuffle:
             return [int(i) for i in _rng_from(self.generator).permutation(n)]
@@ -262,3 +268,6 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
         subsets.append(Subset(dataset, [int(i) for i in order[start:start + length]]))
         start += length
     return subsets
+
+
+from .sampler import DistributedSampler  # noqa: E402  (it builds on the classes above)
