@@ -230,3 +230,19 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if inplace:
         raise NotImplementedError("minitorch-dg's dropout has no in-place form; use inplace=False")
     return _ex08.dropout(input, float(p), bool(training))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Embedding (the backward is ex11's scatter-add; see minitorch_dg/nn/sparse.py)
+# ---------------------------------------------------------------------------------------------------
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of `weight` (num_embeddings, D) at the int64 indices `input`: shape (*input.shape, D)."""
+    from .sparse import embedding as _embedding
+
+    return _embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
+
+
+__all__ += ["embedding"]
