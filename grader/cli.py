@@ -53,16 +53,24 @@ def dim_line(text: str) -> str:
 
 
 def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
-    rows = [("id", "title", "points", "requires", "handout")]
+    rows = [("id", "title", "points", "public + hidden", "requires", "handout")]
     for ex in catalog.exercises:
-        points = sum((s.points or 0) for s in ex.test_sets())
-        rows.append((ex.id, ex.title, report.fmt_points(points), ",".join(ex.requires) or "-", ex.handout))
+        split = " + ".join(report.fmt_points(float(s.points or 0)) for s in (ex.public, ex.hidden) if s is not None)
+        points = report.fmt_points(ex.points)
+        if ex.optional is not None:
+            points += f" (+{report.fmt_points(ex.optional_points)} optional)"
+        rows.append((ex.id, ex.title, points, split, ",".join(ex.requires) or "-", ex.handout))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
         _print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
         if n == 0:
             _print("  ".join("-" * w for w in widths))
+    total = sum(ex.points for ex in catalog.exercises)
+    bonus = sum(ex.optional_points for ex in catalog.exercises)
+    _print(f"total {report.fmt_points(total)} points" + (f", plus {report.fmt_points(bonus)} for optional parts" if bonus else ""))
     _print()
+    _print("`mtdg check EX` runs the public tests (and an optional part's) and scores their share; "
+           "`mtdg grade EX` adds the hidden tests.")
     _print(f"exercise code is served by the course: {course.describe()} when you run Python yourself;")
     _print("`mtdg check EX` always grades your exercises/ module for EX.")
     return 0
@@ -76,16 +84,12 @@ def _next_exercise(catalog: Catalog, data: dict[str, dict[str, object]]) -> Exer
     return None
 
 
-def _catalog_points(ex: Exercise) -> float:
-    return sum((s.points or 0) for s in ex.test_sets())
-
-
 def _progress_row(ex: Exercise, entry: dict[str, object]) -> tuple[str, ...]:
     pub, hid = entry.get("public"), entry.get("hidden")
     points = entry.get("points")
-    maximum = max(float(entry.get("max_points", 0) or 0), _catalog_points(ex))  # type: ignore[arg-type]
+    maximum = ex.points
     return (
-        ex.id, ex.title[:40], str(entry.get("status", "not started")),
+        ex.id, ex.title, str(entry.get("status", "not started")),
         f"{pub[0]}/{pub[1]}" if isinstance(pub, list) else "-",
         f"{hid[0]}/{hid[1]}" if isinstance(hid, list) else "-",
         f"{report.fmt_points(float(points))}/{report.fmt_points(maximum)}" if isinstance(points, (int, float))
@@ -99,7 +103,7 @@ def cmd_progress(args: argparse.Namespace, catalog: Catalog) -> int:
     rows = [("id", "title", "status", "public", "hidden", "points", "last run")]
     rows += [_progress_row(ex, data.get(ex.id, {})) for ex in catalog.exercises]
     total = sum(float(data.get(ex.id, {}).get("points", 0) or 0) for ex in catalog.exercises)
-    maximum = sum(_catalog_points(ex) for ex in catalog.exercises)
+    maximum = sum(ex.points for ex in catalog.exercises)
     rows.append(("total", "", "", "", "", f"{report.fmt_points(total)}/{report.fmt_points(maximum)}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
@@ -194,7 +198,7 @@ def _run_reports(exercises: Sequence[Exercise], catalog: Catalog, args: argparse
                              seed=seed, submission=_submission_dir(args),
                              check_policy=not getattr(args, "no_policy", False))
         reports.append(rep)
-        text = report.details(rep)
+        text = report.details(rep, command)
         if text:
             _print(text)
         looks_like = [str(d) for d in hints.diagnose_report(rep)]
@@ -220,6 +224,13 @@ def _submission_dir(args: argparse.Namespace) -> str | None:
 
 
 def cmd_check(args: argparse.Namespace, catalog: Catalog) -> int:
+    if not args.exercise:
+        _print("mtdg check EX runs the public tests of one exercise; the exercises are:")
+        _print()
+        cmd_list(args, catalog)
+        _print()
+        _print(f"for example: mtdg check {catalog.exercises[0].id}")
+        return 2
     ex = catalog.get(args.exercise)
     rep = _run_reports([ex], catalog, args, hidden=False, command="check", seed=None)[0]
     _print()
@@ -396,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     hint.add_argument("exercise", help="e.g. ex01")
 
     check = sub.add_parser("check", help="run the public tests of one exercise on your code")
-    check.add_argument("exercise", help="e.g. ex01")
+    check.add_argument("exercise", nargs="?", help="e.g. ex01 (without it: the list of exercises)")
     check.add_argument("--chain", action="store_true", help="use your own modules for the prerequisites too")
     check.add_argument("--submission", metavar="DIR", help="grade the exNN_*.py files in DIR instead of exercises/")
     check.add_argument("--timeout", type=float, help="wall-clock seconds per exercise (default: the catalog's)")
@@ -453,6 +464,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_sources(args: argparse.Namespace) -> None:
+    """Refuse a malformed MTDG_SOURCE (environment) or --source before anything runs, in one line."""
+    if os.environ.get(course.ENV_VAR, "").strip():
+        course.parse_source(os.environ[course.ENV_VAR])
+    if getattr(args, "source", None):
+        try:
+            course.parse_source(args.source)
+        except CourseError as error:
+            raise CourseError(str(error).replace(f"{course.ENV_VAR}=", "--source ", 1)) from None
+
+
 COMMANDS = {
     "list": cmd_list,
     "progress": cmd_progress,
@@ -470,6 +492,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_sources(args)
         catalog = load()
         _banner(catalog)
         return COMMANDS[args.command](args, catalog)
