@@ -85,7 +85,7 @@ def source_for(exercise: str, *, chain: bool = False, source: str | None = None)
     if source:
         return source, [f"graded with MTDG_SOURCE={source}"]
     if chain:
-        return "exercises", ["--chain: every exercise this one uses comes from your own code"]
+        return "exercises", ["every exercise this one uses comes from your own code (--chain)"]
     if not course.solutions_available():
         return "exercises", [
             "this copy has no reference solutions, so the exercises this one uses come from your own code"

@@ -6,6 +6,8 @@ import os
 import sys
 from collections.abc import Iterable
 
+from tabulate import SEPARATING_LINE, tabulate
+
 from .grading import ExerciseReport, ScoredTest
 
 MAX_FAILURES_SHOWN = 8
@@ -33,6 +35,16 @@ def fmt_points(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
 
 
+def render(header: tuple[str, ...], rows: Iterable[tuple[str, ...]], total: tuple[str, ...] | None = None) -> str:
+    """A plain-text table (tabulate's "simple" format): a header, a rule, the rows, and a total under a rule.
+    Cells are shown as written (no number parsing: "10/15" stays text)."""
+    body: list[object] = list(rows)
+    if total is not None:
+        body += [SEPARATING_LINE, total]
+    text = tabulate(body, headers=header, tablefmt="simple", disable_numparse=True)
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
 def points_cell(scored: float, maximum: float, full: float) -> str:
     """'15/15' when every test of the exercise ran; '10/10 public (of 15)' after public tests only."""
     if maximum < full - 1e-9:
@@ -45,7 +57,7 @@ def table(reports: Iterable[ExerciseReport]) -> str:
     reports = list(reports)
     with_optional = any(r.exercise.optional is not None for r in reports)
     header = ("exercise", "title", "public", "hidden", "points") + (("optional",) if with_optional else ()) + ("time",)
-    rows = [header]
+    rows: list[tuple[str, ...]] = []
     total = maximum = full = bonus = bonus_max = 0.0
     for r in reports:
         pub = "{}/{}".format(*r.counts("public"))
@@ -63,13 +75,7 @@ def table(reports: Iterable[ExerciseReport]) -> str:
         full += r.full_points
     last = ("total", "", "", "", points_cell(total, maximum, full))
     last += ((f"{fmt_points(bonus)}/{fmt_points(bonus_max)}",) if with_optional else ()) + ("",)
-    rows.append(last)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-        if n == 0 or n == len(rows) - 2:
-            lines.append("  ".join("-" * w for w in widths))
+    lines = [render(header, rows, last)]
     if with_optional:
         lines.append(dim("optional: points of an exercise's optional part, on top of its points (see `mtdg list`)"))
     return "\n".join(lines)
