@@ -252,8 +252,12 @@ def cmd_check(args: argparse.Namespace, catalog: Catalog) -> int:
     _print()
     _print(report.table([rep]))
     ok_count, total = rep.counts("public")
-    if rep.run.all_passed():
+    if total and ok_count == total and not rep.run.reason:  # an optional part never fails the check
         _print(report.green(f"{ex.id}: all {total} public tests pass. Next: `mtdg grade {ex.id}` for the hidden tests."))
+        opt_ok, opt_n = rep.counts("optional")
+        if opt_n:
+            _print(f"{ex.id}'s optional part: {opt_ok}/{opt_n} tests pass "
+                   f"({report.fmt_points(rep.optional_points)}/{report.fmt_points(ex.optional_points)} points on top).")
         return 0
     if not rep.not_started:
         _print(f"{ex.id}: {ok_count}/{total} public tests pass.")

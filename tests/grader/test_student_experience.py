@@ -182,3 +182,22 @@ def test_hint_names_unwritten_stubs_instead_of_their_hints(mtdg: Mtdg, tmp_path:
     assert "not written yet" in result.stdout and "Inv.forward" in result.stdout
     assert "fixed hint of the Inv test" not in result.stdout and "### Inv" not in result.stdout
     assert "### Mul" in result.stdout
+
+
+def test_a_failing_optional_part_never_fails_the_check(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # GitHub Classroom scores `mtdg check exNN` all or nothing: skipping ex06's optional part must not cost
+    # the exercise's public points.
+    import argparse
+
+    from grader import cli
+
+    rep = _report("ex06", 10, None)
+    ex06 = CATALOG.get("ex06")
+    scored, maximum = _score("ex06", ex06.optional, [_outcome("test_pack_a", passed=False)])
+    rep.tests += scored
+    rep.max_by_kind["optional"] = maximum
+    monkeypatch.setattr(cli, "_run_reports", lambda *a, **k: [rep])
+    assert cli.cmd_check(argparse.Namespace(exercise="ex06"), CATALOG) == 0
+    out = capsys.readouterr().out
+    assert "all 10 public tests pass" in out and "optional part: 0/1" in out
