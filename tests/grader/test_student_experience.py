@@ -13,7 +13,7 @@ import pytest
 from grader import formats, hints, report
 from grader.catalog import CatalogError, load
 from grader.cli import progress
-from grader.grading import MICRO, ExerciseReport, ScoredTest, _score, share_points
+from grader.grading import MICRO, ExerciseReport, _score, share_points
 from grader import runner
 from grader.runner import Limits, RunResult, _assemble, hint_applies
 from tests.grader.conftest import ROOT, Mtdg
