@@ -31,6 +31,7 @@ class Case:
     name: str  # e.g. "relu 1e7 float32"
     build: Callable[[], dict[str, Runner]]  # -> {"fast": ..., "torch": ..., "numpy": ..., maybe "simple"}
     target: float | None = None  # the issue's target for torch time / fast time, when it has one
+    simple_target: float | None = None  # a target for simple time / fast time (ex06's core matmul)
     runners: dict[str, Runner] = field(default_factory=dict)
 
     def prepare(self) -> dict[str, Runner]:
@@ -167,5 +168,8 @@ def cases() -> list[Case]:
         Case("small", "add 1e4 float32 (simple too)", binary((100, 100), (100, 100), simple=True)),
         Case("small", "sum 128x128 first axis (simple too)", axis_sum((128, 128), 0, simple=True)),
         Case("small", "matmul 32 float32 (simple too)", matmul((32, 32), (32, 32), np.float32, simple=True)),
+        # ex06's core goal (exercises/ex06_fast_cpu.md, Part 4): at least 100 times the simple backend
+        Case("small", "matmul 64 float64 (simple too)", matmul((64, 64), (64, 64), np.float64, simple=True),
+             simple_target=100.0),
     ]
     return out

@@ -6,7 +6,7 @@
 The data are scikit-learn's 1797 handwritten 8x8 digits (no download), split 80/20 into train and test.
 The model is Linear(64, 128) - ReLU - Dropout(0.1) - Linear(128, 10), trained with cross-entropy, Adam
 and a cosine learning-rate schedule. Every epoch prints a progress bar, then the train and test loss and
-accuracy and the time it took. At the end, in --out (default examples/runs/digits_mlp):
+accuracy and the time it took (the progress bar is tqdm's). At the end, in --out (default examples/runs/digits_mlp):
 
     curves.png        loss and accuracy per epoch, train and test
     checkpoint.npz    model, optimizer and scheduler state, config and history (mt.save; reload with mt.load)
@@ -15,7 +15,8 @@ accuracy and the time it took. At the end, in --out (default examples/runs/digit
 The same --seed gives the same numbers, run after run. The CPU backend is the framework's default (the
 fast Numba backend when it is available); --backend simple|fast chooses one. The exercises' code comes
 from MTDG_SOURCE; when it is unset, the instructors' copy (which has solutions/) uses the reference and a
-student release uses the student's own exercises.
+student release uses the student's own exercises. `MTDG_SOURCE=exercises` runs your own code here too.
+The source in force is printed first and recorded in history.json ("source") and in the plot's title.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+from tqdm import tqdm
 
 import minitorch_dg as mt
 import minitorch_dg.nn.functional as F
@@ -62,6 +65,12 @@ class History:
     test_loss: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
+    source: str = ""  # which code served the exercises: "MTDG_SOURCE=solutions" is the reference
+
+
+def source_in_force() -> str:
+    """MTDG_SOURCE as the course reads it, e.g. 'MTDG_SOURCE=exercises' (your code) or '=solutions'."""
+    return mt.course.describe()
 
 
 def build_model(config: Config) -> nn.Module:
@@ -79,32 +88,6 @@ def load_data(config: Config) -> tuple[TensorDataset | Subset, TensorDataset | S
         train = Subset(train, range(min(config.subset, len(train))))
         test = Subset(test, range(min(config.subset, len(test))))
     return train, test
-
-
-class ProgressBar:
-    """`epoch  3/20 [##########----------]  23/45 loss 0.2345` redrawn in place on a terminal; on a pipe
-    (a log file, a test) only every tenth of the way, so that the log stays short."""
-
-    def __init__(self, total: int, label: str, stream: TextIO, width: int = 24) -> None:
-        self.total, self.label, self.stream, self.width = total, label, stream, width
-        self.interactive = stream.isatty()
-        self._last_tenth = -1
-
-    def update(self, done: int, loss: float) -> None:
-        tenth = done * 10 // max(self.total, 1)
-        if not self.interactive and tenth == self._last_tenth and done != self.total:
-            return
-        self._last_tenth = tenth
-        filled = self.width * done // max(self.total, 1)
-        bar = "#" * filled + "-" * (self.width - filled)
-        text = f"{self.label} [{bar}] {done:>3}/{self.total} loss {loss:.4f}"
-        self.stream.write(("\r" + text) if self.interactive else (text + "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.interactive:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 def evaluate(model: nn.Module, loader: DataLoader) -> tuple[float, float]:
@@ -134,7 +117,7 @@ def train(config: Config, out: Path | None = DEFAULT_OUT, stream: TextIO = sys.s
     model = build_model(config)
     optimizer = mt.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = mt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    history = History()
+    history = History(source=source_in_force())
     backend = mt.backends.cpu_backend_name()
     stream.write(f"digits MLP: {len(train_set)} training and {len(test_set)} test samples, "
                  f"{sum(p.numel() for p in model.parameters())} parameters, CPU backend '{backend}', "
@@ -142,16 +125,16 @@ def train(config: Config, out: Path | None = DEFAULT_OUT, stream: TextIO = sys.s
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
         model.train()
-        bar = ProgressBar(len(train_loader), f"epoch {epoch:>2}/{config.epochs}", stream)
         running = 0.0
-        for step, (x, y) in enumerate(train_loader, 1):
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            optimizer.step()
-            running += loss.item()
-            bar.update(step, running / step)
-        bar.close()
+        with tqdm(train_loader, desc=f"epoch {epoch:>2}/{config.epochs}", file=stream, unit="batch",
+                  dynamic_ncols=True, mininterval=0.2) as bar:
+            for step, (x, y) in enumerate(bar, 1):
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                optimizer.step()
+                running += loss.item()
+                bar.set_postfix(loss=f"{running / step:.4f}", refresh=False)
         scheduler.step()
         train_loss, train_accuracy = evaluate(model, train_eval_loader)
         test_loss, test_accuracy = evaluate(model, test_loader)
@@ -198,7 +181,7 @@ def plot(history: History, path: Path) -> None:
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend()
-    fig.suptitle("minitorch-dg: MLP on handwritten digits")
+    fig.suptitle(f"minitorch-dg: MLP on handwritten digits ({history.source or source_in_force()})")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -1,4 +1,4 @@
-"""ex06 — fast CPU kernels with Numba: map, zip, reduce and a blocked matmul.
+"""ex06 — fast CPU kernels with Numba: map, zip, reduce and a blocked matmul (+ optional packed matmul).
 
 Read exercises/ex06_fast_cpu.md first: it explains every step with numbers measured on a 2-core machine.
 Replace each `raise NotImplementedYet(...)` with your code, then run `mtdg check ex06`. Keep the names and
@@ -23,7 +23,10 @@ Contract (what the fast backend hands you):
 From minitorch_dg.fast (framework plumbing, already written) you get the element functions `unary`,
 `binary`, `fold` and `identity`; compiled index arithmetic `size_of`, `position`, `is_contiguous` and
 `same_strides` (never call ex03's Python functions from a kernel: Numba's cache would keep old ex03 code);
-and the register tile `register_tile` / `tile_rows` / `TILE_COLS` for the matmul micro-kernel.
+and the register tile `register_tile` / `tile_rows` / `TILE_COLS` for the optional micro-kernel.
+
+Parts 1 to 4 are the exercise (its points); Part 5, packing and a register-tiled micro-kernel, is an
+optional part with its own points (`mtdg list`), tested by tests/exercises/test_ex06_fast_cpu_optional.py.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ ROW_BLOCK = 2048  # elements of a row that one parallel work item handles (long 
 SPLIT_MIN = 32768  # a reduction over a dim at least this long, into fewer outputs than threads, is split
 REDUCE_BLOCK = 8192  # across: columns one work item folds at a time (a 4096-wide row in one go)
 
-# matmul blocking (see the handout for the measurements behind these numbers)
+# matmul blocking of the optional part (see docs/ex06_measurements.md for the numbers behind them)
 NR = TILE_COLS  # columns of a register tile: 4 float32 / 8 float64 vectors of 16 / 8 lanes
 KC = 512  # depth of a packed block: panels are KC x NR of B and MR x KC of A
 MC = 64  # rows of C that one parallel work item computes
@@ -129,7 +132,27 @@ def tensor_reduce(op: int) -> ReduceKernel:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Part 4: matmul — packed panels, a register-tiled micro-kernel, cache blocking
+# Part 4: matmul — a blocked, parallel matmul of your own design
+# ---------------------------------------------------------------------------------------------------
+
+
+def tensor_matmul(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_shape: Index, a_strides: Index,
+                  b: Storage, b_shape: Index, b_strides: Index) -> None:
+    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: a is (..., m, k), b is (..., k, n), out (..., m, n).
+
+    a and b have out's batch dims (broadcast batch dims have stride 0); any of the three may be strided.
+    Write a parallel kernel (@njit(parallel=True, cache=True), one prange loop) whose work items are
+    blocks of rows of every product (so that a batch of small products and one large product both keep
+    every thread busy). Inside a block, order the loops i, k, j, so that the innermost loop walks a row
+    of b and a row of out (unit stride when they are contiguous: LLVM vectorises it), and accumulate a
+    row of out in a local array of out's dtype before writing it once. k == 0 means out is all zeros.
+    The handout states how much faster than the simple backend this must be (`mtdg bench` measures it).
+    """
+    raise NotImplementedYet("ex06", "tensor_matmul")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Part 5 (optional, its own points): packed panels and a register-tiled micro-kernel
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -155,20 +178,10 @@ def micro_kernel(depth: int, packed_a: Storage, packed_b: Storage, c: Storage, s
 
     For each k < depth: the MR values of A's column k times the NR values of B's row k, added into acc.
     Then write acc's first `rows` x `cols` into C: C = acc, or C += acc when `accumulate`.
+
+    With all three written, tensor_matmul can pack every B once (parallel over product, depth block of KC,
+    panel of NR columns) and give each work item MC rows: per depth block, pack its rows of A and call
+    micro_kernel once per MR x NR tile (accumulate after the first block). That is the optional part's
+    goal in `mtdg bench`; its tests call these three functions directly.
     """
     raise NotImplementedYet("ex06", "micro_kernel")
-
-
-def tensor_matmul(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_shape: Index, a_strides: Index,
-                  b: Storage, b_shape: Index, b_strides: Index) -> None:
-    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: a is (..., m, k), b is (..., k, n), out (..., m, n).
-
-    a and b have out's batch dims (broadcast batch dims have stride 0); any of the three may be strided.
-    Write a parallel kernel (one @njit(parallel=True, cache=True) function) that
-    1. packs every B once, in parallel over (product, depth block of KC, panel of NR columns), with pack_b;
-    2. computes blocks of MC rows of every product in parallel: for each depth block, pack the block's rows
-       of A with pack_a, then call micro_kernel once per MR x NR tile (accumulate after the first block).
-    Edge tiles (m, n, k not multiples of MR, NR, KC) are padded with zeros when packed, and written back
-    only where C exists. k == 0 means C is all zeros.
-    """
-    raise NotImplementedYet("ex06", "tensor_matmul")

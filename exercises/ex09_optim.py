@@ -14,7 +14,7 @@ every `step()` they call the update rule below once per parameter that has a gra
              torch's names, so that optimizer state dicts look like torch's
     the hyper-parameters of the parameter's group, by keyword
 
-Every formula follows torch.optim's documentation, in torch's order of operations.
+The update rules are in the handout, in torch.optim's notation: writing them is the exercise.
 """
 
 from __future__ import annotations
@@ -36,16 +36,10 @@ State = dict[str, Any]
 
 def sgd_update(param: Tensor, grad: Tensor, state: State, *, lr: float, momentum: float, dampening: float,
                weight_decay: float, nesterov: bool) -> None:
-    """One SGD step.
+    """One SGD step on `param`, in place: the update rule of the handout's Part 1 (torch.optim.SGD).
 
-        g = grad + weight_decay · param
-        if momentum ≠ 0:
-            b = g                                   at the first step (a copy: torch's rule, no dampening)
-            b = momentum · b + (1 − dampening) · g  afterwards
-            g = g + momentum · b   if nesterov   else   g = b
-        param = param − lr · g
-
-    state['momentum_buffer'] holds b (only when momentum ≠ 0).
+    lr is γ, momentum μ, dampening τ, weight_decay λ. state['momentum_buffer'] holds the buffer b
+    (only when momentum ≠ 0); `grad` itself is never changed.
     """
     raise NotImplementedYet("ex09", "sgd_update")
 
@@ -57,23 +51,19 @@ def sgd_update(param: Tensor, grad: Tensor, state: State, *, lr: float, momentum
 
 def adam_update(param: Tensor, grad: Tensor, state: State, *, lr: float, beta1: float, beta2: float,
                 eps: float, weight_decay: float) -> None:
-    """One Adam step (weight decay as an L2 term in the gradient).
+    """One Adam step on `param`, in place: the handout's Part 2 (torch.optim.Adam, weight decay as an L2
+    term in the gradient).
 
-        t = t + 1                                    (state['step'], 0 before the first step)
-        g = grad + weight_decay · param
-        m = β1 · m + (1 − β1) · g                    (state['exp_avg'], zeros at first)
-        v = β2 · v + (1 − β2) · g²                   (state['exp_avg_sq'], zeros at first)
-        param = param − lr / (1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps)
+    lr is γ, beta1/beta2 are β1/β2, eps ε, weight_decay λ. State (torch's names): state['step'] is t,
+    state['exp_avg'] is m, state['exp_avg_sq'] is v.
     """
     raise NotImplementedYet("ex09", "adam_update")
 
 
 def adamw_update(param: Tensor, grad: Tensor, state: State, *, lr: float, beta1: float, beta2: float,
                  eps: float, weight_decay: float) -> None:
-    """One AdamW step: decoupled weight decay, then Adam without any decay in the gradient.
-
-        param = param · (1 − lr · weight_decay)
-        then Adam's moments and update with g = grad (same state names as adam_update)
+    """One AdamW step on `param`, in place: the handout's Part 2, decoupled weight decay
+    (torch.optim.AdamW). The same state names as adam_update.
     """
     raise NotImplementedYet("ex09", "adamw_update")
 
@@ -85,16 +75,11 @@ def adamw_update(param: Tensor, grad: Tensor, state: State, *, lr: float, beta1:
 
 def rmsprop_update(param: Tensor, grad: Tensor, state: State, *, lr: float, alpha: float, eps: float,
                    weight_decay: float, momentum: float, centered: bool) -> None:
-    """One RMSprop step.
+    """One RMSprop step on `param`, in place: the handout's Part 3 (torch.optim.RMSprop).
 
-        t = t + 1                                                 (state['step'])
-        g = grad + weight_decay · param
-        s = α · s + (1 − α) · g²                                  (state['square_avg'], zeros at first)
-        if centered:  a = α · a + (1 − α) · g                     (state['grad_avg'], zeros at first)
-                      d = √(s − a²) + eps
-        else:         d = √s + eps
-        if momentum > 0:  b = momentum · b + g / d;  param = param − lr · b   (state['momentum_buffer'], zeros at first)
-        else:             param = param − lr · g / d
+    lr is γ, alpha α, eps ε, weight_decay λ, momentum μ. State (torch's names): state['step'],
+    state['square_avg'] (v), state['grad_avg'] (only when centered), state['momentum_buffer'] (only
+    when momentum > 0).
     """
     raise NotImplementedYet("ex09", "rmsprop_update")
 
@@ -105,10 +90,8 @@ def rmsprop_update(param: Tensor, grad: Tensor, state: State, *, lr: float, alph
 
 
 def clip_grad_norm_(grads: list[Tensor], max_norm: float, norm_type: float = 2.0) -> Tensor:
-    """Scale all gradients together so that their total norm is at most max_norm; return the total norm.
-
-        total = (Σ over all elements of all grads |g|^p)^(1/p)        (p = norm_type; p = inf: max |g|)
-        c = max_norm / (total + 1e-6);  if c < 1, multiply every gradient in place by c
+    """Scale all gradients together, in place, so that their total norm is at most max_norm; return the
+    total norm measured before scaling, as a 0-d tensor (the handout's Part 4, torch.nn.utils.clip_grad_norm_).
 
     `grads` are the `.grad` tensors of the parameters (the framework drops parameters without one).
     No gradients: return a zero tensor.
@@ -117,5 +100,5 @@ def clip_grad_norm_(grads: list[Tensor], max_norm: float, norm_type: float = 2.0
 
 
 def clip_grad_value_(grads: list[Tensor], clip_value: float) -> None:
-    """Clamp every gradient element into [−clip_value, clip_value], in place."""
+    """Clamp every gradient element into [−clip_value, clip_value], in place (torch.nn.utils.clip_grad_value_)."""
     raise NotImplementedYet("ex09", "clip_grad_value_")

@@ -11,7 +11,9 @@ stubs, solutions, public and hidden tests, the grader without mutants — plus:
 `run` (`python -m grader.autograder run --root /autograder`) takes only the submission's exercise files
 (`exNN_topic.py` of the chosen exercises, in `exercises/`, at the top level, or under one wrapping
 folder) into a fresh folder, ignores everything else, grades each chosen exercise with its public and
-hidden tests and the reference for its prerequisites, and writes results.json. Whatever fails, a
+hidden tests and the student's own code for every exercise it uses, exactly as `mtdg grade` runs it in a
+student release (the other exercise files of the submission are taken too; one not submitted is its stub),
+and writes results.json. Whatever fails, a
 results.json is written: a grading error gives a 0-score document that says so.
 """
 
@@ -222,6 +224,18 @@ def read_config(source: Path, catalog: Catalog) -> tuple[list[Exercise], str]:
     return catalog.select(config.get("exercises") or []), config.get("hidden_visibility", catalog.hidden_visibility)
 
 
+def prerequisites(exercise: Exercise, catalog: Catalog) -> list[str]:
+    """Every exercise that `exercise` uses, directly or not, in graded order."""
+    found: set[str] = set()
+    pending = list(exercise.requires)
+    while pending:
+        ex_id = pending.pop()
+        if ex_id not in found:
+            found.add(ex_id)
+            pending += list(catalog.get(ex_id).requires)
+    return [e.id for e in catalog.exercises if e.id in found]
+
+
 def grade_submission(root: Path, started: float) -> dict[str, Any]:
     """Grade /autograder/submission (under `root`) and return the results.json document."""
     from . import formats, hints, report
@@ -236,8 +250,17 @@ def grade_submission(root: Path, started: float) -> dict[str, Any]:
     reports: list[ExerciseReport] = []
     with tempfile.TemporaryDirectory(prefix="mtdg-submission-") as clean:
         notes, absent = collect_submission(root / "submission", exercises, Path(clean))
+        others = [e for e in catalog.exercises if e not in exercises]
+        _, not_submitted = collect_submission(root / "submission", others, Path(clean))
         for ex in exercises:
-            rep = grade_exercise(ex, catalog, hidden=True, seed=seed, submission=clean)
+            # The student's own code for every exercise, as `mtdg grade` in a student release runs it
+            # (docs/instructors.md, "Local and Gradescope grading grade the same thing").
+            rep = grade_exercise(ex, catalog, hidden=True, seed=seed, submission=clean, chain=True)
+            missing = [r for r in prerequisites(ex, catalog) if r in not_submitted or r in absent]
+            if missing:
+                rep.notes.append(f"it uses {', '.join(missing)}, which your submission lacks: their stubs served "
+                                 "them, as in your own copy; submit your whole exercises/ folder")
+                notes.append(f"{ex.id}: {rep.notes[-1]}")
             if ex.id in absent:
                 rep.notes.append("not in your submission")
                 for scored in rep.tests:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ class TestSet:
     """One test file of an exercise and how many points it is worth."""
 
     file: str
-    kind: str  # "public" | "hidden"
+    kind: str  # "public" | "hidden" | "optional"
     points: float | None = None
     points_per_test: float | None = None
 
@@ -50,12 +51,26 @@ class Exercise:
     requires: tuple[str, ...] = ()
     public: TestSet | None = None
     hidden: TestSet | None = None
+    optional: TestSet | None = None  # an optional part: public tests whose points come on top
 
     def test_sets(self, include_hidden: bool = True) -> list[TestSet]:
+        """The test files to run: public, the optional part's (public too), and hidden when asked."""
         sets = [self.public] if self.public else []
+        if self.optional and self.optional.exists():
+            sets.append(self.optional)
         if include_hidden and self.hidden and self.hidden.exists():
             sets.append(self.hidden)
         return [s for s in sets if s is not None]
+
+    @property
+    def points(self) -> float:
+        """The exercise's points: public + hidden (catalog `points`; a points_per_test set counts 0 here)."""
+        return sum(float(s.points or 0) for s in (self.public, self.hidden) if s is not None)
+
+    @property
+    def optional_points(self) -> float:
+        """The optional part's points, on top of `points` (0 when there is none)."""
+        return float(self.optional.points or 0) if self.optional is not None else 0.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,10 @@ class Catalog:
             if ex.id == key:
                 return ex
         known = ", ".join(e.id for e in self.exercises)
+        named = re.search(r"ex(\d\d)", exercise_id.lower())
+        if named and any(e.id == f"ex{named.group(1)}" for e in self.exercises):
+            raise CatalogError(f"{exercise_id!r} is not an exercise id: did you mean ex{named.group(1)}? "
+                               f"(mtdg takes ids, e.g. `mtdg grade ex{named.group(1)}`)")
         raise CatalogError(f"there is no exercise {exercise_id!r}; the catalog has {known}")
 
     def select(self, ids: list[str] | None) -> list[Exercise]:
@@ -133,6 +152,7 @@ def load(path: Path = CATALOG_FILE) -> Catalog:
                 requires=tuple(raw.get("requires", ())),
                 public=_test_set(raw.get("public"), "public", ex_id),
                 hidden=_test_set(raw.get("hidden"), "hidden", ex_id),
+                optional=_test_set(raw.get("optional"), "optional", ex_id),
             )
         )
     exercises.sort(key=lambda e: e.order)

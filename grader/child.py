@@ -129,6 +129,7 @@ class Reporter:
                     "id": item.nodeid,
                     "weight": float(weight.args[0]) if weight else 1.0,
                     "hint": str(hint.args[0]) if hint else "",
+                    "hint_when": str(hint.kwargs.get("when", "")) if hint else "",
                 }
             )
         self.channel.send("collected", tests=tests)

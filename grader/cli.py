@@ -16,11 +16,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import secrets
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from tqdm import tqdm
 
 from minitorch_dg import course
 from minitorch_dg.errors import CourseError
@@ -35,7 +38,17 @@ from .verify import fingerprint_exercise, verify_exercise
 
 
 def _print(text: str = "") -> None:
-    print(text, flush=True)
+    """Print a line; above a progress bar when one is drawn (tqdm moves the bar down)."""
+    tqdm.write(text, file=sys.stdout)
+    sys.stdout.flush()
+
+
+def progress(exercises: Sequence[Exercise], what: str) -> "tqdm[Exercise]":
+    """A per-exercise progress bar with elapsed time (tqdm, on stderr) for runs over several exercises;
+    none for one exercise, or when stderr is not a terminal (a log, CI, a test)."""
+    return tqdm(exercises, desc=what, unit="exercise", file=sys.stderr, leave=False, dynamic_ncols=True,
+                disable=True if len(exercises) < 2 else None,
+                bar_format="{desc} {n_fmt}/{total_fmt} exercises |{bar}| {elapsed} elapsed, ~{remaining} left")
 
 
 def _banner(catalog: Catalog) -> None:
@@ -53,16 +66,20 @@ def dim_line(text: str) -> str:
 
 
 def cmd_list(args: argparse.Namespace, catalog: Catalog) -> int:
-    rows = [("id", "title", "points", "requires", "handout")]
+    rows = []
     for ex in catalog.exercises:
-        points = sum((s.points or 0) for s in ex.test_sets())
-        rows.append((ex.id, ex.title, report.fmt_points(points), ",".join(ex.requires) or "-", ex.handout))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        _print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if n == 0:
-            _print("  ".join("-" * w for w in widths))
+        split = " + ".join(report.fmt_points(float(s.points or 0)) for s in (ex.public, ex.hidden) if s is not None)
+        points = report.fmt_points(ex.points)
+        if ex.optional is not None:
+            points += f" (+{report.fmt_points(ex.optional_points)} optional)"
+        rows.append((ex.id, ex.title, points, split, ",".join(ex.requires) or "-", ex.handout))
+    _print(report.render(("id", "title", "points", "public + hidden", "requires", "handout"), rows))
+    total = sum(ex.points for ex in catalog.exercises)
+    bonus = sum(ex.optional_points for ex in catalog.exercises)
+    _print(f"total {report.fmt_points(total)} points" + (f", plus {report.fmt_points(bonus)} for optional parts" if bonus else ""))
     _print()
+    _print("`mtdg check EX` runs the public tests (and an optional part's) and scores their share; "
+           "`mtdg grade EX` adds the hidden tests.")
     _print(f"exercise code is served by the course: {course.describe()} when you run Python yourself;")
     _print("`mtdg check EX` always grades your exercises/ module for EX.")
     return 0
@@ -76,16 +93,12 @@ def _next_exercise(catalog: Catalog, data: dict[str, dict[str, object]]) -> Exer
     return None
 
 
-def _catalog_points(ex: Exercise) -> float:
-    return sum((s.points or 0) for s in ex.test_sets())
-
-
 def _progress_row(ex: Exercise, entry: dict[str, object]) -> tuple[str, ...]:
     pub, hid = entry.get("public"), entry.get("hidden")
     points = entry.get("points")
-    maximum = max(float(entry.get("max_points", 0) or 0), _catalog_points(ex))  # type: ignore[arg-type]
+    maximum = ex.points
     return (
-        ex.id, ex.title[:40], str(entry.get("status", "not started")),
+        ex.id, ex.title, str(entry.get("status", "not started")),
         f"{pub[0]}/{pub[1]}" if isinstance(pub, list) else "-",
         f"{hid[0]}/{hid[1]}" if isinstance(hid, list) else "-",
         f"{report.fmt_points(float(points))}/{report.fmt_points(maximum)}" if isinstance(points, (int, float))
@@ -96,16 +109,11 @@ def _progress_row(ex: Exercise, entry: dict[str, object]) -> tuple[str, ...]:
 
 def cmd_progress(args: argparse.Namespace, catalog: Catalog) -> int:
     data = state.load()
-    rows = [("id", "title", "status", "public", "hidden", "points", "last run")]
-    rows += [_progress_row(ex, data.get(ex.id, {})) for ex in catalog.exercises]
+    rows = [_progress_row(ex, data.get(ex.id, {})) for ex in catalog.exercises]
     total = sum(float(data.get(ex.id, {}).get("points", 0) or 0) for ex in catalog.exercises)
-    maximum = sum(_catalog_points(ex) for ex in catalog.exercises)
-    rows.append(("total", "", "", "", "", f"{report.fmt_points(total)}/{report.fmt_points(maximum)}", ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        _print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if n in (0, len(rows) - 2):
-            _print("  ".join("-" * w for w in widths))
+    maximum = sum(ex.points for ex in catalog.exercises)
+    _print(report.render(("id", "title", "status", "public", "hidden", "points", "last run"), rows,
+                         ("total", "", "", "", "", f"{report.fmt_points(total)}/{report.fmt_points(maximum)}", "")))
     _print()
     for ex in catalog.exercises:
         entry = data.get(ex.id, {})
@@ -127,6 +135,12 @@ def cmd_progress(args: argparse.Namespace, catalog: Catalog) -> int:
 # ---------------------------------------------------------------------------------------------------
 # hint
 # ---------------------------------------------------------------------------------------------------
+
+
+def _stub_name(message: str) -> str:
+    """'Inv.forward' out of a NotImplementedYet message ("ex02: `Inv.forward` is not implemented yet ...")."""
+    found = re.search(r"`([^`]+)` is not implemented", message)
+    return found.group(1) if found else message.split("\n")[0][:60]
 
 
 def cmd_hint(args: argparse.Namespace, catalog: Catalog) -> int:
@@ -152,8 +166,12 @@ def cmd_hint(args: argparse.Namespace, catalog: Catalog) -> int:
         _print(f"{ex.id}: {entry['reason']}")
     for looks in entry.get("looks_like", []) or []:
         _print(looks)
-    chosen = hints.hints_for_failures(available, [(f["test"], f.get("message", "")) for f in failed
-                                                  if f.get("failure") != "not_implemented"])
+    unwritten = [f for f in failed if f.get("failure") in ("not_implemented", "missing")]
+    failed = [f for f in failed if f not in unwritten]
+    stubs = sorted({_stub_name(f.get("message", "")) for f in unwritten if f.get("failure") == "not_implemented"})
+    if stubs:
+        _print(f"not written yet (their tests fail until you write them; no hint needed): {', '.join(stubs)}")
+    chosen = hints.hints_for_failures(available, [(f["test"], f.get("message", "")) for f in failed])
     for heading, tests in chosen.items():
         _print()
         _print(f"### {heading}   (failed: {', '.join(sorted(set(tests))[:4])}{' ...' if len(set(tests)) > 4 else ''})")
@@ -162,7 +180,7 @@ def cmd_hint(args: argparse.Namespace, catalog: Catalog) -> int:
     marked = {f["test"]: f["hint"] for f in unmatched if f.get("hint")}
     for test, text in marked.items():
         _print(f"\n{test}: {text}")
-    if not chosen and not marked:
+    if not chosen and not marked and failed:
         where = f" ({', '.join(available)})" if available else ""
         _print(f"No hint of {ex.handout}{where} matches the {len(failed)} failing tests of {when}; "
                f"`mtdg check {ex.id}` shows each failure with its inputs.")
@@ -186,7 +204,9 @@ def _with_limits(ex: Exercise, catalog: Catalog, args: argparse.Namespace) -> tu
 def _run_reports(exercises: Sequence[Exercise], catalog: Catalog, args: argparse.Namespace, *, hidden: bool,
                  command: str, seed: int | None) -> list[ExerciseReport]:
     reports = []
-    for ex in exercises:
+    bar = progress(exercises, command)
+    for ex in bar:
+        bar.set_description(f"{command} {ex.id}")
         ex, catalog = _with_limits(ex, catalog, args)
         plan, _ = source_for(ex.id, chain=getattr(args, "chain", False), source=args.source)
         _print(dim_line(f"{ex.id}: running {'public and hidden' if hidden else 'public'} tests with MTDG_SOURCE={plan} ..."))
@@ -194,7 +214,7 @@ def _run_reports(exercises: Sequence[Exercise], catalog: Catalog, args: argparse
                              seed=seed, submission=_submission_dir(args),
                              check_policy=not getattr(args, "no_policy", False))
         reports.append(rep)
-        text = report.details(rep)
+        text = report.details(rep, command)
         if text:
             _print(text)
         looks_like = [str(d) for d in hints.diagnose_report(rep)]
@@ -220,13 +240,24 @@ def _submission_dir(args: argparse.Namespace) -> str | None:
 
 
 def cmd_check(args: argparse.Namespace, catalog: Catalog) -> int:
+    if not args.exercise:
+        _print("mtdg check EX runs the public tests of one exercise; the exercises are:")
+        _print()
+        cmd_list(args, catalog)
+        _print()
+        _print(f"for example: mtdg check {catalog.exercises[0].id}")
+        return 2
     ex = catalog.get(args.exercise)
     rep = _run_reports([ex], catalog, args, hidden=False, command="check", seed=None)[0]
     _print()
     _print(report.table([rep]))
     ok_count, total = rep.counts("public")
-    if rep.run.all_passed():
+    if total and ok_count == total and not rep.run.reason:  # an optional part never fails the check
         _print(report.green(f"{ex.id}: all {total} public tests pass. Next: `mtdg grade {ex.id}` for the hidden tests."))
+        opt_ok, opt_n = rep.counts("optional")
+        if opt_n:
+            _print(f"{ex.id}'s optional part: {opt_ok}/{opt_n} tests pass "
+                   f"({report.fmt_points(rep.optional_points)}/{report.fmt_points(ex.optional_points)} points on top).")
         return 0
     if not rep.not_started:
         _print(f"{ex.id}: {ok_count}/{total} public tests pass.")
@@ -292,8 +323,10 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(10**9)
     _print(dim_line(f"verify: hidden tests drawn with seed {seed}"))
     all_ok = True
-    mutant_rows = [("exercise", "mutant", "caught by", "bug")]
-    for ex in catalog.select(args.exercises):
+    mutant_rows: list[tuple[str, ...]] = []
+    bar = progress(catalog.select(args.exercises), "verify")
+    for ex in bar:
+        bar.set_description(f"verify {ex.id}")
         _print(dim_line(f"{ex.id}: verifying ..."))
         verdict = verify_exercise(ex, catalog, solutions=not args.skip_solutions, stubs=not args.skip_stubs,
                                   mutants=not args.skip_mutants, only_mutant=args.mutant, seed=seed)
@@ -314,13 +347,9 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog) -> int:
             mutant_rows.append((ex.id, m.mutant.name, m.caught_by or ("BROKEN" if m.problem else "NOT CAUGHT"),
                                 m.mutant.description[:70]))
         all_ok &= verdict.ok
-    if len(mutant_rows) > 1:
+    if mutant_rows:
         _print()
-        widths = [max(len(r[i]) for r in mutant_rows) for i in range(4)]
-        for n, row in enumerate(mutant_rows):
-            _print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-            if n == 0:
-                _print("  ".join("-" * w for w in widths))
+        _print(report.render(("exercise", "mutant", "caught by", "bug"), mutant_rows))
     _print()
     _print(report.green("verify: everything checks out") if all_ok else report.red("verify: problems found (above)"))
     return 0 if all_ok else 1
@@ -405,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     hint.add_argument("exercise", help="e.g. ex01")
 
     check = sub.add_parser("check", help="run the public tests of one exercise on your code")
-    check.add_argument("exercise", help="e.g. ex01")
+    check.add_argument("exercise", nargs="?", help="e.g. ex01 (without it: the list of exercises)")
     check.add_argument("--chain", action="store_true", help="use your own modules for the prerequisites too")
     check.add_argument("--submission", metavar="DIR", help="grade the exNN_*.py files in DIR instead of exercises/")
     check.add_argument("--timeout", type=float, help="wall-clock seconds per exercise (default: the catalog's)")
@@ -463,6 +492,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_sources(args: argparse.Namespace) -> None:
+    """Refuse a malformed MTDG_SOURCE (environment) or --source before anything runs, in one line."""
+    if os.environ.get(course.ENV_VAR, "").strip():
+        course.parse_source(os.environ[course.ENV_VAR])
+    if getattr(args, "source", None):
+        try:
+            course.parse_source(args.source)
+        except CourseError as error:
+            raise CourseError(str(error).replace(f"{course.ENV_VAR}=", "--source ", 1)) from None
+
+
 COMMANDS = {
     "list": cmd_list,
     "progress": cmd_progress,
@@ -480,6 +520,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_sources(args)
         catalog = load()
         _banner(catalog)
         return COMMANDS[args.command](args, catalog)

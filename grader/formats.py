@@ -3,6 +3,11 @@
 Gradescope's schema (https://gradescope-autograders.readthedocs.io/en/latest/specs/): top level `score`,
 `execution_time`, `output`, `visibility`, `stdout_visibility`, `tests`; each test has `name`, `number`,
 `score`, `max_score`, `status` ("passed"/"failed"), `output`, `visibility`.
+
+Every exercise's test scores sum exactly to its catalog points (grading.share_points deals them out in
+millionths), tests are numbered per exercise (order.n), and the top-level score is the sum of the
+tests' scores. An optional part's tests (kind "optional") count in the score on top of the exercise's
+points: set the Gradescope assignment's total to the required points (`mtdg list` prints both).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ def gradescope(reports: Sequence[ExerciseReport], *, hidden_visibility: str, sec
     tests = []
     for report in reports:
         ex = report.exercise
+        number = 0  # test numbers restart at each exercise: ex02's are 2.1, 2.2, ...
         if report.run.reason or report.run.contract:
             tests.append({
                 "name": f"{ex.id} — how the run went",
@@ -54,9 +60,10 @@ def gradescope(reports: Sequence[ExerciseReport], *, hidden_visibility: str, sec
                 "visibility": "visible",
             })
         for scored in report.tests:
+            number += 1
             tests.append({
                 "name": f"{ex.id} {scored.kind} · {scored.test.name}",
-                "number": f"{ex.order}.{len(tests) + 1}",
+                "number": f"{ex.order}.{number}",
                 "score": round(scored.points, 6),
                 "max_score": round(scored.max_points, 6),
                 "status": "passed" if scored.test.passed else "failed",
@@ -67,7 +74,7 @@ def gradescope(reports: Sequence[ExerciseReport], *, hidden_visibility: str, sec
     if extra_output:
         output = extra_output + "\n" + output
     return {
-        "score": round(sum(r.points for r in reports), 6),
+        "score": round(sum(r.points + r.optional_points for r in reports), 6),
         "execution_time": round(seconds, 2),
         "output": output,
         "visibility": "visible",
@@ -80,12 +87,14 @@ def plain_json(reports: Sequence[ExerciseReport], *, seed: int | None) -> dict[s
     """Everything we know, for scripts: per exercise, per test."""
     return {
         "seed": seed,
-        "score": sum(r.points for r in reports),
-        "max_score": sum(r.max_points for r in reports),
+        "score": round(sum(r.points for r in reports), 6),
+        "max_score": round(sum(r.max_points for r in reports), 6),
+        "optional_score": round(sum(r.optional_points for r in reports), 6),
         "exercises": [
             {
                 "id": r.exercise.id, "title": r.exercise.title, "source": r.source, "status": r.status,
-                "points": r.points, "max_points": r.max_points, "reason": r.run.reason,
+                "points": round(r.points, 6), "max_points": r.max_points,
+                "optional_points": round(r.optional_points, 6), "reason": r.run.reason,
                 "contract": r.run.contract, "notes": r.notes, "seconds": round(r.run.seconds, 2),
                 "peak_memory_mb": r.run.peak_memory_mb, "violations": r.run.violations,
                 "tests": [

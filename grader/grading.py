@@ -33,11 +33,22 @@ class ExerciseReport:
 
     @property
     def points(self) -> float:
-        return sum(t.points for t in self.tests)
+        """Points scored by the public and hidden tests (the optional part's are `optional_points`)."""
+        return sum(t.points for t in self.tests if t.kind != "optional")
 
     @property
     def max_points(self) -> float:
-        return sum(self.max_by_kind.values())
+        """The most `points` can be for the tests that ran (public only after `check`)."""
+        return sum(v for k, v in self.max_by_kind.items() if k != "optional")
+
+    @property
+    def optional_points(self) -> float:
+        return sum(t.points for t in self.tests if t.kind == "optional")
+
+    @property
+    def full_points(self) -> float:
+        """The exercise's catalog points (public + hidden), whichever tests ran."""
+        return max(self.exercise.points, self.max_points)
 
     def of_kind(self, kind: str) -> list[ScoredTest]:
         return [t for t in self.tests if t.kind == kind]
@@ -74,7 +85,7 @@ def source_for(exercise: str, *, chain: bool = False, source: str | None = None)
     if source:
         return source, [f"graded with MTDG_SOURCE={source}"]
     if chain:
-        return "exercises", ["--chain: every exercise this one uses comes from your own code"]
+        return "exercises", ["every exercise this one uses comes from your own code (--chain)"]
     if not course.solutions_available():
         return "exercises", [
             "this copy has no reference solutions, so the exercises this one uses come from your own code"
@@ -123,15 +134,32 @@ def policy_violations(exercise: Exercise, catalog: Catalog, plan: str, submissio
     return found
 
 
+MICRO = 1_000_000  # points are shared out in millionths, so that a file's tests sum exactly to its points
+
+
+def share_points(points: float, weights: list[float]) -> list[float]:
+    """Split `points` over tests in proportion to `weights`, each share a whole number of millionths, and
+    the shares summing exactly to `points` (largest remainders get the leftover millionths)."""
+    if not weights:
+        return []
+    total_weight = sum(weights) or 1.0
+    units = round(points * MICRO)
+    exact = [units * w / total_weight for w in weights]
+    shares = [int(e) for e in exact]
+    leftover = units - sum(shares)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
+    for i in by_remainder[:leftover]:
+        shares[i] += 1
+    return [s / MICRO for s in shares]
+
+
 def _score(exercise: str, test_set: TestSet, outcomes: list[TestOutcome]) -> tuple[list[ScoredTest], float]:
-    total_weight = sum(t.weight for t in outcomes) or 1.0
-    scored = []
-    for t in outcomes:
-        if test_set.points is not None:
-            max_points = test_set.points * t.weight / total_weight
-        else:
-            max_points = (test_set.points_per_test or 0.0) * t.weight
-        scored.append(ScoredTest(exercise, test_set.kind, t, max_points if t.passed else 0.0, max_points))
+    if test_set.points is not None:
+        shares = share_points(float(test_set.points), [t.weight for t in outcomes])
+    else:
+        shares = [(test_set.points_per_test or 0.0) * t.weight for t in outcomes]
+    scored = [ScoredTest(exercise, test_set.kind, t, share if t.passed else 0.0, share)
+              for t, share in zip(outcomes, shares)]
     if test_set.points is not None:
         maximum = float(test_set.points)
     else:

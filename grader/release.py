@@ -75,9 +75,10 @@ def student_pyproject(text: str) -> str:
 def _exercise_table(catalog: Catalog, released: set[str]) -> str:
     rows = ["| id | exercise | handout | points |", "|---|---|---|---|"]
     for ex in catalog.exercises:
-        points = sum((s.points or 0) for s in ex.test_sets(include_hidden=False))
+        points = float(ex.public.points or 0) if ex.public else 0.0
+        extra = f" (+{ex.optional_points:g} optional)" if ex.optional is not None else ""
         note = " (reference code released)" if ex.id in released else ""
-        rows.append(f"| {ex.id} | {ex.title}{note} | `{ex.handout}` | {points:g} public |")
+        rows.append(f"| {ex.id} | {ex.title}{note} | `{ex.handout}` | {points:g} public of {ex.points:g}{extra} |")
     return "\n".join(rows)
 
 

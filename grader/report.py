@@ -6,6 +6,8 @@ import os
 import sys
 from collections.abc import Iterable
 
+from tabulate import SEPARATING_LINE, tabulate
+
 from .grading import ExerciseReport, ScoredTest
 
 MAX_FAILURES_SHOWN = 8
@@ -33,31 +35,55 @@ def fmt_points(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
 
 
+def render(header: tuple[str, ...], rows: Iterable[tuple[str, ...]], total: tuple[str, ...] | None = None) -> str:
+    """A plain-text table (tabulate's "simple" format): a header, a rule, the rows, and a total under a rule.
+    Cells are shown as written (no number parsing: "10/15" stays text)."""
+    body: list[object] = list(rows)
+    if total is not None:
+        body += [SEPARATING_LINE, total]
+    text = tabulate(body, headers=header, tablefmt="simple", disable_numparse=True)
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
+def points_cell(scored: float, maximum: float, full: float) -> str:
+    """'15/15' when every test of the exercise ran; '10/10 public (of 15)' after public tests only."""
+    if maximum < full - 1e-9:
+        return f"{fmt_points(scored)}/{fmt_points(maximum)} public (of {fmt_points(full)})"
+    return f"{fmt_points(scored)}/{fmt_points(full)}"
+
+
 def table(reports: Iterable[ExerciseReport]) -> str:
-    """The score table: one row per exercise."""
-    rows = [("exercise", "title", "public", "hidden", "points", "time")]
-    total = maximum = 0.0
+    """The score table: one row per exercise, and an optional-part column when one of them has one."""
+    reports = list(reports)
+    with_optional = any(r.exercise.optional is not None for r in reports)
+    header = ("exercise", "title", "public", "hidden", "points") + (("optional",) if with_optional else ()) + ("time",)
+    rows: list[tuple[str, ...]] = []
+    total = maximum = full = bonus = bonus_max = 0.0
     for r in reports:
         pub = "{}/{}".format(*r.counts("public"))
         hid_ok, hid_n = r.counts("hidden")
-        hid = f"{hid_ok}/{hid_n}" if "hidden" in r.max_by_kind else "-"
-        rows.append((r.exercise.id, r.exercise.title[:44], pub, hid,
-                     f"{fmt_points(r.points)}/{fmt_points(r.max_points)}", f"{r.run.seconds:.1f}s"))
+        hid = f"{hid_ok}/{hid_n}" if "hidden" in r.max_by_kind else "not run"
+        row = (r.exercise.id, r.exercise.title, pub, hid, points_cell(r.points, r.max_points, r.full_points))
+        if with_optional:
+            has = r.exercise.optional is not None
+            row += (f"{fmt_points(r.optional_points)}/{fmt_points(r.exercise.optional_points)}" if has else "-",)
+            bonus += r.optional_points
+            bonus_max += r.exercise.optional_points
+        rows.append(row + (f"{r.run.seconds:.1f}s",))
         total += r.points
         maximum += r.max_points
-    rows.append(("total", "", "", "", f"{fmt_points(total)}/{fmt_points(maximum)}", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-        if n == 0 or n == len(rows) - 2:
-            lines.append("  ".join("-" * w for w in widths))
+        full += r.full_points
+    last = ("total", "", "", "", points_cell(total, maximum, full))
+    last += ((f"{fmt_points(bonus)}/{fmt_points(bonus_max)}",) if with_optional else ()) + ("",)
+    lines = [render(header, rows, last)]
+    if with_optional:
+        lines.append(dim("optional: points of an exercise's optional part, on top of its points (see `mtdg list`)"))
     return "\n".join(lines)
 
 
 def _failure_lines(test: ScoredTest) -> list[str]:
     t = test.test
-    label = "hidden " if test.kind == "hidden" else ""
+    label = f"{test.kind} " if test.kind in ("hidden", "optional") else ""
     lines = [red(f"  ✗ {label}{t.name}")]
     for line in (t.message or t.outcome).splitlines()[:12]:
         lines.append(f"      {line}")
@@ -66,8 +92,9 @@ def _failure_lines(test: ScoredTest) -> list[str]:
     return lines
 
 
-def details(report: ExerciseReport) -> str:
-    """Notes, the abnormal end if any, and the failures of one exercise (grouped, capped)."""
+def details(report: ExerciseReport, command: str = "check") -> str:
+    """Notes, the abnormal end if any, and the failures of one exercise (grouped, capped). `command` is
+    the mtdg command to suggest running again (check or grade)."""
     lines: list[str] = []
     ex = report.exercise
     for note in report.notes:
@@ -77,7 +104,7 @@ def details(report: ExerciseReport) -> str:
     failing = [t for t in report.tests if not t.test.passed and t.test.outcome != "skipped"]
     if report.not_started:
         lines.append(f"  {ex.id} is not started yet: read {ex.handout}, write your code in exercises/{ex.module}.py,")
-        lines.append(f"  then run `mtdg check {ex.id}` again. First stub called: {failing[0].test.message}")
+        lines.append(f"  then run `mtdg {command} {ex.id}` again. First stub called: {failing[0].test.message}")
         return "\n".join(lines)
     if report.run.reason:  # the reason says it for these: do not repeat it under every test
         failing = [t for t in failing if t.test.outcome != "missing" and t.test.kind not in ("policy", "violation")]
@@ -106,6 +133,9 @@ def summary_line(report: ExerciseReport) -> str:
     if "hidden" in report.max_by_kind:
         hid_ok, hid_n = report.counts("hidden")
         text += f"; {hid_n} hidden tests run"
+    if "optional" in report.max_by_kind:
+        opt_ok, opt_n = report.counts("optional")
+        text += f"; optional part {opt_ok}/{opt_n} passed"
     if report.run.reason:
         text += f" — {report.run.reason}"
     return text

@@ -44,7 +44,7 @@ class TestOutcome:
     outcome: str = "missing"
     kind: str = "missing"
     message: str = ""
-    hint: str = ""
+    hint: str = ""  # the test's hint, kept only when the failure matches `hint_when` (see hint_applies)
     weight: float = 1.0
     duration: float = 0.0
 
@@ -55,6 +55,13 @@ class TestOutcome:
     @property
     def passed(self) -> bool:
         return self.outcome == "passed"
+
+
+def hint_applies(when: str, message: str) -> bool:
+    """A test's hint speaks of one kind of failure when its marker says so (`@pytest.mark.hint(text,
+    when="RecursionError")`): it is shown only when the failure message contains that text (any case).
+    Without `when`, the hint concerns every failure of the test."""
+    return not when or when.lower() in message.lower()
 
 
 @dataclass
@@ -214,6 +221,7 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
               rule: str = memory_limits.ADDRESS_SPACE, over_memory: bool = False) -> RunResult:
     result = RunResult(memory_rule=rule)
     tests: dict[str, TestOutcome] = {}
+    hint_when: dict[str, str] = {}
     last_started = ""
     environment = ""  # the child cannot run these tests here (numba.cuda does not import): the one-line reason
     done = False
@@ -222,6 +230,7 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
         if kind == "collected" and not tests:
             for item in event.get("tests", []):  # type: ignore[union-attr]
                 tests[item["id"]] = TestOutcome(item["id"], hint=item.get("hint", ""), weight=item.get("weight", 1.0))
+                hint_when[item["id"]] = str(item.get("hint_when", "") or "")
         elif kind == "environment":
             environment = str(event.get("message", ""))
         elif kind == "contract":
@@ -239,6 +248,8 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
             test.kind = str(event.get("kind"))
             test.message = str(event.get("message", ""))
             test.duration = float(event.get("duration", 0.0))  # type: ignore[arg-type]
+            if not hint_applies(hint_when.get(test_id, ""), test.message):
+                test.hint = ""
         elif kind == "violation":
             reason = str(event.get("reason", ""))
             if reason and reason not in result.violations:

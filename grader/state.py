@@ -52,9 +52,12 @@ def record(report: ExerciseReport, command: str, looks_like: list[str] | None = 
         entry["hidden_when"] = entry["when"]
     elif entry.get("status") == "passing public" and entry.get("hidden") and entry["hidden"][0] == entry["hidden"][1]:
         entry["status"] = "passing hidden"
+    if "optional" in report.max_by_kind:
+        entry["optional"] = list(report.counts("optional"))
+        entry["optional_points"] = _points(report, "optional")
     kinds = [entry.get("public_points"), entry.get("hidden_points")]
     entry["points"] = sum(k[0] for k in kinds if k)
-    entry["max_points"] = sum(k[1] for k in kinds if k)
+    entry["max_points"] = report.exercise.points
     data[report.exercise.id] = entry
     path = state_dir() / STATE_FILE
     tmp = path.with_suffix(".tmp")

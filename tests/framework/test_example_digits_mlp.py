@@ -36,7 +36,7 @@ def test_training_loop_outputs_and_checkpoint(example: ModuleType, tmp_path: Pat
     log = io.StringIO()
     model, history = example.train(_small(example), tmp_path, stream=log)
     text = log.getvalue()
-    assert "epoch  1/2 [" in text and "epoch  2:" in text and "test loss" in text
+    assert "epoch  1/2" in text and "loss=" in text and "epoch  2:" in text and "test loss" in text
     assert len(history.train_loss) == len(history.test_accuracy) == len(history.epoch_seconds) == 2
     assert all(0.0 <= a <= 1.0 for a in history.train_accuracy + history.test_accuracy)
     assert history.train_loss[1] < history.train_loss[0], f"training did not lower the loss: {history.train_loss}"
@@ -44,6 +44,7 @@ def test_training_loop_outputs_and_checkpoint(example: ModuleType, tmp_path: Pat
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     saved = json.loads((tmp_path / "history.json").read_text())
     assert saved["test_accuracy"] == history.test_accuracy and saved["config"]["hidden"] == 8
+    assert saved["source"] == mt.course.describe() and saved["source"].startswith("MTDG_SOURCE=")
 
     ckpt = mt.load(tmp_path / "checkpoint.npz")
     restored = example.build_model(_small(example))

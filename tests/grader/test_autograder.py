@@ -136,3 +136,18 @@ def test_results_are_written_when_python_is_missing(bundle: Path, tmp_path: Path
 def test_autograder_refuses_unknown_exercises_in_one_line(mtdg: Mtdg, tmp_path: Path) -> None:
     result = mtdg("autograder", str(tmp_path / "a.zip"), "--exercises", "ex99")
     assert result.returncode == 2 and "there is no exercise" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_prerequisites_come_from_the_submission_as_in_a_student_release(bundle: Path, tmp_path: Path) -> None:
+    # Gradescope grades what `mtdg grade` grades in a student release: the student's own code for every
+    # exercise the graded one uses. SECOND uses FIRST; a submission without FIRST gets FIRST's stub.
+    assert FIRST.id in SECOND.requires
+    root = gradescope_layout(tmp_path, bundle)
+    (root / "source" / "autograder.json").write_text(f'{{"exercises": ["{SECOND.id}"]}}')
+    shutil.copy(ROOT / "solutions" / f"{SECOND.module}.py", root / "submission")
+    doc = run_autograder(root)
+    assert doc["score"] < SECOND.points
+    assert f"{SECOND.id}: it uses {FIRST.id}, which your submission lacks" in doc["output"]
+    shutil.copy(ROOT / "solutions" / f"{FIRST.module}.py", root / "submission")
+    doc = run_autograder(root)
+    assert doc["score"] == pytest.approx(SECOND.points, abs=1e-6)
