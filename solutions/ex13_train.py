@@ -203,9 +203,9 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, time_budget: flo
     epochs = 10
     loss_fn = nn.functional.cross_entropy
     generator = mt.Generator().manual_seed(0)
-    train_loader = DataLoader(train_set, batch_size=64, shuffle=True, generator=generator)
+    train_loader = DataLoader(train_set, batch_size=128, shuffle=True, generator=generator)
     val_loader = DataLoader(val_set, batch_size=256)
-    optimizer = mt.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    optimizer = mt.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-4)
     scheduler = mt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * len(train_loader))
     stopper = EarlyStopping(patience=3, min_delta=1e-4)
     best_state: dict[str, Tensor] | None = None
