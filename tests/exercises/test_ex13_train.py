@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch._dynamo  # noqa: F401  (see below)
 
 import minitorch_dg as mt
 from minitorch_dg import course
@@ -37,6 +38,9 @@ from tests.support.training import (
     torch_step,
     twin_models,
 )
+
+# torch.optim's first step imports torch._dynamo, which wraps torch.manual_seed. Importing it here, while the
+# tests are collected, makes that happen before the grader's guard remembers torch's functions (as in ex09).
 
 ex13 = course.ExerciseProxy("ex13")
 ROOT = Path(__file__).resolve().parents[2]
