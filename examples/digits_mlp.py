@@ -2,6 +2,7 @@
 
     .venv/bin/python examples/digits_mlp.py                       # 20 epochs, >= 95 % test accuracy
     .venv/bin/python examples/digits_mlp.py --epochs 3 --subset 300 --out /tmp/quick   # a quick look
+    .venv/bin/python examples/digits_mlp.py --batchnorm            # with BatchNorm1d (ex12: your own layer)
 
 The data are scikit-learn's 1797 handwritten 8x8 digits (no download), split 80/20 into train and test.
 The model is Linear(64, 128) - ReLU - Dropout(0.1) - Linear(128, 10), trained with cross-entropy, Adam
@@ -56,6 +57,7 @@ class Config:
     seed: int = 0
     subset: int | None = None  # use only the first N training and N test samples (quick runs, tests)
     backend: str | None = None  # 'simple' | 'fast' | None (the framework's default)
+    batchnorm: bool = False  # a BatchNorm1d after the first Linear: ex12's class, yours once you wrote it
 
 
 @dataclass
@@ -74,8 +76,10 @@ def source_in_force() -> str:
 
 
 def build_model(config: Config) -> nn.Module:
+    normalization: list[nn.Module] = [nn.BatchNorm1d(config.hidden)] if config.batchnorm else []
     return nn.Sequential(
         nn.Linear(64, config.hidden),
+        *normalization,
         nn.ReLU(),
         nn.Dropout(config.dropout),
         nn.Linear(config.hidden, 10),
@@ -199,11 +203,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, Path]:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--subset", type=int, default=None, help="use only the first N training and N test samples")
     parser.add_argument("--backend", choices=["simple", "fast"], default=None, help="CPU backend (default: the framework's)")
+    parser.add_argument("--batchnorm", action="store_true", help="add BatchNorm1d after the first Linear (ex12)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     config = Config(epochs=args.epochs, batch_size=args.batch_size, hidden=args.hidden, dropout=args.dropout,
                     lr=args.lr, weight_decay=args.weight_decay, seed=args.seed, subset=args.subset,
-                    backend=args.backend)
+                    backend=args.backend, batchnorm=args.batchnorm)
     return config, args.out
 
 

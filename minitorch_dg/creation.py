@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,19 @@ def manual_seed(seed: int) -> None:
 
 def default_generator() -> np.random.Generator:
     return _generator
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The state of the global generator, as plain data that mt.save can store (torch returns a ByteTensor;
+    here it is numpy's PCG64 state, a dict of ints). set_rng_state(state) continues from exactly there."""
+    return copy.deepcopy(_generator.bit_generator.state)
+
+
+def set_rng_state(new_state: dict[str, Any]) -> None:
+    """Restore the global generator to a state that get_rng_state returned (e.g. from a checkpoint)."""
+    if not isinstance(new_state, dict) or new_state.get("bit_generator") != "PCG64":
+        raise TypeError("set_rng_state expects the dict that mt.get_rng_state() returned (a PCG64 state)")
+    _generator.bit_generator.state = copy.deepcopy(new_state)
 
 
 def _finish(array: np.ndarray, dtype: DType, device: str | None, requires_grad: bool) -> Tensor:

@@ -8,7 +8,9 @@ mt.manual_seed seeds the global generator behind rand/randn/dropout/init; a Gene
 
 from __future__ import annotations
 
+import copy
 import secrets
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,19 @@ class Generator:
 
     def initial_seed(self) -> int:
         return self._seed
+
+    def get_state(self) -> dict[str, Any]:
+        """This generator's state as plain data (mt.save stores it); set_state continues from there."""
+        return {"seed": self._seed, "numpy": copy.deepcopy(self._rng.bit_generator.state)}
+
+    def set_state(self, new_state: dict[str, Any]) -> Generator:
+        """Restore a state that get_state returned; returns self."""
+        if not isinstance(new_state, dict) or "numpy" not in new_state:
+            raise TypeError("Generator.set_state expects the dict that Generator.get_state() returned")
+        self._seed = int(new_state["seed"])
+        self._rng = np.random.default_rng(self._seed)
+        self._rng.bit_generator.state = copy.deepcopy(new_state["numpy"])
+        return self
 
     def numpy_generator(self) -> np.random.Generator:
         """The numpy generator behind this one (its stream continues from call to call)."""

@@ -1,7 +1,8 @@
 """`mt.nn`: modules, layers, losses, `functional`, `init` and `utils`, with torch's names and meaning.
 
 The maths of the layers, activations, losses, dropout and initialisation is ex08's; gradient clipping is
-ex09's. Both are served by the course (see minitorch_dg.course).
+ex09's. Both are served by the course (see minitorch_dg.course). The normalization modules and Dropout2d
+are ex12's classes, served the same way (see normalization.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from .containers import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d, Dropout2d, GroupNorm, LayerNorm
 from .parameter import Parameter
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
@@ -21,4 +23,5 @@ __all__ = [
     "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
     "functional", "init", "utils", "parallel",
     "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
+    "BatchNorm1d", "BatchNorm2d", "Dropout2d", "GroupNorm", "LayerNorm",
 ]

@@ -1,0 +1,105 @@
+"""ex12 hidden tests: shapes, hyper-parameters, modes and data drawn at grading time (MTDG_SEED); every module
+compared with torch.nn on copied weights and buffers, step by step, train then eval."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import minitorch_dg as mt
+from tests.support.compare import assert_close
+
+
+def _values(rng: random.Random, shape: tuple[int, ...]) -> np.ndarray:
+    gen = np.random.default_rng(rng.randrange(2**32))
+    return gen.normal(rng.uniform(-2, 2), rng.uniform(0.5, 3.0), size=shape)
+
+
+def _copy(mine: mt.nn.Module, reference: torch.nn.Module, rng: random.Random) -> None:
+    with torch.no_grad():
+        for param in reference.parameters():
+            param.copy_(torch.tensor(_values(rng, tuple(param.shape)), dtype=param.dtype))
+    mine.load_state_dict({k: mt.tensor(v.detach().numpy()) for k, v in reference.state_dict().items()})
+
+
+def _step(mine: mt.nn.Module, reference: torch.nn.Module, x: np.ndarray, dtype: str, what: str,
+          rng: random.Random) -> None:
+    tdtype = getattr(torch, dtype)
+    t_x = torch.tensor(x, dtype=tdtype, requires_grad=True)
+    m_x = mt.tensor(x, dtype=dtype, requires_grad=True)
+    t_out, m_out = reference(t_x), mine(m_x)
+    assert_close(m_out, t_out, what=f"{what}: output", dtype=dtype)
+    upstream = _values(rng, tuple(t_out.shape))
+    t_out.backward(torch.tensor(upstream, dtype=tdtype))
+    m_out.backward(mt.tensor(upstream, dtype=dtype))
+    assert_close(m_x.grad, t_x.grad, what=f"{what}: gradient of the input", dtype=dtype)
+    t_params = dict(reference.named_parameters())
+    for name, param in mine.named_parameters():
+        assert_close(param.grad, t_params[name].grad, what=f"{what}: gradient of {name}", dtype=dtype)
+    t_buffers = dict(reference.named_buffers())
+    for name, buffer in mine.named_buffers():
+        assert_close(buffer, t_buffers[name], what=f"{what}: buffer {name}", dtype=dtype)
+
+
+@pytest.mark.parametrize("kind", ["1d", "1d-3", "2d"])
+@pytest.mark.parametrize("trial", range(2))
+def test_batchnorm_drawn(hidden_rng: random.Random, kind: str, trial: int) -> None:
+    channels = hidden_rng.randint(1, 5)
+    batch = hidden_rng.randint(2, 6)
+    shape = {"1d": (batch, channels), "1d-3": (batch, channels, hidden_rng.randint(1, 5)),
+             "2d": (batch, channels, hidden_rng.randint(1, 4), hidden_rng.randint(1, 4))}[kind]
+    kwargs = {"eps": hidden_rng.choice([1e-5, 1e-3, 0.1]), "momentum": hidden_rng.choice([0.1, 0.5, 0.9, None]),
+              "affine": hidden_rng.random() < 0.7, "track_running_stats": hidden_rng.random() < 0.8}
+    dtype = hidden_rng.choice(["float64", "float32"])
+    name = "BatchNorm2d" if kind == "2d" else "BatchNorm1d"
+    reference = getattr(torch.nn, name)(channels, **kwargs).to(getattr(torch, dtype))
+    mine = getattr(mt.nn, name)(channels, **kwargs, dtype=dtype)
+    _copy(mine, reference, hidden_rng)
+    label = f"{name}({channels}, {kwargs}) on {shape} in {dtype}"
+    for step in range(hidden_rng.randint(1, 3)):
+        _step(mine, reference, _values(hidden_rng, shape), dtype, f"{label}, training step {step + 1}", hidden_rng)
+    mine.eval()
+    reference.eval()
+    _step(mine, reference, _values(hidden_rng, shape), dtype, f"{label}, eval mode", hidden_rng)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_layernorm_drawn(hidden_rng: random.Random, trial: int) -> None:
+    shape = tuple(hidden_rng.randint(1, 4) for _ in range(hidden_rng.randint(1, 4)))
+    normalized = shape[len(shape) - hidden_rng.randint(1, len(shape)):]
+    affine, bias = hidden_rng.random() < 0.7, hidden_rng.random() < 0.7
+    eps = hidden_rng.choice([1e-5, 1e-2])
+    reference = torch.nn.LayerNorm(normalized, eps=eps, elementwise_affine=affine, bias=bias).double()
+    mine = mt.nn.LayerNorm(list(normalized), eps=eps, elementwise_affine=affine, bias=bias, dtype=mt.float64)
+    _copy(mine, reference, hidden_rng)
+    _step(mine, reference, _values(hidden_rng, shape), "float64",
+          f"LayerNorm({list(normalized)}, eps={eps}, elementwise_affine={affine}, bias={bias}) on {shape}", hidden_rng)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_groupnorm_drawn(hidden_rng: random.Random, trial: int) -> None:
+    groups = hidden_rng.randint(1, 3)
+    channels = groups * hidden_rng.randint(1, 3)
+    shape = (hidden_rng.randint(1, 3), channels) + tuple(hidden_rng.randint(1, 3) for _ in range(hidden_rng.randint(0, 2)))
+    if len(shape) == 2 and channels == groups:
+        shape = shape + (2,)  # one value per group has variance 0 in both libraries; keep the test informative
+    affine = hidden_rng.random() < 0.7
+    reference = torch.nn.GroupNorm(groups, channels, affine=affine).double()
+    mine = mt.nn.GroupNorm(groups, channels, affine=affine, dtype=mt.float64)
+    _copy(mine, reference, hidden_rng)
+    _step(mine, reference, _values(hidden_rng, shape), "float64",
+          f"GroupNorm({groups}, {channels}, affine={affine}) on {shape}", hidden_rng)
+
+
+def test_dropout2d_rate_drawn(hidden_rng: random.Random) -> None:
+    p = hidden_rng.uniform(0.1, 0.9)
+    mt.manual_seed(hidden_rng.randrange(2**31))
+    shape = (40, 50, hidden_rng.randint(1, 3), hidden_rng.randint(1, 3))
+    out = mt.nn.Dropout2d(p)(mt.ones(*shape, dtype=mt.float64)).to_numpy().reshape(40, 50, -1)
+    dropped = (out == 0.0).all(-1)
+    assert np.all(dropped | (out != 0.0).all(-1)), f"Dropout2d({p:.3f}) zeroed parts of channels"
+    assert abs(dropped.mean() - p) < 0.06, f"Dropout2d({p:.3f}) zeroed {dropped.mean():.3f} of 2000 channels"
+    assert_close(out[~dropped], np.full(out[~dropped].shape, 1.0 / (1.0 - p)), what=f"Dropout2d({p:.3f}) kept values")
