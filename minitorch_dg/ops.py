@@ -27,6 +27,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
     K.same_device(*tensors)
+    for position, t in enumerate(tensors):
+        if t.dim() == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {position}) cannot be concatenated; "
+                               "make it 1-D first (t.reshape(1)) or use mt.stack")
     d = K.normalize_dim(dim, tensors[0].dim())
     return _ex05.Cat.apply(d, *tensors)
 

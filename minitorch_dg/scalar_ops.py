@@ -100,7 +100,7 @@ UNARY: dict[str, Callable[[float], float]] = {
     "exp": _exp,
     "log": _log,
     "sigmoid": lambda x: ops.sigmoid(x),
-    "relu": lambda x: ops.relu(x),
+    "relu": lambda x: x if x != x else ops.relu(x),  # torch: relu(nan) is nan
     "tanh": lambda x: ops.tanh(x),
     "inv": _inv,
     "abs": abs,
@@ -122,7 +122,7 @@ BINARY: dict[str, Callable[[float, float], float]] = {
     "ge": lambda a, b: a >= b,
     "eq": lambda a, b: ops.eq(a, b),
     "ne": lambda a, b: a != b,
-    "relu_back": lambda a, d: ops.relu_back(a, d),
+    "relu_back": lambda a, d: d if a != a else ops.relu_back(a, d),  # torch passes the gradient at nan
     "log_back": lambda a, d: _div(d, a),
     "inv_back": lambda a, d: -_div(d, a * a),
     "sigmoid_back": _sigmoid_back,

@@ -98,6 +98,8 @@ def _along(fn: str, input: Tensor, dim: int | None, dtype: Any) -> Tensor:
     d = _softmax_dim(input, dim, fn)
     if dtype is not None:
         input = input.to(resolve(dtype))
+    if input.dim() and input.shape[d] == 0:  # nothing to normalise: an empty result of the same shape, as torch
+        return input.clone()
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"{fn}(): expected a floating point input, got {input.dtype.name}; call .float() first")
     if input.dim() == 0:
@@ -120,10 +122,18 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     _require_tensor(input, "input", "logsumexp")
     if not input.dtype.is_floating_point:
         input = input.float()
+    given = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not given:
+        raise RuntimeError("logsumexp(dim=()): torch refuses an empty dim list here too; name the dims to reduce")
+    listed = [normalize_dim(d, input.dim()) for d in given]
+    for d in listed:
+        if listed.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     if input.dim() == 0:
         return _ex08.logsumexp(input.reshape(1), 0, False).reshape(())
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    dims = tuple(sorted({normalize_dim(d, input.dim()) for d in dims}))
+    dims = tuple(sorted(listed))
+    if any(input.shape[d] == 0 for d in dims):  # log of an empty sum: -inf
+        return input.sum(dims, keepdim=keepdim) + float("-inf")
     if len(dims) == 1:
         return _ex08.logsumexp(input, dims[0], keepdim)
     # Several dims: move them to the end, merge them into one, reduce that one.
