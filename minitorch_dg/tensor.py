@@ -412,6 +412,9 @@ class Tensor:
         if not dtype.is_floating_point and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         base = self if dtype is self.dtype else self.to(dtype)
+        if exponent in (0.5, -0.5):  # torch computes these as sqrt / rsqrt: (-inf) ** 0.5 is nan, not inf
+            root = base.sqrt()
+            return root if exponent > 0 else root.reciprocal()
         return _ex05.Pow.apply(base, float(exponent))
 
     def __rpow__(self, base: Any) -> Tensor:

@@ -98,7 +98,7 @@ def _along(fn: str, input: Tensor, dim: int | None, dtype: Any) -> Tensor:
     d = _softmax_dim(input, dim, fn)
     if dtype is not None:
         input = input.to(resolve(dtype))
-    if input.dim() and input.shape[d] == 0:  # nothing to normalise: an empty result of the same shape, as torch
+    if input.numel() == 0:  # nothing to normalise: an empty result of the same shape (any dtype), as torch
         return input.clone()
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"{fn}(): expected a floating point input, got {input.dtype.name}; call .float() first")
