@@ -12,9 +12,11 @@ from .layers import Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Sigmoi
 from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
 from .parameter import Parameter
+from .activations import ELU, GELU, LeakyReLU, SiLU, Softplus  # noqa: E402  (issue #12)
 
 __all__ = [
     "CrossEntropyLoss", "Dropout", "Flatten", "Identity", "Linear", "LogSoftmax", "MSELoss", "Module",
     "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
     "functional", "init", "utils",
 ]
+__all__ += ["ELU", "GELU", "LeakyReLU", "SiLU", "Softplus"]

@@ -208,3 +208,63 @@ def test_refusals_say_what_happened(name: str, words: str) -> None:
 
         error = run(programs[name], mt).error
         assert leak not in str(error), f"the message leaks numpy's wording: {error}"
+
+
+# Functions torch users expect that were missing (issue #12): values, dtypes and gradients against torch.
+X = [[0.5, -1.5, 2.0], [NAN, 3.0, -0.0]]
+ADDED: dict[str, Any] = {
+    "gelu": lambda lib: grad_of(lib, X, lambda x: lib.nn.functional.gelu(x), "float64"),
+    "gelu-tanh": lambda lib: grad_of(lib, X, lambda x: lib.nn.functional.gelu(x, approximate="tanh"), "float64"),
+    "silu": lambda lib: grad_of(lib, X, lambda x: lib.nn.functional.silu(x)),
+    "leaky_relu": lambda lib: grad_of(lib, X, lambda x: lib.nn.functional.leaky_relu(x, 0.1)),
+    "elu": lambda lib: grad_of(lib, X, lambda x: lib.nn.functional.elu(x), "float64"),
+    "softplus": lambda lib: grad_of(lib, [[30.0, -2.0, 0.5]], lambda x: lib.nn.functional.softplus(x), "float64"),
+    "modules": lambda lib: tuple(m(lib.tensor(X)) for m in (lib.nn.GELU(), lib.nn.SiLU(), lib.nn.LeakyReLU(),
+                                                           lib.nn.ELU(), lib.nn.Softplus())),
+    "cumsum": lambda lib: grad_of(lib, X, lambda x: x.cumsum(1)),
+    "cumsum-int": lambda lib: lib.tensor([[True, False], [True, True]]).cumsum(0),
+    "flip": lambda lib: grad_of(lib, X, lambda x: x.flip(0) * lib.arange(3.0)),
+    "sign-floor-round": lambda lib: tuple(f(lib.tensor([-1.5, 0.5, 2.5, -0.0, NAN])) for f in
+                                          (lib.sign, lib.floor, lib.round)),
+    "isnan-isinf-nan_to_num": lambda lib: (lib.tensor([NAN, INF, 1.0]).isnan(), lib.isinf(lib.tensor([NAN, -INF])),
+                                           lib.nan_to_num(lib.tensor([NAN, INF, -INF, 2.0]))),
+    "log1p-expm1-sin-cos": lambda lib: tuple(grad_of(lib, [1e-10, 0.5, -0.25], f, "float64") for f in
+                                             (lambda x: x.log1p(), lambda x: x.expm1(), lambda x: x.sin(),
+                                              lambda x: x.cos())),
+    "sort": lambda lib: grad_of(lib, [[3.0, 1.0, 2.0], [0.5, 0.25, 0.75]], lambda x: lib.sort(x, 1).values * lib.arange(3.0)),
+    "sort-indices": lambda lib: lib.tensor([[3.0, 1.0, 2.0]]).sort(1, descending=True).indices,
+    "topk": lambda lib: grad_of(lib, [[3.0, 1.0, 2.0]], lambda x: x.topk(2, 1).values),
+    "movedim": lambda lib: lib.zeros(2, 3, 4).movedim(0, -1).shape,
+    "masked_fill_": lambda lib: lib.zeros(3).masked_fill_(lib.tensor([True, False, True]), 2.0),
+    "floordiv-mod": lambda lib: (lib.tensor([-7, 7, 5]) // 2, lib.tensor([-7.0, 7.5, 5.0]) % 2,
+                                 lib.tensor([-7, 7]) % lib.tensor([3, -3])),
+    "where-matmul-methods": lambda lib: (lib.tensor([1.0, 2.0]).where(lib.tensor([True, False]), 0.0),
+                                         lib.ones(2, 3).matmul(lib.ones(3))),
+    "module-functions": lambda lib: (lib.add(lib.ones(2), lib.ones(2), alpha=3), lib.sub(lib.ones(2), 2),
+                                     lib.mul(lib.ones(2), 3), lib.div(lib.ones(2), 4), lib.neg(lib.ones(2)),
+                                     lib.pow(lib.ones(2) * 3, 2), lib.square(lib.arange(3)),
+                                     lib.clip(lib.arange(4.0), 1, 2), lib.prod(lib.arange(1.0, 4.0)),
+                                     lib.var(lib.arange(4.0)), lib.std(lib.arange(4.0), 0),
+                                     lib.amin(lib.arange(4.0)), lib.argmin(lib.tensor([2.0, 1.0])),
+                                     lib.logsumexp(lib.arange(4.0), 0), lib.softmax(lib.arange(3.0), 0),
+                                     lib.log_softmax(lib.arange(3.0), 0),
+                                     lib.masked_fill(lib.ones(2), lib.tensor([True, False]), 0.0),
+                                     tuple(lib.chunk(lib.arange(5), 2))),
+    "sum-mean-dtype": lambda lib: (lib.tensor([1, 2]).sum(dtype=lib.float64), lib.tensor([1, 2]).mean(dtype=lib.float32)),
+    "var-correction": lambda lib: (lib.arange(4.0).var(correction=0), lib.arange(4.0).std(correction=2)),
+    "any-all-dim": lambda lib: (lib.tensor([[True, False], [False, False]]).any(1),
+                                lib.tensor([[1, 0], [2, 3]]).all(0, keepdim=True)),
+    "squeeze-tuple": lambda lib: lib.zeros(1, 2, 1, 1).squeeze((0, 2)).shape,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADDED))
+def test_added_function_agrees_with_torch(name: str) -> None:
+    agree(ADDED[name])
+
+
+def test_loss_options_out_of_scope_are_refused_on_purpose() -> None:
+    logits, target = mt.zeros(2, 3), mt.tensor([0, 1])
+    for option in ({"ignore_index": 0}, {"label_smoothing": 0.1}, {"weight": mt.ones(3)}):
+        with pytest.raises(NotImplementedError, match="deliberately not in scope"):
+            mt.nn.functional.cross_entropy(logits, target, **option)
