@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 import minitorch_dg as mt
-from tests.support.agreement import agree, raises_like_torch
+from minitorch_dg.backends import cuda as cuda_env
+from tests.support.agreement import OnDevice, agree, raises_like_torch
 
 INF, NAN = float("inf"), float("nan")
 
@@ -268,3 +269,14 @@ def test_loss_options_out_of_scope_are_refused_on_purpose() -> None:
     for option in ({"ignore_index": 0}, {"label_smoothing": 0.1}, {"weight": mt.ones(3)}):
         with pytest.raises(NotImplementedError, match="deliberately not in scope"):
             mt.nn.functional.cross_entropy(logits, target, **option)
+
+
+# The same programs on the CUDA backend (the simulator without a GPU), where the ops exist there.
+CUDA_PROGRAMS = [name for name in PROGRAMS if name.split("-")[0] in ("1", "2", "3", "4", "5", "7", "8")]
+
+
+@pytest.mark.skipif(cuda_env.mode() == "none", reason=cuda_env.skip_reason("tests/framework/test_torch_fidelity.py"))
+@pytest.mark.parametrize("backend", ["fast"], indirect=True)  # once, not once per CPU backend
+@pytest.mark.parametrize("name", CUDA_PROGRAMS)
+def test_program_agrees_with_torch_on_cuda(name: str, backend: str) -> None:
+    agree(PROGRAMS[name], OnDevice("cuda"))

@@ -109,10 +109,26 @@ def difference(ours: Any, theirs: Any, path: str = "result", precision: str | No
     return None
 
 
-def disagreement(program: Program, precision: str | None = None) -> str | None:
+class OnDevice:
+    """`mt` whose factories (tensor, zeros, ones, full, arange) make tensors on `device`: runs a program
+    written for agree() on the CUDA backend. Results come back to the host for the comparison."""
+
+    FACTORIES = ("tensor", "zeros", "ones", "full", "arange")
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(mt, name)
+        if name in self.FACTORIES:
+            return lambda *args, **kwargs: value(*args, **{"device": self.device, **kwargs})
+        return value
+
+
+def disagreement(program: Program, precision: str | None = None, ours_lib: Any = mt) -> str | None:
     """None when minitorch-dg and torch agree on `program`; otherwise both outcomes, side by side.
     `precision`: the least precise float dtype the program computes in (tolerances follow it)."""
-    ours, theirs = run(program, mt), run(program, torch)
+    ours, theirs = run(program, ours_lib), run(program, torch)
     if (ours.error is None) != (theirs.error is None):
         return f"torch: {theirs.describe()}\nminitorch-dg: {ours.describe()}"
     if ours.error is not None:
@@ -123,9 +139,9 @@ def disagreement(program: Program, precision: str | None = None) -> str | None:
     return f"{found}\ntorch: {theirs.describe()}\nminitorch-dg: {ours.describe()}"
 
 
-def agree(program: Program) -> None:
-    """Assert that minitorch-dg and torch agree on `program` (see the module docstring)."""
-    found = disagreement(program)
+def agree(program: Program, ours_lib: Any = mt) -> None:
+    """Assert that minitorch-dg (`ours_lib`: mt, or OnDevice("cuda")) and torch agree on `program`."""
+    found = disagreement(program, ours_lib=ours_lib)
     if found is not None:
         raise AssertionError(found)
 
