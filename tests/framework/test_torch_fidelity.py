@@ -128,6 +128,8 @@ PROGRAMS: dict[str, Any] = {
     "12-squeeze-0d": lambda lib: lib.tensor(2.0).squeeze(0),
     "12-transpose-0d": lambda lib: lib.tensor(2.0).transpose(0, 0),
     "12-transpose-0d-neg": lambda lib: lib.tensor(2.0).transpose(-1, 0),
+    "12-mT-0d": lambda lib: lib.tensor(2.0).mT,
+    "12-mT-1d": lambda lib: lib.tensor([2.0]).mT,
     "12-std-0d": lambda lib: lib.tensor(2.0).std(0),
     "12-var-0d": lambda lib: lib.tensor(2.0).var(0),
     "12-index-select-0d": lambda lib: lib.tensor(2.0).index_select(0, lib.tensor([0])),
