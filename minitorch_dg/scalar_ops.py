@@ -43,16 +43,21 @@ def _log(x: float) -> float:
 
 
 def _inv(x: float) -> float:
-    if x == 0:
-        return math.copysign(INF, x) if isinstance(x, float) else INF
+    if x == 0:  # 1/-0.0 is -inf (numpy's float32 is no Python float: test the kind, not the class)
+        return math.copysign(INF, float(x)) if _is_real(x) else INF
     return ops.inv(x)
+
+
+def _is_real(x: object) -> bool:
+    """A floating-point number (Python float or numpy float32/float64), which has a signed zero."""
+    return isinstance(x, float) or (hasattr(x, "dtype") and getattr(x, "dtype").kind == "f")
 
 
 def _div(a: float, b: float) -> float:
     if b == 0:
         if a == 0 or a != a:
             return NAN
-        return math.copysign(INF, a) * (math.copysign(1.0, b) if isinstance(b, float) else 1.0)
+        return math.copysign(INF, float(a)) * (math.copysign(1.0, float(b)) if _is_real(b) else 1.0)
     return a / b
 
 

@@ -601,8 +601,9 @@ class Tensor:
         return x * x
 
     def reciprocal(self) -> Tensor:
-        one = self._other(1.0)
-        return _ex05.Div.apply(one, self)
+        from .tensor_functions import Reciprocal
+
+        return Reciprocal.apply(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         from .tensor_functions import clamp

@@ -87,6 +87,21 @@ class Sqrt(Function):
         return K.zip("div", grad, K.zip("mul", out, _scalar(2.0, out)))
 
 
+class Reciprocal(Function):
+    """1 / a (float for integer a); torch's derivative -g · out² (from the saved output)."""
+
+    @staticmethod
+    def forward(ctx: TensorContext, a: Tensor) -> Tensor:
+        out = K.map("inv", a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: TensorContext, grad: Tensor) -> Tensor:
+        (out,) = ctx.saved_tensors
+        return K.map("neg", K.zip("mul", grad, K.zip("mul", out, out)))
+
+
 class StdFromVar(Function):
     """std = sqrt(var), with torch's gradient rule for std: exactly 0 where std is 0 (not g / 0)."""
 
@@ -136,6 +151,9 @@ def clamp(a: Tensor, low: Any, high: Any) -> Tensor:
     dtype = a.dtype
     for value in bounds:
         dtype = promote(dtype, promote_with_scalar(a.dtype, value))
+    if dtype is bool_:
+        raise NotImplementedError("clamp is not implemented for bool tensors with bool bounds (torch refuses it "
+                                  "too); use .long() first")
     return Clamp.apply(a.to(dtype), *(None if v is None else _number(v) for v in (low, high)))
 
 
