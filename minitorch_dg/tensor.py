@@ -745,8 +745,9 @@ class Tensor:
         dims = self._dims(dim)
         n = prod(tuple(self.shape[d] for d in dims)) if self.dim() else 1
         c = (1 if unbiased else 0) if correction is None else correction
-        centered = self - self.mean(dims, keepdim=True)
-        return (centered * centered).sum(dims, keepdim=keepdim) / float(max(n - c, 0))
+        from .tensor_functions import Var
+
+        return Var.apply(self, dims, keepdim, float(max(n - c, 0)))
 
     def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
             correction: Any = None) -> Tensor:

@@ -102,6 +102,30 @@ class Reciprocal(Function):
         return K.map("neg", K.zip("mul", grad, K.zip("mul", out, out)))
 
 
+class Var(Function):
+    """Σ (x − mean)² / dof over dims; torch's gradient 2 g (x − mean) / dof (the mean's own path, which
+    is 0 in exact arithmetic, is left out, as torch does: it would turn an inf in x into nan everywhere)."""
+
+    @staticmethod
+    def forward(ctx: TensorContext, a: Tensor, dims: tuple[int, ...], keepdim: bool, dof: float) -> Tensor:
+        from .autodiff import no_grad
+
+        with no_grad():
+            centered = a - a.mean(dims, keepdim=True)
+            out = (centered * centered).sum(dims, keepdim=keepdim) / dof
+        ctx.save_for_backward(centered)
+        ctx.dims, ctx.keepdim, ctx.dof = dims, keepdim, dof
+        return out.detach()
+
+    @staticmethod
+    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Tensor, None, None, None]:
+        (centered,) = ctx.saved_tensors
+        g = grad
+        if not ctx.keepdim:
+            g = g.reshape(tuple(1 if d in ctx.dims else s for d, s in enumerate(centered.shape)))
+        return g * centered * (2.0 / ctx.dof if ctx.dof else float("inf")), None, None, None
+
+
 class StdFromVar(Function):
     """std = sqrt(var), with torch's gradient rule for std: exactly 0 where std is 0 (not g / 0)."""
 
