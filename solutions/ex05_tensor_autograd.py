@@ -106,7 +106,7 @@ class Div(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
         a, b = ctx.saved_tensors
-        return unbroadcast(grad / b, a.shape), unbroadcast(-grad * (a / b) / b, b.shape)
+        return unbroadcast(grad / b, a.shape), unbroadcast(-grad * ((a / b) / b), b.shape)
 
 
 class Neg(Function):

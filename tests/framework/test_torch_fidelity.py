@@ -152,6 +152,7 @@ PROGRAMS: dict[str, Any] = {
     "17-zero-over-denormal-grad": lambda lib: grads64(lib, [0.0], [1e-310], lambda z, x: z / x),
     "17-number-over-denormal": lambda lib: grad_of(lib, [1e-310, 2.0], lambda x: 0.0 / x, "float64"),
     "17-number-over-int": lambda lib: 3 / lib.tensor([2, 0]),
+    "17-div-grad-order": lambda lib: grads2(lib, [-5.0], [1e-30], lambda x, y: (x / y).exp()),
     # 18 (raises on both sides; the wording is checked below)
     "18-cat-0d": lambda lib: lib.cat([lib.tensor(1.0), lib.tensor(2.0)]),
     "18-index-out-of-range": lambda lib: lib.zeros(0)[lib.tensor([0])],
