@@ -76,6 +76,19 @@ from .ops import (
 )
 from .tensor import Size, Tensor
 
+# issue #12: more of torch's functions (module level and as Tensor methods)
+from . import host_ops as _host_ops  # noqa: E402
+from .host_ops import (  # noqa: E402
+    cos, cumsum, expm1, flip, floor, floor_divide, isfinite, isinf, isnan, log1p, movedim, nan_to_num, remainder,
+    round, sign, sin, sort, topk,
+)
+from .ops import (  # noqa: E402
+    add, all, amin, any, argmin, chunk, clip, div, log_softmax, logsumexp, masked_fill, mul, neg, pow, prod,
+    softmax, split, square, std, sub, var,
+)
+
+_host_ops.install()
+
 # Layers, optimizers, data and checkpoints (after Tensor: they build on it).
 from . import datasets, nn, optim, utils  # noqa: E402
 from . import distributed  # noqa: E402  (torch.distributed for mt tensors; torch loads on first use)

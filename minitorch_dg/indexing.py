@@ -78,8 +78,25 @@ def normalize_key(t: Tensor, key: Any) -> Key:
             converted[pos] = item % size
         elif isinstance(item, slice) and item.step is not None and item.step <= 0:
             raise ValueError("step must be greater than zero")
+        elif isinstance(item, np.ndarray):
+            _check_array_index(item, tuple(t.shape), d)
         d += item.ndim if isinstance(item, np.ndarray) and item.dtype == np.bool_ else 1
     return tuple(converted)
+
+
+def _check_array_index(item: np.ndarray, shape: tuple[int, ...], d: int) -> None:
+    """IndexError in torch's words for a mask of the wrong shape or an integer index out of range (at dim d)."""
+    if item.dtype == np.bool_:
+        covered = shape[d:d + item.ndim]
+        for k, (m, s) in enumerate(zip(item.shape, covered)):
+            if m != s:
+                raise IndexError(f"The shape of the mask {list(item.shape)} at index {k} does not match the shape of "
+                                 f"the indexed tensor {list(shape)} at index {d + k}")
+        return
+    size = shape[d]
+    bad = item[(item < -size) | (item >= size)]
+    if bad.size:
+        raise IndexError(f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} with size {size}")
 
 
 def is_basic(key: Key) -> bool:
@@ -117,6 +134,13 @@ def view_for(data: TensorData, key: Key) -> TensorData:
 def numpy_key(key: Key) -> tuple[Any, ...]:
     """The same key for numpy (ints, slices, None and arrays mean the same there)."""
     return tuple(np.newaxis if item is None else item for item in key)
+
+
+def selected_shape(t: Tensor, key: Key) -> tuple[int, ...]:
+    """The shape of t[key] for an advanced key (computed on a zero-strided stand-in: no data is read)."""
+    stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, dtype=np.int8), shape=tuple(t.shape),
+                                               strides=(0,) * t.dim())
+    return tuple(stand_in[numpy_key(key)].shape)
 
 
 def advanced_assign(t: Tensor, key: Key, value: Tensor) -> None:

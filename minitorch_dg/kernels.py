@@ -82,7 +82,9 @@ def map(op: str, a: Tensor, out: Tensor | None = None) -> Tensor:
         raise ValueError(f"unknown map op {op!r}; the ops are {UNARY_OPS}")
     backend = backends.for_device(a.device)
     if out is None:
-        dtype = get_default_dtype() if (op in FLOAT_RESULT_UNARY and not a.dtype.is_floating_point) else a.dtype
+        if op in FLOAT_RESULT_UNARY and not a.dtype.is_floating_point:
+            a = cast(a, get_default_dtype())  # torch's sigmoid(int or bool) is float; compute it in float
+        dtype = a.dtype
         if op == "logical_not":
             dtype = bool_
         out_data = output(a.shape, dtype, a.device)
@@ -95,17 +97,20 @@ def map(op: str, a: Tensor, out: Tensor | None = None) -> Tensor:
 
 
 def zip(op: str, a: Tensor, b: Tensor) -> Tensor:
-    """op(a, b) element-wise, broadcasting a and b to a common shape."""
+    """op(a, b) element-wise, broadcasting a and b to a common shape.
+
+    Operands of different dtypes are first converted to the promoted dtype (the dtype the op computes in,
+    as torch does: int64 + float32 adds in float32), so every kernel sees one input dtype."""
     if op not in BINARY_OPS:
         raise ValueError(f"unknown zip op {op!r}; the ops are {BINARY_OPS}")
     device = same_device(a, b)
     shape = tuple(ex03.shape_broadcast(tuple(a.shape), tuple(b.shape)))
-    if op in COMPARISONS:
-        dtype = bool_
-    else:
-        dtype = result_type(a, b)
-        if op == "div" and not dtype.is_floating_point:
-            dtype = get_default_dtype()
+    common = result_type(a, b)
+    if op == "div" and not common.is_floating_point:
+        common = get_default_dtype()
+    a = a if a.dtype is common else cast(a, common)
+    b = b if b.dtype is common else cast(b, common)
+    dtype = bool_ if op in COMPARISONS else common
     out = output(shape, dtype, device)
     backends.for_device(device).zip(op, a._data, b._data, out)
     return _tensor(out)
@@ -132,6 +137,17 @@ def reduce(op: str, a: Tensor, dim: int, keepdim: bool = True) -> Tensor:
     if not keepdim:
         result = _tensor(out.view(tuple(s for d, s in enumerate(shape) if d != dim)) or out)
     return result
+
+
+def select(cond: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """cond ? a : b element-wise, broadcasting all three: a real choice, so an inf or nan in the branch that
+    is not chosen never reaches the result (as torch.where). `a` and `b` must have the same dtype."""
+    device = same_device(cond, a, b)
+    shape = tuple(ex03.shape_broadcast(tuple(ex03.shape_broadcast(tuple(cond.shape), tuple(a.shape))), tuple(b.shape)))
+    if a.dtype is not b.dtype:
+        raise TypeError(f"K.select needs branches of one dtype, got {a.dtype.name} and {b.dtype.name}")
+    chosen = np.where(host_array(cond).astype(bool), host_array(a), host_array(b))
+    return from_host(np.broadcast_to(chosen, shape), device, a.dtype)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

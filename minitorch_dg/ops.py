@@ -27,6 +27,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
     K.same_device(*tensors)
+    for position, t in enumerate(tensors):
+        if t.dim() == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {position}) cannot be concatenated; "
+                               "make it 1-D first (t.reshape(1)) or use mt.stack")
     d = K.normalize_dim(dim, tensors[0].dim())
     return _ex05.Cat.apply(d, *tensors)
 
@@ -147,3 +151,102 @@ def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bo
 
 def equal(a: Tensor, b: Tensor) -> bool:
     return tuple(a.shape) == tuple(b.shape) and bool(np.array_equal(a.to_numpy(), b.to_numpy()))
+
+
+# ---------------------------------------------------------------------------------------------------
+# More of torch's module-level functions (issue #12): each is the Tensor method of the same name.
+# ---------------------------------------------------------------------------------------------------
+
+
+def add(x: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    return x.add(other, alpha=alpha)
+
+
+def sub(x: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    return x.sub(other, alpha=alpha)
+
+
+def mul(x: Tensor, other: Any) -> Tensor:
+    return x * other
+
+
+def div(x: Tensor, other: Any) -> Tensor:
+    return x / other
+
+
+def neg(x: Tensor) -> Tensor:
+    return -x
+
+
+def pow(x: Any, exponent: Any) -> Tensor:  # noqa: A001
+    return x ** exponent
+
+
+def square(x: Tensor) -> Tensor:
+    return x.square()
+
+
+def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    return x.clamp(min, max)
+
+
+def prod(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    return x.prod(dim, keepdim, dtype=dtype)
+
+
+def var(x: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+    return x.var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(x: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+    return x.std(dim, unbiased, keepdim, correction=correction)
+
+
+def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return x.amin(dim, keepdim)
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return x.argmin(dim, keepdim)
+
+
+def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    return x.logsumexp(dim, keepdim)
+
+
+def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    from .nn.functional import softmax as f
+
+    return f(x, dim, dtype=dtype)
+
+
+def log_softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    from .nn.functional import log_softmax as f
+
+    return f(x, dim, dtype=dtype)
+
+
+def masked_fill(x: Tensor, mask: Tensor, value: Any) -> Tensor:
+    return x.masked_fill(mask, value)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
+    return x.chunk(chunks, dim)
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> list[Tensor]:
+    return x.split(split_size_or_sections, dim)
+
+
+def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return x.any(dim, keepdim)
+
+
+def all(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return x.all(dim, keepdim)
+
+
+__all__ += [
+    "add", "sub", "mul", "div", "neg", "pow", "square", "clip", "prod", "var", "std", "amin", "argmin",
+    "logsumexp", "softmax", "log_softmax", "masked_fill", "chunk", "split", "any", "all",
+]

@@ -43,16 +43,21 @@ def _log(x: float) -> float:
 
 
 def _inv(x: float) -> float:
-    if x == 0:
-        return math.copysign(INF, x) if isinstance(x, float) else INF
+    if x == 0:  # 1/-0.0 is -inf (numpy's float32 is no Python float: test the kind, not the class)
+        return math.copysign(INF, float(x)) if _is_real(x) else INF
     return ops.inv(x)
+
+
+def _is_real(x: object) -> bool:
+    """A floating-point number (Python float or numpy float32/float64), which has a signed zero."""
+    return isinstance(x, float) or (hasattr(x, "dtype") and getattr(x, "dtype").kind == "f")
 
 
 def _div(a: float, b: float) -> float:
     if b == 0:
         if a == 0 or a != a:
             return NAN
-        return math.copysign(INF, a) * (math.copysign(1.0, b) if isinstance(b, float) else 1.0)
+        return math.copysign(INF, float(a)) * (math.copysign(1.0, float(b)) if _is_real(b) else 1.0)
     return a / b
 
 
@@ -100,7 +105,7 @@ UNARY: dict[str, Callable[[float], float]] = {
     "exp": _exp,
     "log": _log,
     "sigmoid": lambda x: ops.sigmoid(x),
-    "relu": lambda x: ops.relu(x),
+    "relu": lambda x: x if x != x else ops.relu(x),  # torch: relu(nan) is nan
     "tanh": lambda x: ops.tanh(x),
     "inv": _inv,
     "abs": abs,
@@ -122,7 +127,7 @@ BINARY: dict[str, Callable[[float, float], float]] = {
     "ge": lambda a, b: a >= b,
     "eq": lambda a, b: ops.eq(a, b),
     "ne": lambda a, b: a != b,
-    "relu_back": lambda a, d: ops.relu_back(a, d),
+    "relu_back": lambda a, d: d if a != a else ops.relu_back(a, d),  # torch passes the gradient at nan
     "log_back": lambda a, d: _div(d, a),
     "inv_back": lambda a, d: -_div(d, a * a),
     "sigmoid_back": _sigmoid_back,

@@ -388,10 +388,14 @@ class Tensor:
         return _ex05.Add.apply(self._other(other), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ex05.Sub.apply(self, self._other(other))
+        other = self._other(other)
+        _no_bool("Subtraction, the `-` operator,", self, other)
+        return _ex05.Sub.apply(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ex05.Sub.apply(self._other(other), self)
+        other = self._other(other)
+        _no_bool("Subtraction, the `-` operator,", self, other)
+        return _ex05.Sub.apply(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
         return _ex05.Mul.apply(self, self._other(other))
@@ -403,9 +407,12 @@ class Tensor:
         return _ex05.Div.apply(self, self._other(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
+        if _is_number(other):  # torch computes number / x as x.reciprocal() * number (0 / 1e-310 is nan there)
+            return self.reciprocal() * other
         return _ex05.Div.apply(self._other(other), self)
 
     def __neg__(self) -> Tensor:
+        _no_bool("Negation, the `-` operator,", self)
         return _ex05.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
@@ -419,12 +426,24 @@ class Tensor:
                 raise TypeError("minitorch-dg supports powers with a scalar exponent only: x ** 2, x ** 0.5")
         if not _is_number(exponent):
             raise TypeError(f"unsupported exponent type {type(exponent).__name__}")
-        return _ex05.Pow.apply(self, float(exponent))
+        exponent = exponent.item() if isinstance(exponent, np.generic) else exponent
+        dtype = promote_with_scalar(self.dtype, exponent)
+        if dtype is bool_ and not isinstance(exponent, bool):
+            dtype = int64
+        if not dtype.is_floating_point and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        base = self if dtype is self.dtype else self.to(dtype)
+        if exponent in (0.5, -0.5):  # torch computes these as sqrt / rsqrt: (-inf) ** 0.5 is nan, not inf
+            root = base.sqrt()
+            return root if exponent > 0 else root.reciprocal()
+        return _ex05.Pow.apply(base, float(exponent))
 
     def __rpow__(self, base: Any) -> Tensor:
-        if not _is_number(base) or base <= 0:
-            raise TypeError("minitorch-dg supports number ** tensor for a positive number only")
-        return (self * float(np.log(base))).exp()
+        if not _is_number(base):
+            raise TypeError(f"unsupported base type {type(base).__name__} for base ** tensor")
+        from .tensor_functions import rpow
+
+        return rpow(self, base.item() if isinstance(base, np.generic) else base)
 
     def __matmul__(self, other: Tensor) -> Tensor:
         return matmul(self, other)
@@ -548,22 +567,35 @@ class Tensor:
         return _ex05.Sigmoid.apply(self)
 
     def relu(self) -> Tensor:
+        if self.dtype is bool_:
+            raise RuntimeError("Boolean inputs not supported for relu (as in torch); convert with .float() or .long()")
         return _ex05.ReLU.apply(self)
 
     def tanh(self) -> Tensor:
         return _ex05.Tanh.apply(self)
 
     def neg(self) -> Tensor:
-        return _ex05.Neg.apply(self)
+        return -self
 
     def pow(self, exponent: Any) -> Tensor:
         return self.__pow__(exponent)
 
+    def _scaled(self, other: Any, alpha: Any) -> Any:
+        """alpha * other for add/sub(alpha=): between bool tensors alpha acts as a bool, as in torch."""
+        if alpha == 1:
+            return other
+        other = self._other(other)
+        if K.result_type(self, other) is bool_ and not isinstance(alpha, float):
+            return other if alpha else other & False
+        if not K.result_type(self, other).is_floating_point and isinstance(alpha, float):
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+        return other * alpha
+
     def add(self, other: Any, alpha: Any = 1) -> Tensor:
-        return self + (other * alpha if alpha != 1 else other)
+        return self + self._scaled(other, alpha)
 
     def sub(self, other: Any, alpha: Any = 1) -> Tensor:
-        return self - (other * alpha if alpha != 1 else other)
+        return self - self._scaled(other, alpha)
 
     def mul(self, other: Any) -> Tensor:
         return self * other
@@ -574,6 +606,10 @@ class Tensor:
     def abs(self) -> Tensor:
         from .tensor_functions import Abs
 
+        if self.dtype is bool_:
+            raise NotImplementedError("abs is not implemented for bool tensors (torch: \"abs_cpu\" not implemented "
+                                      "for 'Bool'); a bool is its own absolute value")
+
         return Abs.apply(self)
 
     def sqrt(self) -> Tensor:
@@ -582,29 +618,30 @@ class Tensor:
         return Sqrt.apply(self)
 
     def square(self) -> Tensor:
-        return self * self
+        x = self.to(int64) if self.dtype is bool_ else self  # torch: bool squared is int64
+        return x * x
 
     def reciprocal(self) -> Tensor:
-        return 1.0 / self
+        from .tensor_functions import Reciprocal
+
+        return Reciprocal.apply(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
-        from .tensor_functions import Clamp
+        from .tensor_functions import clamp
 
-        return Clamp.apply(self, min, max)
+        return clamp(self, min, max)
 
     clip = clamp
 
     def maximum(self, other: Tensor) -> Tensor:
-        from .tensor_functions import where
+        from .tensor_functions import maximum
 
-        other = self._other(other)
-        return where(self >= other, self, other)
+        return maximum(self, other, larger=True)
 
     def minimum(self, other: Tensor) -> Tensor:
-        from .tensor_functions import where
+        from .tensor_functions import maximum
 
-        other = self._other(other)
-        return where(self <= other, self, other)
+        return maximum(self, other, larger=False)
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
         from .tensor_functions import gather
@@ -616,28 +653,50 @@ class Tensor:
 
         return index_select(self, dim, index)
 
-    def masked_fill(self, mask: Tensor, value: float) -> Tensor:
+    def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        from .tensor_functions import masked_fill
+
+        return masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        from .tensor_functions import masked_fill
+
+        return self._inplace("masked_fill_", lambda: masked_fill(self, mask, value))
+
+    def where(self, condition: Tensor, other: Any) -> Tensor:
+        """x.where(cond, y) is torch.where(cond, x, y)."""
         from .tensor_functions import where
 
-        return where(mask, self._other(value).to(self.dtype), self)
+        return where(condition, self, other)
+
+    def matmul(self, other: Tensor) -> Tensor:
+        return matmul(self, other)
 
     # ------------------------------------------------------------------------------------------------
     # Reductions
     # ------------------------------------------------------------------------------------------------
 
     def _dims(self, dim: Any) -> tuple[int, ...]:
+        """The dims a reduction folds: None and () mean all of them (as torch), an int or a tuple those."""
         if dim is None:
             return tuple(range(self.dim()))
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        if not dims:
+            return tuple(range(self.dim()))
         normalized = tuple(K.normalize_dim(d, self.dim()) for d in dims)
         if len(set(normalized)) != len(normalized):
             raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
         return normalized
 
-    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _ex05.Sum.apply(self, self._dims(dim), keepdim)
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        source = self if dtype is None else self.to(resolve(dtype))
+        if not source.dtype.is_floating_point and source.dtype is not int64:
+            source = source.to(int64)  # sums of bools count (int64), as torch
+        return _ex05.Sum.apply(source, source._dims(dim), keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        if dtype is not None:
+            return self.to(resolve(dtype)).mean(dim, keepdim)
         if not self.dtype.is_floating_point:
             raise RuntimeError(
                 f"mean(): could not infer output dtype. Input dtype must be floating point, got {self.dtype.name}; "
@@ -649,6 +708,8 @@ class Tensor:
         return _ex05.Amax.apply(self, self._dims(dim), keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        if self.dtype is bool_:  # the smallest of bools: not the largest of their negations
+            return self.logical_not().amax(dim, keepdim).logical_not()
         return -((-self).amax(dim, keepdim))
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -656,7 +717,9 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         if dim is None:
-            return _ex05.Amax.apply(self, self._dims(None), False)
+            from .tensor_functions import Extreme
+
+            return Extreme.apply(self, True)
         d = K.normalize_dim(dim, self.dim())
         values = _ex05.Max.apply(self, d, keepdim)
         return MaxResult(values, K.argmax(self, d, keepdim))
@@ -665,37 +728,61 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
-            return -((-self).max())
+            from .tensor_functions import Extreme
+
+            return Extreme.apply(self, False)
+        if self.dtype is bool_:
+            flipped = self.logical_not().max(dim, keepdim)
+            return MaxResult(flipped.values.logical_not(), flipped.indices)
         result = (-self).max(dim, keepdim)
         return MaxResult(-result.values, result.indices)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if self.dtype is bool_:
+            raise RuntimeError("argmax(): does not support bool input (as torch); convert with .long() first")
         if dim is None:
             return K.argmax(self.detach().reshape(-1), 0)
         return K.argmax(self, dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if self.dtype is bool_:
+            raise RuntimeError("argmin(): does not support bool input (as torch); convert with .long() first")
         return (-self.detach()).argmax(dim, keepdim)
 
-    def prod(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         from .tensor_functions import Prod
 
-        return Prod.apply(self, self._dims(dim), keepdim)
+        source = self if dtype is None else self.to(resolve(dtype))
+        if not source.dtype.is_floating_point and source.dtype is not int64:
+            source = source.to(int64)
+        return Prod.apply(source, source._dims(dim), keepdim)
 
-    def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> Tensor:
+    def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:
+        """Σ (x - mean)² / (n - correction) over `dim` (correction 1 by default, 0 when unbiased=False);
+        nan when n <= correction (one element, or none), as torch."""
+        if not self.dtype.is_floating_point:
+            raise RuntimeError(f"std and var only support floating point and complex dtypes, got {self.dtype.name}")
         dims = self._dims(dim)
-        n = prod(tuple(self.shape[d] for d in dims))
-        centered = self - self.mean(dims, keepdim=True)
-        return (centered * centered).sum(dims, keepdim=keepdim) / max(n - (1 if unbiased else 0), 1)
+        n = prod(tuple(self.shape[d] for d in dims)) if self.dim() else 1
+        c = (1 if unbiased else 0) if correction is None else correction
+        from .tensor_functions import Var
 
-    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> Tensor:
-        return self.var(dim, unbiased, keepdim).sqrt()
+        return Var.apply(self, dims, keepdim, float(max(n - c, 0)))
 
-    def all(self) -> Tensor:
-        return (self != 0).logical_not().to(int64).sum() == 0
+    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:
+        from .tensor_functions import StdFromVar
 
-    def any(self) -> Tensor:
-        return (self != 0).to(int64).sum() > 0
+        return StdFromVar.apply(self.var(dim, unbiased, keepdim, correction=correction))
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """True where every element along `dim` (all of them by default) is non-zero."""
+        return (self == 0).to(int64).sum(dim, keepdim) == 0
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """True where some element along `dim` (any, by default) is non-zero."""
+        return (self != 0).to(int64).sum(dim, keepdim) > 0
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
         from .nn.functional import logsumexp
@@ -730,8 +817,11 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.dim() == 0:
+            K.normalize_dim(start_dim, 0), K.normalize_dim(end_dim, 0)
             return self.reshape(1)
         s, e = K.normalize_dim(start_dim, self.dim()), K.normalize_dim(end_dim, self.dim())
+        if s > e:
+            raise RuntimeError(f"flatten() has invalid args: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
         shape = tuple(self.shape)
         return self.reshape(*shape[:s], prod(shape[s:e + 1]), *shape[e + 1:])
 
@@ -753,6 +843,8 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         n = self.dim()
         d0, d1 = K.normalize_dim(dim0, n), K.normalize_dim(dim1, n)
+        if n == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap
+            return _ex05.View.apply(self, ())
         order = list(range(n))
         order[d0], order[d1] = order[d1], order[d0]
         return self.permute(*order)
@@ -768,6 +860,10 @@ class Tensor:
 
     @property
     def mT(self) -> Tensor:
+        if self.dim() == 0:
+            return _ex05.View.apply(self, ())
+        if self.dim() == 1:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
         return self.transpose(-2, -1)
 
     def expand(self, *shape: Any) -> Tensor:
@@ -782,17 +878,19 @@ class Tensor:
     def unsqueeze(self, dim: int) -> Tensor:
         return _ex05.Unsqueeze.apply(self, K.normalize_dim(dim, self.dim() + 1))
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """Remove size-1 dims: all of them, one (an int) or those of a tuple that have size 1."""
         if dim is None:
-            result = self
-            for d in reversed(range(self.dim())):
-                if self.shape[d] == 1:
-                    result = _ex05.Squeeze.apply(result, d)
-            return result
-        d = K.normalize_dim(dim, self.dim())
-        if self.shape[d] != 1:
-            return self
-        return _ex05.Squeeze.apply(self, d)
+            dims = tuple(range(self.dim()))
+        else:
+            dims = self._dims(dim) if not isinstance(dim, (int, np.integer)) else (K.normalize_dim(dim, self.dim()),)
+        if self.dim() == 0:
+            return _ex05.View.apply(self, ())
+        result = self
+        for d in sorted(dims, reverse=True):
+            if self.shape[d] == 1:
+                result = _ex05.Squeeze.apply(result, d)
+        return result if result is not self else _ex05.View.apply(self, tuple(self.shape))
 
     def repeat(self, *sizes: Any) -> Tensor:
         sizes = tuple(_shape_args(sizes))
@@ -807,14 +905,35 @@ class Tensor:
         return expanded.reshape(*[r * s for r, s in zip(sizes, shape)])
 
     def chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
-        d = K.normalize_dim(dim, self.dim())
-        step = -(-self.shape[d] // chunks)
-        return self.split(step, d)
-
-    def split(self, size: Any, dim: int = 0) -> list[Tensor]:
+        """`chunks` pieces of ceil(n / chunks) along dim (fewer when they run out; an empty dim gives
+        `chunks` empty pieces, as torch)."""
+        if self.dim() == 0:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         d = K.normalize_dim(dim, self.dim())
         n = self.shape[d]
-        sizes = [size] * (n // size) + ([n % size] if n % size else []) if isinstance(size, int) else list(size)
+        if n == 0:
+            return [self.narrow(d, 0, 0) for _ in range(chunks)]
+        return self.split(-(-n // chunks), d)
+
+    def split(self, size: Any, dim: int = 0) -> list[Tensor]:
+        """Pieces of `size` along dim (the last one shorter), or of the sizes in a list (summing to the dim)."""
+        if self.dim() == 0:
+            raise RuntimeError("split expects at least a 1-dimensional tensor")
+        d = K.normalize_dim(dim, self.dim())
+        n = self.shape[d]
+        if isinstance(size, (int, np.integer)):
+            if size < 0 or (size == 0 and n != 0):
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+                                   if size == 0 else f"split expects split_size be non-negative, but got split_size={size}")
+            sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+            sizes = sizes or [0]
+        else:
+            sizes = [int(s) for s in size]
+            if sum(sizes) != n or any(s < 0 for s in sizes):
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                                   f"dimension {d}), but got split_sizes={sizes}")
         out, start = [], 0
         for length in sizes:
             out.append(self.narrow(d, start, length))
@@ -822,7 +941,18 @@ class Tensor:
         return out
 
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """Elements [start, start + length) along dim (a view); a negative start counts from the end."""
+        if self.dim() == 0:
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
         d = K.normalize_dim(dim, self.dim())
+        size = self.shape[d]
+        if not -size <= start <= size:
+            raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+        start = start + size if start < 0 else start
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        if start + length > size:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
         key: list[Any] = [slice(None)] * d + [slice(start, start + length)]
         return self[tuple(key)]
 
@@ -854,12 +984,14 @@ class Tensor:
         self._check_inplace("item assignment")
         norm = normalize_key(self, key)
         src = self._other(value) if not isinstance(value, Tensor) else value
+        src = src.to(self.dtype).detach()
         if is_basic(norm):
-            K.copy_into(Tensor._from_data(view_for(self._data, norm)), src.to(self.dtype).detach())
+            target = Tensor._from_data(view_for(self._data, norm))
+            K.copy_into(target, _drop_leading_ones(src, target.dim()))
         else:
-            from .indexing import advanced_assign
+            from .indexing import advanced_assign, selected_shape
 
-            advanced_assign(self, norm, src.to(self.dtype).detach())
+            advanced_assign(self, norm, _drop_leading_ones(src, len(selected_shape(self, norm))))
         self._data.version.value += 1
 
     # ------------------------------------------------------------------------------------------------
@@ -878,11 +1010,16 @@ class Tensor:
                 "minitorch-dg; write it out of place (x = x + y) or detach first"
             )
 
-    def _inplace(self, what: str, compute: Callable[[], Tensor]) -> Tensor:
+    def _inplace(self, what: str, compute: Callable[[], Tensor], converts: bool = False) -> Tensor:
         """Check that an in-place change is allowed, compute the new values off the graph, write them in."""
         self._check_inplace(what)
         with no_grad():
             result = compute()
+            if not converts and _category(result.dtype) > _category(self.dtype):
+                raise RuntimeError(
+                    f"result type {_torch_name(result.dtype)} can't be cast to the desired output type "
+                    f"{_torch_name(self.dtype)}: {what} would lose the fraction; convert first (x = x.float())"
+                )
             K.copy_into(self, result.detach().to(self.dtype))
         self._data.version.value += 1
         return self
@@ -911,10 +1048,10 @@ class Tensor:
         return self._inplace("clamp_", lambda: self.clamp(min, max))
 
     def copy_(self, src: Any) -> Tensor:
-        return self._inplace("copy_", lambda: self._other(src))
+        return self._inplace("copy_", lambda: self._other(src), converts=True)
 
     def fill_(self, value: Any) -> Tensor:
-        return self._inplace("fill_", lambda: self._other(value))
+        return self._inplace("fill_", lambda: self._other(value), converts=True)
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -963,6 +1100,28 @@ class RemovableHandle:
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
+
+
+def _no_bool(what: str, *tensors: Tensor) -> None:
+    """torch refuses - on bool tensors: say so in its words, with what to use instead."""
+    if any(t.dtype is bool_ for t in tensors):
+        raise RuntimeError(f"{what} on a bool tensor is not supported. If you are trying to invert a mask, use the "
+                           "`~` or `logical_not()` operator instead.")
+
+
+def _category(dtype: DType) -> int:
+    return 2 if dtype.is_floating_point else (1 if dtype is int64 else 0)
+
+
+def _torch_name(dtype: DType) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[dtype.name]
+
+
+def _drop_leading_ones(src: Tensor, ndim: int) -> Tensor:
+    """Assigned values may have extra leading dims of size 1 (torch drops them: x[...] = ones(1, 2, 2))."""
+    while src.dim() > ndim and src.shape[0] == 1:
+        src = src.reshape(*src.shape[1:])
+    return src
 
 
 def _fn_label(fn: type) -> str:

@@ -106,7 +106,7 @@ class Div(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
         a, b = ctx.saved_tensors
-        return unbroadcast(grad / b, a.shape), unbroadcast(-grad * a / (b * b), b.shape)
+        return unbroadcast(grad / b, a.shape), unbroadcast(-grad * ((a / b) / b), b.shape)
 
 
 class Neg(Function):
@@ -276,9 +276,9 @@ class Max(Function):
             return grad, None, None
         positions = arange(ctx.shape[ctx.dim], device=grad.device)
         positions = positions.reshape(tuple(-1 if d == ctx.dim else 1 for d in range(len(ctx.shape))))
-        chosen = (positions == indices).to(grad.dtype)  # one-hot along dim, shape of the input
+        chosen = positions == indices  # one-hot along dim, shape of the input
         kept = grad.reshape(_keepdim_shape(ctx.shape, (ctx.dim,)))
-        return chosen * kept, None, None
+        return K.select(chosen, kept, K.zeros((), grad.dtype, grad.device)), None, None
 
 
 class Amax(Function):

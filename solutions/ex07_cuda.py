@@ -177,7 +177,7 @@ def binary_op(op, a, b):
     if op == NE:
         return 1.0 if a != b else 0.0
     if op == RELU_BACK:
-        return b * 1.0 if a > 0 else 0.0
+        return b * 1.0 if (a > 0 or a != a) else 0.0  # torch passes the gradient at nan
     if op == LOG_BACK:
         return _divide(b * 1.0, a * 1.0)
     if op == INV_BACK:

@@ -43,9 +43,13 @@ def logsumexp(input: Tensor, dim: int, keepdim: bool = False) -> Tensor:
     """log Σ_j exp(x_j) along `dim`, computed as m + log Σ_j exp(x_j − m) with m = max_j x_j.
 
     Shifting by the maximum keeps every exponent ≤ 0, so exp never overflows (x = 1000) and the sum
-    is at least 1, so the log never sees 0 (x = −1000).
+    is at least 1, so the log never sees 0 (x = −1000). The shift must be finite, or inf − inf makes nan
+    where torch gives −inf (a slice of all −inf: masked attention) or +inf (a slice holding +inf): m is the
+    largest value other than +inf, and 0 when that is infinite too.
     """
-    shift = input.amax(dim, keepdim=True).detach()
+    finite_or_less = mt.where(input == math.inf, -math.inf, input)
+    shift = finite_or_less.amax(dim, keepdim=True).detach()
+    shift = mt.where(shift.abs() == math.inf, 0.0, shift)
     total = (input - shift).exp().sum(dim, keepdim=True)
     out = total.log() + shift
     return out if keepdim else out.squeeze(dim)
@@ -58,8 +62,10 @@ def softmax(input: Tensor, dim: int) -> Tensor:
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:
-    """log softmax(x)_i = x_i − logsumexp(x) along `dim`."""
-    return input - logsumexp(input, dim, keepdim=True)
+    """log softmax(x)_i = x_i − logsumexp(x) along `dim`, computed as (x_i − m) − log Σ_j exp(x_j − m):
+    subtracting first keeps tiny differences of huge logits (−1e30 and −1e30 give −log 2, not 0)."""
+    shifted = input - input.amax(dim, keepdim=True).detach()
+    return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ loading a stale kernel. (Numba's cache only watches the file of the function it 
 
 Semantics are those of the simple backend (`minitorch_dg.scalar_ops`): torch's values at the edges of
 the domain (exp overflow = inf, log(0) = -inf, 1/0 = inf, maximum propagates NaN) and ex01's functions
-inside it (relu(x) = x if x > 0 else 0, relu_back(x, d) = d if x > 0 else 0).
+inside it (relu(x) = x if x > 0 else 0, relu_back(x, d) = d if x > 0 else 0; at nan, as torch, relu
+keeps the nan and relu_back passes d).
 
 Every function here also runs as plain Python (for debugging and for the tests that run a kernel's
 Python source), with the same results.
@@ -134,7 +135,7 @@ def _py_unary(name: str, x: Any) -> Any:
         if name == "sigmoid":
             return vecmath.sigmoid64.py_func(f)
         if name == "relu":
-            return x if x > 0 else type(x)(0)
+            return x if (x > 0 or x != x) else type(x)(0)
         if name == "tanh":
             return np.tanh(f)
         if name == "inv":
@@ -177,7 +178,7 @@ def _py_binary(name: str, a: Any, b: Any) -> Any:
         if name == "ne":
             return a != b
         if name == "relu_back":
-            return b if a > 0 else type(b)(0)
+            return b if (a > 0 or a != a) else type(b)(0)
         if name == "log_back":
             return _py_div(b, a)
         if name == "inv_back":
@@ -293,7 +294,7 @@ def _unary_impl(name: str, x: Any) -> Any:
             return lambda op, x: vecmath.tanh32(x)
         return lambda op, x: vecmath.tanh64(np.float64(x))
     if name == "relu":
-        return lambda op, x: x if x > 0 else type(x)(0)
+        return lambda op, x: x if (x > 0 or x != x) else type(x)(0)
     if name == "inv":
         if _is_float(x):
             return lambda op, x: type(x)(1) / x
@@ -346,7 +347,7 @@ def _binary_impl(name: str, a: Any, b: Any) -> Any:
     if name == "ne":
         return lambda op, a, b: a != b
     if name == "relu_back":
-        return lambda op, a, b: b if a > 0 else type(b)(0)
+        return lambda op, a, b: b if (a > 0 or a != a) else type(b)(0)
     if name == "log_back":
         if both_int:
             return lambda op, a, b: np.float64(b) / np.float64(a)

@@ -17,6 +17,7 @@ from .normalization import BatchNorm1d, BatchNorm2d, Dropout2d, GroupNorm, Layer
 from .parameter import Parameter
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
+from .activations import ELU, GELU, LeakyReLU, SiLU, Softplus
 
 __all__ = [
     "CrossEntropyLoss", "Dropout", "Flatten", "Identity", "Linear", "LogSoftmax", "MSELoss", "Module",
@@ -24,4 +25,5 @@ __all__ = [
     "functional", "init", "utils", "parallel",
     "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
     "BatchNorm1d", "BatchNorm2d", "Dropout2d", "GroupNorm", "LayerNorm",
+    "ELU", "GELU", "LeakyReLU", "SiLU", "Softplus",
 ]

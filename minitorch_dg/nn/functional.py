@@ -8,6 +8,7 @@ dims (N, C, d1, ...) for the classification losses, a 0-d input for softmax.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -98,6 +99,8 @@ def _along(fn: str, input: Tensor, dim: int | None, dtype: Any) -> Tensor:
     d = _softmax_dim(input, dim, fn)
     if dtype is not None:
         input = input.to(resolve(dtype))
+    if input.numel() == 0:  # nothing to normalise: an empty result of the same shape (any dtype), as torch
+        return input.clone()
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"{fn}(): expected a floating point input, got {input.dtype.name}; call .float() first")
     if input.dim() == 0:
@@ -120,10 +123,18 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     _require_tensor(input, "input", "logsumexp")
     if not input.dtype.is_floating_point:
         input = input.float()
+    given = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not given:
+        raise RuntimeError("logsumexp(dim=()): torch refuses an empty dim list here too; name the dims to reduce")
+    listed = [normalize_dim(d, input.dim()) for d in given]
+    for d in listed:
+        if listed.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     if input.dim() == 0:
         return _ex08.logsumexp(input.reshape(1), 0, False).reshape(())
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    dims = tuple(sorted({normalize_dim(d, input.dim()) for d in dims}))
+    dims = tuple(sorted(listed))
+    if any(input.shape[d] == 0 for d in dims):  # log of an empty sum: -inf
+        return input.sum(dims, keepdim=keepdim) + float("-inf")
     if len(dims) == 1:
         return _ex08.logsumexp(input, dims[0], keepdim)
     # Several dims: move them to the end, merge them into one, reduce that one.
@@ -203,15 +214,28 @@ def _finish(out: Tensor, reduction: str, shape: tuple[int, ...]) -> Tensor:
     return out.reshape(*shape) if reduction == "none" else out
 
 
-def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def _not_in_scope(fn: str, weight: Any, ignore_index: int, label_smoothing: float = 0.0) -> None:
+    """Deliberate refusal of torch's loss options that minitorch-dg does not have (docs/torch_differences.md)."""
+    for name, given in (("weight", weight is not None), ("ignore_index", ignore_index != -100),
+                        ("label_smoothing", label_smoothing != 0.0)):
+        if given:
+            raise NotImplementedError(f"{fn}(): minitorch-dg does not support {name}= (deliberately not in scope; "
+                                      "see docs/torch_differences.md)")
+
+
+def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", *, weight: Any = None,
+             ignore_index: int = -100) -> Tensor:
     """Negative log-likelihood of log-probabilities `input` (N, C) at class indices `target` (N,)."""
+    _not_in_scope("nll_loss", weight, ignore_index)
     _check_reduction(reduction)
     flat_in, flat_target, shape = _class_targets("nll_loss", input, target)
     return _finish(_ex08.nll_loss(flat_in, flat_target, reduction), reduction, shape)
 
 
-def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", *, weight: Any = None,
+                  ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of logits `input` (N, C) and class indices `target` (N,): nll_loss(log_softmax(input, 1))."""
+    _not_in_scope("cross_entropy", weight, ignore_index, label_smoothing)
     _check_reduction(reduction)
     flat_in, flat_target, shape = _class_targets("cross_entropy", input, target)
     return _finish(_ex08.cross_entropy(flat_in, flat_target, reduction), reduction, shape)
@@ -246,3 +270,49 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
 
 
 __all__ += ["embedding"]
+
+# More activations (issue #12), composed of differentiable tensor ops, torch's signatures
+# ---------------------------------------------------------------------------------------------------
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x · Φ(x) (approximate='none', erf-based) or 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))) ('tanh')."""
+    _require_tensor(input, "input", "gelu")
+    if approximate == "none":
+        from ..host_ops import gelu_exact
+
+        return gelu_exact(input)
+    if approximate != "tanh":
+        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+    return input * 0.5 * (inner.tanh() + 1.0)
+
+
+def silu(input: Tensor) -> Tensor:
+    """x · σ(x)."""
+    _require_tensor(input, "input", "silu")
+    return input * input.sigmoid()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, negative_slope · x elsewhere."""
+    _require_tensor(input, "input", "leaky_relu")
+    return input.where(input > 0, input * negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, alpha · (eˣ − 1) elsewhere."""
+    _require_tensor(input, "input", "elu")
+    keep = (input <= 0).logical_not()  # nan keeps its gradient, as torch
+    return input.where(keep, (input.clamp(max=0.0).expm1()) * alpha)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(βx)) / β, and x itself where βx > threshold (where the two agree to float precision)."""
+    _require_tensor(input, "input", "softplus")
+    scaled = input * beta
+    smooth = scaled.clamp(max=threshold).exp().log1p() / beta
+    return input.where(scaled > threshold, smooth)
+
+
+__all__ += ["gelu", "silu", "leaky_relu", "elu", "softplus"]

@@ -2,5 +2,7 @@
 
 HINT = "Pass `dim` to every reduction in log_softmax (amax, sum): do not hard-code -1."
 
-PATCH = [("    return input - logsumexp(input, dim, keepdim=True)",
-          "    return input - logsumexp(input, -1, keepdim=True)")]
+PATCH = [("    shifted = input - input.amax(dim, keepdim=True).detach()\n"
+           "    return shifted - shifted.exp().sum(dim, keepdim=True).log()",
+           "    shifted = input - input.amax(-1, keepdim=True).detach()\n"
+           "    return shifted - shifted.exp().sum(-1, keepdim=True).log()")]
