@@ -230,3 +230,23 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if inplace:
         raise NotImplementedError("minitorch-dg's dropout has no in-place form; use inplace=False")
     return _ex08.dropout(input, float(p), bool(training))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Convolution and pooling (ex10): checked in conv_functional.py / pool_functional.py
+# ---------------------------------------------------------------------------------------------------
+
+from .conv_functional import conv1d, conv2d, fold, unfold  # noqa: E402
+from .pool_functional import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
+
+__all__ += [
+    "conv1d", "conv2d", "unfold", "fold", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+]
