@@ -143,7 +143,7 @@ class UnfoldFn(Function):
         ctx.channels = input.shape[1]
         cols = unfold_array(as_array(input), window)
         n_batch = input.shape[0]
-        rows = cols.reshape(-1, n_batch, window.positions)
+        rows = cols.reshape(ctx.channels * window.kernel[0] * window.kernel[1], n_batch, window.positions)
         return from_array(rows.transpose(1, 0, 2))
 
     @staticmethod
@@ -171,7 +171,8 @@ class FoldFn(Function):
     def backward(ctx: FunctionCtx, grad: Tensor) -> tuple[Tensor, None]:
         window = ctx.window
         g = as_array(grad)
-        cols = unfold_array(g, window).reshape(-1, g.shape[0], window.positions)
+        cols = unfold_array(g, window).reshape(g.shape[1] * window.kernel[0] * window.kernel[1], g.shape[0],
+                                               window.positions)
         return from_array(cols.transpose(1, 0, 2)), None
 
 
@@ -195,8 +196,9 @@ class Conv2dFn(Function):
         n_batch, channels = x.shape[0], x.shape[1]
         out_channels = weight.shape[0]
         oh, ow = window.out
-        cols = unfold_array(x, window).reshape(groups, -1, n_batch * window.positions)
-        w = as_array(weight).reshape(groups, out_channels // groups, -1)
+        rows = channels // groups * window.kernel[0] * window.kernel[1]
+        cols = unfold_array(x, window).reshape(groups, rows, n_batch * window.positions)
+        w = as_array(weight).reshape(groups, out_channels // groups, rows)
         product = as_array(K.matmul(from_array(w), from_array(cols)))  # (G, Og, N·L)
         out = product.reshape(out_channels, n_batch, oh, ow).transpose(1, 0, 2, 3)
         if bias is not None:
@@ -212,8 +214,9 @@ class Conv2dFn(Function):
         window, groups = ctx.window, ctx.groups
         g = as_array(grad)  # (N, O, oh, ow)
         n_batch, out_channels = g.shape[0], g.shape[1]
-        g_rows = np.ascontiguousarray(g.reshape(n_batch, out_channels, -1).transpose(1, 0, 2))
-        g_rows = g_rows.reshape(groups, out_channels // groups, -1)  # (G, Og, N·L)
+        positions = window.positions
+        g_rows = np.ascontiguousarray(g.reshape(n_batch, out_channels, positions).transpose(1, 0, 2))
+        g_rows = g_rows.reshape(groups, out_channels // groups, n_batch * positions)  # (G, Og, N·L)
         grad_input = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             w_t = K.permute(from_array(ctx.w), (0, 2, 1))  # (G, Cg·kh·kw, Og)
@@ -297,8 +300,9 @@ class MaxPool2dFn(Function):
         x = as_array(input)
         where = as_array(indices)
         n_batch, channels = x.shape[0], x.shape[1]
-        flat = x.reshape(n_batch, channels, -1)
-        out = np.take_along_axis(flat, where.reshape(n_batch, channels, -1), axis=2)
+        flat = x.reshape(n_batch, channels, x.shape[2] * x.shape[3])
+        positions = where.shape[2] * where.shape[3]
+        out = np.take_along_axis(flat, where.reshape(n_batch, channels, positions), axis=2)
         ctx.indices = where
         ctx.input_shape = x.shape
         return from_array(out.reshape(where.shape))
@@ -327,7 +331,7 @@ def max_pool2d(input: Tensor, window: Window) -> tuple[Tensor, Tensor]:
 
 
 @njit(cache=True)
-def _avg_divisor(top: int, left: int, kh: int, kw: int, height: int, width: int, ph: int, pw: int,
+def avg_pool_divisor(top: int, left: int, kh: int, kw: int, height: int, width: int, ph: int, pw: int,
                  count_include_pad: bool) -> int:
     """How many inputs window (top, left) is divided by (see avg_pool2d_forward)."""
     bottom = min(top + kh, height + ph)
@@ -355,7 +359,7 @@ def avg_pool2d_forward(out: Array, x: Array, kh: int, kw: int, sh: int, sw: int,
             top = y * sh - ph
             for z in range(ow):
                 left = z * sw - pw
-                divisor = _avg_divisor(top, left, kh, kw, height, width, ph, pw, count_include_pad)
+                divisor = avg_pool_divisor(top, left, kh, kw, height, width, ph, pw, count_include_pad)
                 total = 0.0
                 for a in range(max(top, 0), min(top + kh, height)):
                     for b in range(max(left, 0), min(left + kw, width)):
@@ -379,7 +383,7 @@ def avg_pool2d_backward(grad_x: Array, grad_out: Array, kh: int, kw: int, sh: in
             top = y * sh - ph
             for z in range(ow):
                 left = z * sw - pw
-                share = grad_out[n, c, y, z] / _avg_divisor(top, left, kh, kw, height, width, ph, pw,
+                share = grad_out[n, c, y, z] / avg_pool_divisor(top, left, kh, kw, height, width, ph, pw,
                                                             count_include_pad)
                 for a in range(max(top, 0), min(top + kh, height)):
                     for b in range(max(left, 0), min(left + kw, width)):
