@@ -32,6 +32,7 @@ class Case:
     build: Callable[[], dict[str, Runner]]  # -> {"fast": ..., "torch": ..., "numpy": ..., maybe "simple"}
     target: float | None = None  # the target for torch time / fast time, when it has one
     runners: dict[str, Runner] = field(default_factory=dict)
+    compare: bool = True  # False: the results differ by design (a training epoch); only the time counts
 
     def prepare(self) -> dict[str, Runner]:
         if not self.runners:

@@ -13,7 +13,8 @@ into a 2-D one on planes of height 1, computes the output size with `output_size
               padding *before* the plane (top, left), dilation (dh, dw), out (oh, ow)
 
 Numba kernels work on C-contiguous numpy arrays (`as_array(tensor)`, `from_array(array)` go back and
-forth); each has one `prange` loop over independent work and is compiled with cache=True. Matrix products
+forth); each has one `prange` loop over independent work and is compiled with cache=True. Call them with
+`launch(kernel, *args)`, which runs small ones on one thread. Matrix products
 go through the framework's backend (`K.matmul`: ex06's blocked matmul on the fast backend).
 """
 
@@ -28,7 +29,7 @@ from minitorch_dg import Tensor
 from minitorch_dg import kernels as K  # noqa: F401  (K.matmul, K.permute)
 from minitorch_dg.autograd import Function, FunctionCtx
 from minitorch_dg.errors import NotImplementedYet
-from minitorch_dg.nn.windows import Window, as_array, from_array
+from minitorch_dg.nn.windows import Window, as_array, from_array, launch
 
 Array = Any  # a C-contiguous numpy array
 
@@ -85,14 +86,14 @@ def _cols_shape(channels: int, n_batch: int, window: Window) -> tuple[int, ...]:
 def unfold_array(x: Array, window: Window) -> Array:
     """im2col into a fresh (C, kh, kw, N, oh, ow) array."""
     cols = np.empty(_cols_shape(x.shape[1], x.shape[0], window), dtype=x.dtype)
-    im2col(cols, x, *window.stride, *window.padding, *window.dilation)
+    launch(im2col, cols, x, *window.stride, *window.padding, *window.dilation)
     return cols
 
 
 def fold_array(cols: Array, window: Window) -> Array:
     """col2im of a (C, kh, kw, N, oh, ow) array into a fresh (N, C, H, W) array."""
     x = np.empty((cols.shape[3], cols.shape[0], *window.size), dtype=cols.dtype)
-    col2im(x, cols, *window.stride, *window.padding, *window.dilation)
+    launch(col2im, x, cols, *window.stride, *window.padding, *window.dilation)
     return x
 
 
@@ -188,7 +189,7 @@ def max_pool2d(input: Tensor, window: Window) -> tuple[Tensor, Tensor]:
     max_pool2d_argmax, values through MaxPool2dFn so that they are differentiable."""
     x = as_array(input)
     indices = np.empty((x.shape[0], x.shape[1], *window.out), dtype=np.int64)
-    max_pool2d_argmax(indices, x, *window.kernel, *window.stride, *window.padding, *window.dilation)
+    launch(max_pool2d_argmax, indices, x, *window.kernel, *window.stride, *window.padding, *window.dilation)
     index_tensor = from_array(indices)
     return MaxPool2dFn.apply(input, index_tensor), index_tensor
 

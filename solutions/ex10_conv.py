@@ -9,7 +9,8 @@ into a 2-D one on planes of height 1, computes the output size with `output_size
               padding *before* the plane (top, left), dilation (dh, dw), out (oh, ow)
 
 Numba kernels work on C-contiguous numpy arrays (`as_array(tensor)`, `from_array(array)` go back and
-forth); each has one `prange` loop over independent work and is compiled with cache=True. Matrix products
+forth); each has one `prange` loop over independent work and is compiled with cache=True. Call them with
+`launch(kernel, *args)`, which runs small ones on one thread. Matrix products
 go through the framework's backend (`K.matmul`: ex06's blocked matmul on the fast backend).
 """
 
@@ -23,7 +24,7 @@ from numba import njit, prange
 from minitorch_dg import Tensor
 from minitorch_dg import kernels as K
 from minitorch_dg.autograd import Function, FunctionCtx
-from minitorch_dg.nn.windows import Window, as_array, from_array
+from minitorch_dg.nn.windows import Window, as_array, from_array, launch
 
 Array = Any  # a C-contiguous numpy array
 
@@ -122,14 +123,14 @@ def _cols_shape(channels: int, n_batch: int, window: Window) -> tuple[int, ...]:
 def unfold_array(x: Array, window: Window) -> Array:
     """im2col into a fresh (C, kh, kw, N, oh, ow) array."""
     cols = np.empty(_cols_shape(x.shape[1], x.shape[0], window), dtype=x.dtype)
-    im2col(cols, x, *window.stride, *window.padding, *window.dilation)
+    launch(im2col, cols, x, *window.stride, *window.padding, *window.dilation)
     return cols
 
 
 def fold_array(cols: Array, window: Window) -> Array:
     """col2im of a (C, kh, kw, N, oh, ow) array into a fresh (N, C, H, W) array."""
     x = np.empty((cols.shape[3], cols.shape[0], *window.size), dtype=cols.dtype)
-    col2im(x, cols, *window.stride, *window.padding, *window.dilation)
+    launch(col2im, x, cols, *window.stride, *window.padding, *window.dilation)
     return x
 
 
@@ -311,7 +312,7 @@ class MaxPool2dFn(Function):
     def backward(ctx: FunctionCtx, grad: Tensor) -> tuple[Tensor, None]:
         g = as_array(grad)
         grad_x = np.empty(ctx.input_shape, dtype=g.dtype)
-        max_pool2d_scatter(grad_x, g, ctx.indices)
+        launch(max_pool2d_scatter, grad_x, g, ctx.indices)
         return from_array(grad_x), None
 
 
@@ -320,7 +321,7 @@ def max_pool2d(input: Tensor, window: Window) -> tuple[Tensor, Tensor]:
     max_pool2d_argmax, values through MaxPool2dFn so that they are differentiable."""
     x = as_array(input)
     indices = np.empty((x.shape[0], x.shape[1], *window.out), dtype=np.int64)
-    max_pool2d_argmax(indices, x, *window.kernel, *window.stride, *window.padding, *window.dilation)
+    launch(max_pool2d_argmax, indices, x, *window.kernel, *window.stride, *window.padding, *window.dilation)
     index_tensor = from_array(indices)
     return MaxPool2dFn.apply(input, index_tensor), index_tensor
 
@@ -397,7 +398,7 @@ class AvgPool2dFn(Function):
     def forward(ctx: FunctionCtx, input: Tensor, window: Window, count_include_pad: bool) -> Tensor:
         x = as_array(input)
         out = np.empty((x.shape[0], x.shape[1], *window.out), dtype=x.dtype)
-        avg_pool2d_forward(out, x, *window.kernel, *window.stride, *window.padding, count_include_pad)
+        launch(avg_pool2d_forward, out, x, *window.kernel, *window.stride, *window.padding, count_include_pad)
         ctx.window, ctx.count_include_pad, ctx.input_shape = window, count_include_pad, x.shape
         return from_array(out)
 
@@ -406,7 +407,7 @@ class AvgPool2dFn(Function):
         g = as_array(grad)
         window = ctx.window
         grad_x = np.empty(ctx.input_shape, dtype=g.dtype)
-        avg_pool2d_backward(grad_x, g, *window.kernel, *window.stride, *window.padding, ctx.count_include_pad)
+        launch(avg_pool2d_backward, grad_x, g, *window.kernel, *window.stride, *window.padding, ctx.count_include_pad)
         return from_array(grad_x), None, None
 
 
@@ -465,7 +466,7 @@ class AdaptiveAvgPool2dFn(Function):
     def forward(ctx: FunctionCtx, input: Tensor, output_size: tuple[int, int]) -> Tensor:
         x = as_array(input)
         out = np.empty((x.shape[0], x.shape[1], *output_size), dtype=x.dtype)
-        adaptive_avg_pool2d_forward(out, x)
+        launch(adaptive_avg_pool2d_forward, out, x)
         ctx.input_shape = x.shape
         return from_array(out)
 
@@ -473,6 +474,6 @@ class AdaptiveAvgPool2dFn(Function):
     def backward(ctx: FunctionCtx, grad: Tensor) -> tuple[Tensor, None]:
         g = as_array(grad)
         grad_x = np.empty(ctx.input_shape, dtype=g.dtype)
-        adaptive_avg_pool2d_backward(grad_x, g)
+        launch(adaptive_avg_pool2d_backward, grad_x, g)
         return from_array(grad_x), None
 

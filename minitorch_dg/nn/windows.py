@@ -8,11 +8,16 @@ with an even kernel, needs nothing more: the padding after the plane only enters
 
 `as_array` and `from_array` move between tensors and contiguous numpy arrays without surprises: the
 Numba kernels of ex10 read and write plain C-ordered arrays, and `from_array` wraps one without a copy.
+`launch(kernel, *args)` runs a parallel kernel, on one thread when its arrays are small (as the fast
+backend does: waking the other threads costs more than a small kernel's work, and far more on a busy
+machine).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +45,28 @@ class Window:
     def args(self) -> tuple[int, ...]:
         """The geometry as the flat ints a Numba kernel takes: H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow."""
         return (*self.size, *self.kernel, *self.stride, *self.padding, *self.dilation, *self.out)
+
+
+PARALLEL_MIN = 1 << 15  # elements: a kernel whose largest array is smaller runs on one thread
+
+
+def launch(kernel: Callable[..., None], *args: Any) -> None:
+    """kernel(*args), on one thread when the largest array argument has fewer than PARALLEL_MIN elements."""
+    work = max((a.size for a in args if isinstance(a, np.ndarray)), default=0)
+    if work >= PARALLEL_MIN:
+        kernel(*args)
+        return
+    import numba
+
+    previous = numba.get_num_threads()
+    if previous == 1:
+        kernel(*args)
+        return
+    numba.set_num_threads(1)
+    try:
+        kernel(*args)
+    finally:
+        numba.set_num_threads(previous)
 
 
 def as_array(tensor: Tensor) -> np.ndarray:
