@@ -42,11 +42,11 @@ if "MTDG_SOURCE" not in os.environ and mt.course.solutions_available():
 
 @dataclass
 class Config:
-    epochs: int = 15
-    batch_size: int = 32
-    channels1: int = 16
-    channels2: int = 32
-    lr: float = 3e-3
+    epochs: int = 20
+    batch_size: int = 16
+    channels1: int = 32
+    channels2: int = 64
+    lr: float = 2e-3
     weight_decay: float = 1e-4
     seed: int = 0
     subset: int | None = None  # only the first N training and N test samples (quick runs, tests)
