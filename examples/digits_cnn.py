@@ -1,6 +1,6 @@
 """Train a LeNet-style convolutional network on handwritten digits with minitorch-dg, as one would with torch.
 
-    .venv/bin/python examples/digits_cnn.py                        # scikit-learn's 8x8 digits, >= 98 % test accuracy
+    .venv/bin/python examples/digits_cnn.py                        # scikit-learn's 8x8 digits, 20 epochs
     .venv/bin/python examples/digits_cnn.py --data-dir ~/data/mnist --epochs 3   # MNIST from its IDX files
     .venv/bin/python examples/digits_cnn.py --epochs 2 --subset 200 --out /tmp/quick   # a quick look
 
@@ -8,6 +8,10 @@ The model is Conv2d(1, c1, 3, padding=1) - ReLU - MaxPool2d(2) - Conv2d(c1, c2, 
 MaxPool2d(2) - Flatten - Linear(c2 * (size/4)^2, 10), trained with cross-entropy, Adam and a cosine
 learning-rate schedule. Without --data-dir the data are scikit-learn's 1797 8x8 digits (split 80/20, no
 download); with it, MNIST's four IDX files (plain or .gz) in that folder — nothing is downloaded.
+
+Measured on the 359 test digits (20 epochs, the defaults): 97.21 % with --seed 0 and 98.33 % with --seed 1
+(train accuracy 100 % in both); torch's own training of this model gives 96.9-98.3 % over seeds, so the
+issue's 98 % is reached by some seeds, not all.
 
 Every epoch prints a progress bar, then the train and test loss and accuracy and the time it took. At the
 end, in --out (default examples/runs/digits_cnn): curves.png, checkpoint.npz (mt.save: model, optimizer,
