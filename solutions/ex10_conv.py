@@ -200,8 +200,12 @@ class Conv2dFn(Function):
         rows = channels // groups * window.kernel[0] * window.kernel[1]
         cols = unfold_array(x, window).reshape(groups, rows, n_batch * window.positions)
         w = as_array(weight).reshape(groups, out_channels // groups, rows)
-        product = as_array(K.matmul(from_array(w), from_array(cols)))  # (G, Og, N·L)
-        out = product.reshape(out_channels, n_batch, oh, ow).transpose(1, 0, 2, 3)
+        # Outᵀ = Colsᵀ @ Wᵀ, (G, N·L, Og): ex06 runs blocks of rows in parallel, and N·L rows are many more
+        # than Og (one block of 64 rows would leave every other thread idle).
+        per_group = out_channels // groups
+        product = as_array(K.matmul(K.permute(from_array(cols), (0, 2, 1)), K.permute(from_array(w), (0, 2, 1))))
+        out = product.reshape(groups, n_batch, window.positions, per_group).transpose(1, 0, 3, 2)
+        out = out.reshape(n_batch, out_channels, oh, ow)
         if bias is not None:
             out = out + as_array(bias).reshape(1, out_channels, 1, 1)
         ctx.save_for_backward(input, weight)
@@ -225,8 +229,9 @@ class Conv2dFn(Function):
             d_cols = d_cols.reshape(_cols_shape(ctx.channels, n_batch, window))
             grad_input = from_array(fold_array(d_cols, window))
         if ctx.needs_input_grad[1]:
-            cols_t = K.permute(from_array(ctx.cols), (0, 2, 1))  # (G, N·L, Cg·kh·kw)
-            d_w = as_array(K.matmul(from_array(g_rows), cols_t))
+            g_t = K.permute(from_array(g_rows), (0, 2, 1))  # (G, N·L, Og)
+            d_w_t = as_array(K.matmul(from_array(ctx.cols), g_t))  # dWᵀ = Cols @ dOutᵀ: Cg·kh·kw rows, not Og
+            d_w = np.ascontiguousarray(d_w_t.transpose(0, 2, 1))  # (G, Og, Cg·kh·kw)
             grad_weight = from_array(d_w.reshape(tuple(weight.shape)))
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = from_array(g.sum(axis=(0, 2, 3)))
