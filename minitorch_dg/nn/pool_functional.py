@@ -53,11 +53,14 @@ def _pool_window(fn: str, dims: int, x: Tensor, kernel_size: Any, stride: Any, p
         raise RuntimeError(f"{fn}(): dilation must be greater than zero, but got {dil}")
     if any(p < 0 for p in pad):
         raise RuntimeError(f"{fn}(): pad must be non-negative, but got {pad}")
-    for p, k, d in zip(pad, kernel, dil):
-        if p > (d * (k - 1) + 1) // 2:
+    for p, k, d in zip(pad, kernel, dil):  # torch checks both: the dilated kernel, then the kernel itself
+        if half_rule == "effective" and p > (d * (k - 1) + 1) // 2:
             raise RuntimeError(
                 f"{fn}(): pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k} "
-                f"and dilation={d}" if half_rule == "effective" else
+                f"and dilation={d}"
+            )
+        if p > k // 2:
+            raise RuntimeError(
                 f"{fn}(): pad should be smaller than or equal to half of kernel size, but got pad={p} and "
                 f"kernel_size={k}"
             )

@@ -37,13 +37,14 @@ def test_conv2d_init_bounds() -> None:
     (lambda: mt.nn.Conv2d(3, 4, 3, groups=2), "in_channels must be divisible by groups"),
     (lambda: F.max_pool2d(mt.zeros(1, 1, 4, 4), 2, padding=2), "pad should be at most half"),
     (lambda: F.avg_pool2d(mt.zeros(1, 1, 4, 4), 3, padding=2), "pad should be smaller than or equal to half"),
+    (lambda: F.max_pool2d(mt.zeros(1, 1, 9, 9), 3, 1, 2, 2), "pad should be smaller than or equal to half"),
     (lambda: F.max_pool1d(mt.zeros(2, 3, 4, 4), 2), "expected 2D (unbatched) or 3D (batched) input"),
     (lambda: F.conv2d(mt.zeros(1, 3, 5, 5), mt.zeros(2, 3, 3, 3, dtype=mt.float64)), "same dtype"),
     (lambda: F.conv1d(mt.zeros(1, 3, 5), mt.zeros(2, 3, 3), stride=0), "non-positive stride"),
     (lambda: F.unfold(mt.zeros(3, 4), 2), "Only 3D or 4D input"),
     (lambda: F.fold(mt.zeros(1, 8, 5), (4, 4), 2), "calculated number of sliding blocks"),
 ], ids=["channels", "kernel-too-large", "groups", "2d-input", "same-strided", "bias", "module-groups", "pool-pad",
-        "avg-pool-pad", "pool1d-4d", "dtypes", "stride", "unfold-2d", "fold-blocks"])
+        "avg-pool-pad", "dilated-pool-pad", "pool1d-4d", "dtypes", "stride", "unfold-2d", "fold-blocks"])
 def test_wrong_use_gets_torchs_error(call: Callable[[], Any], message: str) -> None:
     with pytest.raises((RuntimeError, ValueError)) as info:
         call()

@@ -78,10 +78,9 @@ def _pool_kwargs(rng: random.Random, with_dilation: bool) -> dict[str, Any]:
     kernel = (rng.randint(1, 3), rng.randint(1, 3))
     kwargs: dict[str, Any] = dict(kernel_size=kernel, stride=(rng.randint(1, 3), rng.randint(1, 3)),
                                   ceil_mode=rng.random() < 0.5)
-    dilation = (rng.randint(1, 2), rng.randint(1, 2)) if with_dilation else (1, 1)
     if with_dilation:
-        kwargs["dilation"] = dilation
-    kwargs["padding"] = tuple(rng.randint(0, (d * (k - 1) + 1) // 2) for k, d in zip(kernel, dilation))
+        kwargs["dilation"] = (rng.randint(1, 2), rng.randint(1, 2))
+    kwargs["padding"] = tuple(rng.randint(0, k // 2) for k in kernel)  # torch: at most half the kernel
     return kwargs
 
 
