@@ -65,7 +65,7 @@ def test_unfold_fold_random_geometry(case: int, hidden_rng: random.Random) -> No
     kernel = (hidden_rng.randint(1, 3), hidden_rng.randint(1, 3))
     kwargs = dict(kernel_size=kernel, dilation=hidden_rng.randint(1, 2), padding=hidden_rng.randint(0, 1),
                   stride=hidden_rng.randint(1, 3))
-    size = (hidden_rng.randint(4, 8), hidden_rng.randint(4, 8))
+    size = (hidden_rng.randint(5, 8), hidden_rng.randint(5, 8))  # at least the longest window (3 taps, dilation 2)
     channels = hidden_rng.randint(1, 3)
     check_op(lambda x: lib(x).unfold(x, **kwargs), _array(hidden_rng, (2, channels, *size)),
              label=f"F.unfold(x (2, {channels}, {size}), {kwargs})")
