@@ -33,6 +33,7 @@ class Case:
     target: float | None = None  # the issue's target for torch time / fast time, when it has one
     simple_target: float | None = None  # a target for simple time / fast time (ex06's core matmul)
     runners: dict[str, Runner] = field(default_factory=dict)
+    compare: bool = True  # False: the results differ by design (a training epoch); only the time counts
 
     def prepare(self) -> dict[str, Runner]:
         if not self.runners:

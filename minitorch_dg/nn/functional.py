@@ -316,3 +316,23 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 
 __all__ += ["gelu", "silu", "leaky_relu", "elu", "softplus"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Convolution and pooling (ex10): checked in conv_functional.py / pool_functional.py
+# ---------------------------------------------------------------------------------------------------
+
+from .conv_functional import conv1d, conv2d, fold, unfold  # noqa: E402
+from .pool_functional import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
+
+__all__ += [
+    "conv1d", "conv2d", "unfold", "fold", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+]

@@ -1,0 +1,6 @@
+"""col2im assigns instead of adding, so where windows overlap only the last entry survives."""
+
+HINT = "An input that several windows read gets the sum of their gradients: use += in col2im."
+
+PATCH = [("                            x[n, c, iy, ix] += cols[c, i, j, n, y, z]",
+          "                            x[n, c, iy, ix] = cols[c, i, j, n, y, z]")]

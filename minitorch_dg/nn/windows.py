@@ -1,0 +1,104 @@
+"""Plumbing for ex10 (convolution and pooling): window geometry and host arrays.
+
+A sliding window over a 2-D plane of size (H, W) is described by one `Window`: kernel (kh, kw), stride,
+the zero padding *before* the plane on each axis (top, left), dilation, and the output size (oh, ow)
+that the framework computed with ex10's `output_size` (so asymmetric padding, torch's padding='same'
+with an even kernel, needs nothing more: the padding after the plane only enters the output size).
+1-D operations are the 2-D ones on planes of height 1.
+
+`as_array` and `from_array` move between tensors and contiguous numpy arrays without surprises: the
+Numba kernels of ex10 read and write plain C-ordered arrays, and `from_array` wraps one without a copy.
+`launch(kernel, *args)` runs a parallel kernel, on one thread when its arrays are small (as the fast
+backend does: waking the other threads costs more than a small kernel's work, and far more on a busy
+machine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import course
+from ..tensor import Tensor
+from ..tensor_data import TensorData
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where the windows of a 2-D sliding-window operation sit on an (H, W) plane."""
+
+    size: tuple[int, int]  # the input plane (H, W)
+    kernel: tuple[int, int]  # (kh, kw)
+    stride: tuple[int, int]  # (sh, sw)
+    padding: tuple[int, int]  # zeros before the plane: (top, left)
+    dilation: tuple[int, int]  # (dh, dw)
+    out: tuple[int, int]  # output positions (oh, ow)
+
+    @property
+    def positions(self) -> int:
+        """L = oh · ow, the number of window positions per plane."""
+        return self.out[0] * self.out[1]
+
+    def args(self) -> tuple[int, ...]:
+        """The geometry as the flat ints a Numba kernel takes: H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow."""
+        return (*self.size, *self.kernel, *self.stride, *self.padding, *self.dilation, *self.out)
+
+
+PARALLEL_MIN = 1 << 15  # elements: a kernel whose largest array is smaller runs on one thread
+
+
+def launch(kernel: Callable[..., None], *args: Any) -> None:
+    """kernel(*args), on one thread when the largest array argument has fewer than PARALLEL_MIN elements."""
+    work = max((a.size for a in args if isinstance(a, np.ndarray)), default=0)
+    if work >= PARALLEL_MIN:
+        kernel(*args)
+        return
+    import numba
+
+    previous = numba.get_num_threads()
+    if previous == 1:
+        kernel(*args)
+        return
+    numba.set_num_threads(1)
+    try:
+        kernel(*args)
+    finally:
+        numba.set_num_threads(previous)
+
+
+def as_array(tensor: Tensor) -> np.ndarray:
+    """The values of a CPU tensor as a C-contiguous numpy array (no copy when the tensor is contiguous)."""
+    if tensor.device != "cpu":
+        raise RuntimeError(
+            f"ex10's kernels run on the CPU; got a tensor on {tensor.device!r}. Move it with .cpu() first."
+        )
+    from .. import kernels as K
+
+    return np.ascontiguousarray(K.host_array(tensor))
+
+
+def from_array(array: np.ndarray) -> Tensor:
+    """A tensor over a C-contiguous numpy array (float32 / float64 / int64), sharing its memory."""
+    array = np.ascontiguousarray(array)
+    shape = tuple(int(s) for s in array.shape)
+    strides = tuple(int(s) // array.itemsize for s in array.strides) if array.size else _strides(shape)
+    return Tensor._from_data(TensorData(array.reshape(-1), shape, strides, "cpu"))
+
+
+def _strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
+
+
+def ex10_module():
+    """The ex10 module in force, imported with Numba's cache in the course's cache folder (see fast/caching.py)."""
+    from ..fast import caching
+
+    with caching.kernel_cache():
+        return course.load("ex10")

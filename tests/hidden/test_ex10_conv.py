@@ -1,0 +1,113 @@
+"""ex10 hidden tests: shapes, kernels, strides, padding, dilation, groups and pooling options drawn at
+grading time (MTDG_SEED), compared with torch.nn.functional on the same data (values and gradients)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import minitorch_dg as mt
+from tests.support.tensor_oracle import check_op
+
+F = mt.nn.functional
+TF = torch.nn.functional
+
+
+def lib(x: Any) -> Any:
+    return F if isinstance(x, mt.Tensor) else TF
+
+
+def _array(rng: random.Random, shape: tuple[int, ...]) -> np.ndarray:
+    return np.random.default_rng(rng.randrange(2**32)).normal(size=shape)
+
+
+def _conv_case(rng: random.Random) -> tuple[tuple[int, ...], tuple[int, ...], dict[str, Any]]:
+    groups = rng.choice([1, 1, 2, 3])
+    channels = groups * rng.randint(1, 2)
+    out_channels = groups * rng.randint(1, 2)
+    kernel = (rng.randint(1, 3), rng.randint(1, 3))
+    dilation = (rng.randint(1, 2), rng.randint(1, 2))
+    stride = (rng.randint(1, 3), rng.randint(1, 3))
+    padding = (rng.randint(0, 2), rng.randint(0, 2))
+    span = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    size = tuple(max(s - 2 * p, 1) + rng.randint(0, 4) for s, p in zip(span, padding))
+    batch = rng.randint(1, 3)
+    kwargs: dict[str, Any] = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return (batch, channels, *size), (out_channels, channels // groups, *kernel), kwargs
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("case", range(6))
+def test_conv2d_random_geometry(case: int, hidden_rng: random.Random) -> None:
+    x_shape, w_shape, kwargs = _conv_case(hidden_rng)
+    dtype = hidden_rng.choice(["float32", "float64"])
+    layouts = [(0, 2, 3, 1) if hidden_rng.random() < 0.3 else None, None, None]
+    check_op(lambda x, w, b: lib(x).conv2d(x, w, b, **kwargs), _array(hidden_rng, x_shape), _array(hidden_rng, w_shape),
+             _array(hidden_rng, (w_shape[0],)), dtype=dtype, layouts=layouts,
+             label=f"F.conv2d(x {x_shape}, weight {w_shape}, bias, {kwargs})")
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_conv1d_random_geometry(case: int, hidden_rng: random.Random) -> None:
+    x_shape, w_shape, kwargs = _conv_case(hidden_rng)
+    kwargs = {k: (v[1] if isinstance(v, tuple) else v) for k, v in kwargs.items()}
+    x1, w1 = (x_shape[0], x_shape[1], x_shape[3]), (w_shape[0], w_shape[1], w_shape[3])
+    check_op(lambda x, w: lib(x).conv1d(x, w, **kwargs), _array(hidden_rng, x1), _array(hidden_rng, w1),
+             label=f"F.conv1d(x {x1}, weight {w1}, {kwargs})")
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_unfold_fold_random_geometry(case: int, hidden_rng: random.Random) -> None:
+    kernel = (hidden_rng.randint(1, 3), hidden_rng.randint(1, 3))
+    kwargs = dict(kernel_size=kernel, dilation=hidden_rng.randint(1, 2), padding=hidden_rng.randint(0, 1),
+                  stride=hidden_rng.randint(1, 3))
+    size = (hidden_rng.randint(5, 8), hidden_rng.randint(5, 8))  # at least the longest window (3 taps, dilation 2)
+    channels = hidden_rng.randint(1, 3)
+    check_op(lambda x: lib(x).unfold(x, **kwargs), _array(hidden_rng, (2, channels, *size)),
+             label=f"F.unfold(x (2, {channels}, {size}), {kwargs})")
+    blocks = TF.unfold(torch.zeros(1, channels, *size), **kwargs).shape
+    check_op(lambda x: lib(x).fold(x, size, **kwargs), _array(hidden_rng, (2, blocks[1], blocks[2])),
+             label=f"F.fold(x (2, {blocks[1]}, {blocks[2]}), {size}, {kwargs})")
+
+
+def _pool_kwargs(rng: random.Random, with_dilation: bool) -> dict[str, Any]:
+    kernel = (rng.randint(1, 3), rng.randint(1, 3))
+    kwargs: dict[str, Any] = dict(kernel_size=kernel, stride=(rng.randint(1, 3), rng.randint(1, 3)),
+                                  ceil_mode=rng.random() < 0.5)
+    if with_dilation:
+        kwargs["dilation"] = (rng.randint(1, 2), rng.randint(1, 2))
+    kwargs["padding"] = tuple(rng.randint(0, k // 2) for k in kernel)  # torch: at most half the kernel
+    return kwargs
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_max_pool2d_random_geometry_with_ties(case: int, hidden_rng: random.Random) -> None:
+    kwargs = _pool_kwargs(hidden_rng, with_dilation=True)
+    shape = (hidden_rng.randint(1, 2), hidden_rng.randint(1, 3), hidden_rng.randint(5, 8), hidden_rng.randint(5, 8))
+    x = np.random.default_rng(hidden_rng.randrange(2**32)).integers(0, 4, size=shape).astype(np.float64)
+    check_op(lambda t: lib(t).max_pool2d(t, **kwargs), x, dtype=hidden_rng.choice(["float32", "float64"]),
+             label=f"F.max_pool2d(x {shape} with ties, {kwargs})")
+    _, got = F.max_pool2d(mt.tensor(x), **kwargs, return_indices=True)
+    _, want = TF.max_pool2d(torch.tensor(x), **kwargs, return_indices=True)
+    assert np.array_equal(got.to_numpy(), want.numpy()), f"return_indices differ from torch's for {kwargs}"
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_avg_pool2d_random_geometry(case: int, hidden_rng: random.Random) -> None:
+    kwargs = _pool_kwargs(hidden_rng, with_dilation=False)
+    kwargs["count_include_pad"] = hidden_rng.random() < 0.5
+    shape = (hidden_rng.randint(1, 2), hidden_rng.randint(1, 3), hidden_rng.randint(4, 8), hidden_rng.randint(4, 8))
+    check_op(lambda t: lib(t).avg_pool2d(t, **kwargs), _array(hidden_rng, shape),
+             dtype=hidden_rng.choice(["float32", "float64"]), label=f"F.avg_pool2d(x {shape}, {kwargs})")
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_adaptive_avg_pool2d_random_sizes(case: int, hidden_rng: random.Random) -> None:
+    size = (hidden_rng.randint(1, 9), hidden_rng.randint(1, 9))
+    out = (hidden_rng.randint(1, 6), hidden_rng.randint(1, 6))
+    check_op(lambda t: lib(t).adaptive_avg_pool2d(t, out), _array(hidden_rng, (2, 2, *size)),
+             label=f"F.adaptive_avg_pool2d(x (2, 2, {size}), {out})")
