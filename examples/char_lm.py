@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+from tqdm import tqdm
 
 import minitorch_dg as mt
 
@@ -159,29 +160,6 @@ def evaluate(lib: Any, model: CharModel, data: np.ndarray, seq_len: int) -> floa
     return total / max(count, 1) / math.log(2)
 
 
-class ProgressBar:
-    """`mt  [#######------]  230/600 bpc 2.345` redrawn in place on a terminal; on a pipe every tenth of the way."""
-
-    def __init__(self, total: int, label: str, stream: TextIO, width: int = 24) -> None:
-        self.total, self.label, self.stream, self.width = total, label, stream, width
-        self.interactive = stream.isatty()
-        self._last_tenth = -1
-
-    def update(self, done: int, bpc: float) -> None:
-        tenth = done * 10 // max(self.total, 1)
-        if not self.interactive and tenth == self._last_tenth and done != self.total:
-            return
-        self._last_tenth = tenth
-        filled = self.width * done // max(self.total, 1)
-        text = f"{self.label} [{'#' * filled}{'-' * (self.width - filled)}] {done:>4}/{self.total} train bpc {bpc:.3f}"
-        self.stream.write(("\r" + text) if self.interactive else (text + "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.interactive:
-            self.stream.write("\n")
-
-
 def train(lib: Any, config: Config, model: CharModel, train_data: np.ndarray, val_data: np.ndarray,
           stream: TextIO) -> tuple[History, Any]:
     """`config.steps` steps of truncated BPTT with Adam and clipping; returns the history and the optimizer."""
@@ -189,7 +167,7 @@ def train(lib: Any, config: Config, model: CharModel, train_data: np.ndarray, va
     starts = windows(train_data, config.seq_len)
     history, state = History(), None
     label = "minitorch-dg" if lib is mt else "torch       "
-    bar = ProgressBar(config.steps, label, stream)
+    bar = tqdm(total=config.steps, desc=label, file=stream, unit="step", dynamic_ncols=True, mininterval=0.2)
     running, since, elapsed = 0.0, 0, 0.0
     for step in range(1, config.steps + 1):
         began = time.perf_counter()
@@ -205,7 +183,8 @@ def train(lib: Any, config: Config, model: CharModel, train_data: np.ndarray, va
         elapsed += time.perf_counter() - began
         running += loss.item() / math.log(2)
         since += 1
-        bar.update(step, running / since)
+        bar.update(1)
+        bar.set_postfix(train_bpc=f"{running / since:.3f}", refresh=False)
         if step % config.eval_every == 0 or step == config.steps:
             history.step.append(step)
             history.train_bpc.append(running / since)

@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import minitorch_dg as mt  # noqa: E402
 import minitorch_dg.nn.functional as F  # noqa: E402
-from digits_mlp import History, ProgressBar, evaluate  # noqa: E402
+from digits_mlp import History, evaluate  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 from minitorch_dg import nn  # noqa: E402
 from minitorch_dg.utils.data import DataLoader, Subset, TensorDataset  # noqa: E402
 
@@ -108,16 +109,16 @@ def train(config: Config, out: Path | None = DEFAULT_OUT, stream: TextIO = sys.s
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
         model.train()
-        bar = ProgressBar(len(train_loader), f"epoch {epoch:>2}/{config.epochs}", stream)
         running = 0.0
-        for step, (x, y) in enumerate(train_loader, 1):
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            optimizer.step()
-            running += loss.item()
-            bar.update(step, running / step)
-        bar.close()
+        with tqdm(train_loader, desc=f"epoch {epoch:>2}/{config.epochs}", file=stream, unit="batch",
+                  dynamic_ncols=True, mininterval=0.2) as bar:
+            for step, (x, y) in enumerate(bar, 1):
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                optimizer.step()
+                running += loss.item()
+                bar.set_postfix(loss=f"{running / step:.4f}", refresh=False)
         scheduler.step()
         train_loss, train_accuracy = evaluate(model, train_eval_loader)
         test_loss, test_accuracy = evaluate(model, test_loader)
