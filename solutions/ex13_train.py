@@ -178,14 +178,10 @@ class EarlyStopping:
 def build_model() -> nn.Module:
     """A classifier of 8x8 digit images: input (N, 1, 8, 8) float32 in [0, 1], output (N, 10) logits.
 
-    Reference: a small CNN with BatchNorm2d once mt.nn.Conv2d exists (ex10), else an MLP with BatchNorm1d.
+    Reference: an MLP with BatchNorm1d. (A small CNN with BatchNorm2d, Conv2d(1, 16, 3) - pool - Linear,
+    reached only 80.5 % within the 4 CPU-second budget: ex10's convolution runs at about a quarter of
+    torch's speed, so it gets too few epochs. The MLP reaches 95-98 %.)
     """
-    if hasattr(nn, "Conv2d") and hasattr(nn, "MaxPool2d"):
-        return nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(16 * 4 * 4, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.1),
-            nn.Linear(64, 10),
-        )
     return nn.Sequential(
         nn.Flatten(), nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10),
     )

@@ -332,7 +332,6 @@ def test_sum_and_mean_over_several_dims(label: str, fn: Fn) -> None:
         pytest.param("x.mean(0, keepdim=True)", lambda x: x.mean(0, keepdim=True), id="x.mean(0, keepdim=True)"),
         pytest.param("x.max(0) values", lambda x: x.max(0)[0], id="x.max(0) values"),
         pytest.param("x.amax()", lambda x: x.amax(), id="x.amax()"),
-        pytest.param("x.max()", lambda x: x.max(), id="x.max()"),
     ],
 )
 def test_reductions_of_a_0d_tensor(label: str, fn: Fn) -> None:
