@@ -23,6 +23,7 @@ import importlib.util
 import inspect
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,37 +170,135 @@ def parse_source(spec: str | None) -> SourcePlan:
     return SourcePlan(default, overrides)
 
 
-_plan_text: str | None = None
-_plan: SourcePlan = SourcePlan()
 _forced: SourcePlan | None = None
 _installed: dict[str, tuple[ModuleType, str]] = {}
 
 
 _ENVIRON_DATA: Any = getattr(os.environ, "_data", None) if os.name == "posix" else None
+_ENV_KEY: Any = ENV_VAR.encode() if _ENVIRON_DATA is not None else ENV_VAR
 
 
 def environ(name: str) -> str | None:
-    """os.environ.get(name), read the way os.environ itself stores it (bytes keys on POSIX).
-
-    Every tensor op asks which code serves an exercise and which backend runs it, which reads the
-    environment several times (so that a changed MTDG_SOURCE or MTDG_BACKEND takes effect at once);
-    through the Mapping machinery each read cost 0.6 us, about a tenth of a small op's time."""
+    """os.environ.get(name), read the way os.environ itself stores it (bytes keys on POSIX): about 0.1 us
+    instead of 0.6 us through the Mapping machinery."""
     if _ENVIRON_DATA is None:
         return os.environ.get(name)
     raw = _ENVIRON_DATA.get(name.encode())
     return None if raw is None else raw.decode(errors="surrogateescape")
 
 
+def _raw_source() -> Any:
+    """MTDG_SOURCE exactly as os.environ stores it (the same object while nobody sets it again)."""
+    return (_ENVIRON_DATA if _ENVIRON_DATA is not None else os.environ).get(_ENV_KEY)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Binding: the plan is read once per process
+# ----------------------------------------------------------------------------------------------------
+#
+# The first question about an exercise reads MTDG_SOURCE and binds the plan for the rest of the process;
+# each exercise's module is then resolved once, and every ExerciseProxy keeps the attributes it served
+# (so that `ex03.strides_from_shape` costs what a module attribute costs). Only three things change what
+# serves an exercise afterwards, and each moves `generation()` on and makes the proxies forget:
+# `using(...)` (and leaving it), `install`/`uninstall` (the grader's mutants and submissions) and
+# `rebind()` (tests that set MTDG_SOURCE on purpose). Setting MTDG_SOURCE in a running process is refused
+# by `check_environment()`, which the tensor kernels call on every operation (an identity check).
+
+_UNBOUND: Any = object()
+_bound_raw: Any = _UNBOUND  # MTDG_SOURCE's raw value when the plan was bound
+_bound_plan: SourcePlan = SourcePlan()
+_generation = 0
+_proxies: "weakref.WeakSet[ExerciseProxy]" = weakref.WeakSet()
+
+
+def generation() -> int:
+    """A counter that moves on whenever what serves an exercise may have changed (caches key on it)."""
+    return _generation
+
+
+def _changed() -> None:
+    """Forget every resolved module and every attribute a proxy kept; move the generation on."""
+    global _generation
+    _generation += 1
+    _resolved.clear()
+    _failed.clear()
+    for proxy in list(_proxies):
+        proxy._forget()
+
+
+def _bind() -> SourcePlan:
+    """Read MTDG_SOURCE and bind the plan (an invalid value raises SourceError here, and stays unbound)."""
+    global _bound_raw, _bound_plan
+    raw = _raw_source()
+    text = raw.decode(errors="surrogateescape") if isinstance(raw, bytes) else raw
+    _bound_plan = parse_source(text)
+    _bound_raw = raw
+    return _bound_plan
+
+
+def check_environment() -> None:
+    """Raise SourceError when MTDG_SOURCE was set to another plan after the course bound its plan.
+
+    Costs an identity comparison while the variable is untouched (tensor kernels call it on every op)."""
+    raw = _raw_source()
+    if raw is _bound_raw or _bound_raw is _UNBOUND:
+        return
+    _environment_changed(raw)
+
+
+def _environment_changed(raw: Any) -> None:
+    global _bound_raw
+    text = raw.decode(errors="surrogateescape") if isinstance(raw, bytes) else raw
+    before = _bound_raw.decode(errors="surrogateescape") if isinstance(_bound_raw, bytes) else _bound_raw
+    if text == before or (text is not None and before is not None and
+                          parse_source(text) == parse_source(before)):
+        _bound_raw = raw  # set again to a value that means the same plan
+        return
+    raise SourceError(
+        f"{ENV_VAR} changed from {before!r} to {text!r} after this process started serving exercises by "
+        f"{before!r}. The course reads {ENV_VAR} once per process: set it before starting Python (or "
+        f"before the first tensor operation), or switch inside a program with "
+        f"`with minitorch_dg.course.using({text!r}):`."
+    )
+
+
 def plan() -> SourcePlan:
-    """The plan in force: the one set by `using`, else the one in `MTDG_SOURCE` (re-read when it changes)."""
-    global _plan_text, _plan
+    """The plan in force: the one set by `using`, else the one bound from `MTDG_SOURCE` at first use."""
     if _forced is not None:
         return _forced
-    text = environ(ENV_VAR)
-    if text != _plan_text:
-        _plan = parse_source(text)
-        _plan_text = text
-    return _plan
+    if _bound_raw is _UNBOUND:
+        return _bind()
+    check_environment()
+    return _bound_plan
+
+
+def rebind() -> None:
+    """Read MTDG_SOURCE again now (for tests and tools that set it on purpose inside one process)."""
+    global _bound_raw
+    _bound_raw = _UNBOUND
+    _changed()
+
+
+@contextlib.contextmanager
+def environment_source(spec: str | None) -> Iterator[None]:
+    """Inside the block, MTDG_SOURCE is `spec` (None: unset) and the course binds to it at its next question
+    (an invalid spec raises there); on leaving, the variable is restored and the course binds afresh. The
+    explicit way for a test to exercise the environment path."""
+    previous = os.environ.get(ENV_VAR)
+    _set_env(spec)
+    rebind()
+    try:
+        yield
+    finally:
+        _set_env(previous)
+        rebind()
+
+
+def _set_env(value: str | None) -> None:
+    if value is None:
+        os.environ.pop(ENV_VAR, None)
+    else:
+        os.environ[ENV_VAR] = value
 
 
 @contextlib.contextmanager
@@ -208,27 +307,27 @@ def using(spec: str | SourcePlan) -> Iterator[SourcePlan]:
     global _forced
     previous = _forced
     _forced = parse_source(spec) if isinstance(spec, str) else spec
+    _changed()
     try:
         yield _forced
     finally:
         _forced = previous
+        _changed()
 
 
 def install(exercise: str, module: ModuleType, label: str) -> None:
     """Serve `module` for `exercise` whatever the plan says (a mutant, a submission); `label` names it in messages."""
-    global _install_generation
     _installed[normalize_id(exercise)] = (module, label)
-    _install_generation += 1
+    _changed()
 
 
 def uninstall(exercise: str | None = None) -> None:
     """Remove installed modules (all of them when `exercise` is None)."""
-    global _install_generation
-    _install_generation += 1
     if exercise is None:
         _installed.clear()
     else:
         _installed.pop(normalize_id(exercise), None)
+    _changed()
 
 
 def source_of(exercise: str) -> str:
@@ -248,21 +347,13 @@ def describe() -> str:
 
 
 _resolved: dict[str, ModuleType] = {}
-_resolved_plan: SourcePlan | None = None
-_resolved_generation = -1
-_install_generation = 0
 
 
 def load(exercise: str) -> ModuleType:
-    """The module that serves `exercise` under the plan in force (cached until the plan changes)."""
-    global _resolved_plan, _resolved_generation
-    current = plan()
-    if current is not _resolved_plan or _install_generation != _resolved_generation:
-        _resolved.clear()
-        _failed.clear()
-        _resolved_plan, _resolved_generation = current, _install_generation
+    """The module that serves `exercise` under the plan in force (resolved once per generation)."""
     module = _resolved.get(exercise)
     if module is None:
+        plan()  # binds the plan, or refuses a changed MTDG_SOURCE
         module = _resolve_once(exercise)
         _resolved[exercise] = module
     return module
@@ -328,21 +419,32 @@ _INTROSPECTION_NAMES = frozenset({"pytestmark", "pytest_plugins"})
 
 
 class ExerciseProxy:
-    """A stand-in for an exercise module that looks the module up on every attribute access.
+    """A stand-in for an exercise module: `operators = ExerciseProxy('ex01')` lets framework code write
+    `operators.mul(a, b)` and reach the module that the plan in force chooses.
 
-    `operators = ExerciseProxy('ex01')` lets framework code write `operators.mul(a, b)` and always reach the
-    module that the plan in force chooses, even when the plan changes after import.
+    An attribute is looked up in that module the first time it is asked for and then kept on the proxy
+    (an ordinary attribute read afterwards); `using`, `install`, `uninstall` and `rebind` make every proxy
+    forget what it kept, so a changed plan is followed at once.
     """
 
     def __init__(self, exercise: str) -> None:
         object.__setattr__(self, "_exercise", exercise)
+        _proxies.add(self)
 
     def __getattr__(self, name: str) -> Any:
         # Tools that inspect objects (pytest's collector, debuggers, mocks) probe private and special
         # names; answering those must not import the exercise, whose code may not even load yet.
         if name.startswith("_") or name in _INTROSPECTION_NAMES:
             raise AttributeError(name)
-        return getattr(load(self._exercise), name)
+        value = getattr(load(self._exercise), name)
+        object.__setattr__(self, name, value)
+        return value
+
+    def _forget(self) -> None:
+        kept = self.__dict__
+        exercise = kept["_exercise"]
+        kept.clear()
+        kept["_exercise"] = exercise
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{self._exercise} is served by the course; change the exercise module instead.")

@@ -54,6 +54,9 @@ def set_default_dtype(dtype: DType) -> None:
 
 def from_numpy(np_dtype: Any) -> DType:
     """Our dtype for a numpy dtype; other numpy types map to the nearest one we have."""
+    found = _BY_NUMPY.get(np_dtype)  # a storage's dtype: one dictionary lookup
+    if found is not None:
+        return found
     dt = np.dtype(np_dtype)
     if dt in _BY_NUMPY:
         return _BY_NUMPY[dt]

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .autodiff import Context, is_grad_enabled, set_grad_enabled
+from . import autodiff
+from .autodiff import Context
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -32,7 +33,10 @@ class TensorContext(Context):
     """A Context that remembers the version of every saved tensor, to detect in-place changes."""
 
     def __init__(self, needs_input_grad: tuple[bool, ...] = ()) -> None:
-        super().__init__(needs_input_grad)
+        # Context.__init__'s three fields, set here directly: one of these is made for every operation
+        self.needs_input_grad = needs_input_grad
+        self._saved: tuple[Any, ...] = ()
+        self._freed = False
         self._versions: tuple[int, ...] = ()
 
     def save_for_backward(self, *values: Any) -> None:
@@ -90,21 +94,33 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
-        from .tensor import Tensor
-
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        tensor = _tensor_type
+        needs = tuple([isinstance(a, tensor) and a.requires_grad for a in args])
         ctx = TensorContext(needs)
-        with set_grad_enabled(False):
+        previous = autodiff._grad_enabled
+        autodiff._grad_enabled = False
+        try:
             out = cls.forward(ctx, *args, **kwargs)
-        if not isinstance(out, Tensor):
+        finally:
+            autodiff._grad_enabled = previous
+        if not isinstance(out, tensor):
             raise TypeError(
                 f"{_qualname(cls)}.forward returned {type(out).__name__}; it must return a Tensor"
             )
-        if any(needs) and is_grad_enabled() and out.dtype.is_floating_point:
-            return Tensor._from_data(out._data, history=History(cls, ctx, args))
+        if previous and True in needs and out._data.dtype.is_floating_point:
+            return tensor._from_data(out._data, history=History(cls, ctx, args))
         if out.requires_grad or out._history is not None:
-            return Tensor._from_data(out._data)
+            return tensor._from_data(out._data)
         return out
+
+
+_tensor_type: Any = None
+
+
+def register_tensor_type(cls: type) -> None:
+    """Tell Function which class is the Tensor (tensor.py imports this module, not the other way round)."""
+    global _tensor_type
+    _tensor_type = cls
 
 
 def _qualname(cls: type) -> str:

@@ -29,10 +29,11 @@ if TYPE_CHECKING:
 ex03 = course.ExerciseProxy("ex03")
 
 
-def _tensor(data: TensorData) -> Tensor:
-    from .tensor import Tensor
+_Tensor: Any = None  # minitorch_dg.tensor.Tensor, filled in by tensor.py (which imports this module)
 
-    return Tensor._from_data(data)
+
+def _tensor(data: TensorData) -> Tensor:
+    return _Tensor._from_data(data)
 
 
 def same_device(*tensors: Tensor) -> str:
@@ -47,20 +48,66 @@ def same_device(*tensors: Tensor) -> str:
     return tensors[0].device
 
 
+def _backend(device: str) -> Any:
+    """The backend for `device`, after checking that nobody changed MTDG_SOURCE under the running course."""
+    course.check_environment()
+    return backends.cpu() if device == "cpu" else backends.for_device(device)
+
+
+# contiguous strides per shape, from ex03's strides_from_shape (kept while the course's generation holds)
+_strides: dict[tuple[int, ...], tuple[int, ...]] = {}
+_strides_generation = -1
+
+
+def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """ex03's strides_from_shape(shape) as a tuple, asked once per shape."""
+    global _strides_generation
+    if _strides_generation != course._generation:
+        _strides.clear()
+        _broadcasts.clear()
+        _strides_generation = course._generation
+    found = _strides.get(shape)
+    if found is None:
+        found = tuple(int(s) for s in ex03.strides_from_shape(shape))
+        if len(_strides) > 4096:
+            _strides.clear()
+        _strides[shape] = found
+    return found
+
+
+_broadcasts: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
+
+
+def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """ex03's shape_broadcast(a, b) as a tuple, asked once per pair of shapes (while the generation holds;
+    a pair that does not broadcast raises ex03's error every time)."""
+    if _strides_generation != course._generation:
+        contiguous_strides(())  # clears both memories
+    found = _broadcasts.get((a, b))
+    if found is None:
+        found = tuple(int(s) for s in ex03.shape_broadcast(a, b))
+        if len(_broadcasts) > 4096:
+            _broadcasts.clear()
+        _broadcasts[(a, b)] = found
+    return found
+
+
 def empty(shape: tuple[int, ...], dtype: DType, device: str = "cpu") -> TensorData:
     """A fresh contiguous TensorData (zero-filled) of `shape` and `dtype` on `device`."""
-    backend = backends.for_device(device)
-    storage = backend.empty(tuple(shape), dtype.numpy)
-    return TensorData(storage, tuple(shape), tuple(ex03.strides_from_shape(tuple(shape))), device)
+    shape = tuple(shape)
+    storage = _backend(device).empty(shape, dtype.numpy)
+    return TensorData.fresh(storage, shape, contiguous_strides(shape), device)
 
 
 def output(shape: tuple[int, ...], dtype: DType, device: str = "cpu") -> TensorData:
     """A fresh contiguous TensorData for a kernel to overwrite completely: not zero-filled where the backend
-    can skip that (`uninitialized`, on cuda), zero-filled elsewhere (as `empty`)."""
-    backend = backends.for_device(device)
+    can skip that (`uninitialized`: the fast CPU backend and cuda), zero-filled elsewhere (as `empty`)."""
+    return _output_on(_backend(device), tuple(shape), dtype, device)
+
+
+def _output_on(backend: Any, shape: tuple[int, ...], dtype: DType, device: str) -> TensorData:
     allocate = getattr(backend, "uninitialized", backend.empty)
-    storage = allocate(tuple(shape), dtype.numpy)
-    return TensorData(storage, tuple(shape), tuple(ex03.strides_from_shape(tuple(shape))), device)
+    return TensorData.fresh(allocate(shape, dtype.numpy), shape, contiguous_strides(shape), device, dtype)
 
 
 def result_type(a: Tensor, b: Tensor) -> DType:
@@ -76,24 +123,33 @@ def _category(dtype: DType) -> int:
     return 2 if dtype.is_floating_point else (1 if dtype is int64 else 0)
 
 
+_UNARY = frozenset(UNARY_OPS)
+_FLOAT_RESULT = frozenset(FLOAT_RESULT_UNARY)
+_BINARY = frozenset(BINARY_OPS)
+_COMPARE = frozenset(COMPARISONS)
+
+
 def map(op: str, a: Tensor, out: Tensor | None = None) -> Tensor:
     """out = op(a) element-wise. With `out`, a broadcastable `a` is written into it (a copy when op is 'id')."""
-    if op not in UNARY_OPS:
+    if op not in _UNARY:
         raise ValueError(f"unknown map op {op!r}; the ops are {UNARY_OPS}")
-    backend = backends.for_device(a.device)
+    data = a._data
+    backend = _backend(data.device)
     if out is None:
-        if op in FLOAT_RESULT_UNARY and not a.dtype.is_floating_point:
-            a = cast(a, get_default_dtype())  # torch's sigmoid(int or bool) is float; compute it in float
-        dtype = a.dtype
-        if op == "logical_not":
-            dtype = bool_
-        out_data = output(a.shape, dtype, a.device)
-        backend.map(op, a._data, out_data)
-        return _tensor(out_data)
+        if op in _FLOAT_RESULT and not data.dtype.is_floating_point:
+            data = cast(a, get_default_dtype())._data  # torch's sigmoid(int or bool) is float; compute in float
+        out_data = _output_on(backend, data.shape, bool_ if op == "logical_not" else data.dtype, data.device)
+        if data.strides == out_data.strides and out_data.storage.size > 1 and hasattr(backend, "flat"):
+            backend.flat("map", op, out_data.storage.size, out_data.storage, data.storage)
+        else:
+            backend.map(op, data, out_data)
+        return _Tensor._from_data(out_data)
     same_device(a, out)
     ex03.shape_broadcast(tuple(a.shape), tuple(out.shape))
     backend.map(op, a._data, out._data)
     return out
+
+
 
 
 def zip(op: str, a: Tensor, b: Tensor) -> Tensor:
@@ -101,19 +157,62 @@ def zip(op: str, a: Tensor, b: Tensor) -> Tensor:
 
     Operands of different dtypes are first converted to the promoted dtype (the dtype the op computes in,
     as torch does: int64 + float32 adds in float32), so every kernel sees one input dtype."""
-    if op not in BINARY_OPS:
+    if op not in _BINARY:
         raise ValueError(f"unknown zip op {op!r}; the ops are {BINARY_OPS}")
-    device = same_device(a, b)
-    shape = tuple(ex03.shape_broadcast(tuple(a.shape), tuple(b.shape)))
-    common = result_type(a, b)
+    da, db = a._data, b._data
+    device = da.device
+    if db.device != device:
+        same_device(a, b)
+    shape = da.shape if da.shape == db.shape else broadcast_shape(da.shape, db.shape)
+    common = da.dtype
+    if db.dtype is not common:
+        common = result_type(a, b)
     if op == "div" and not common.is_floating_point:
         common = get_default_dtype()
-    a = a if a.dtype is common else cast(a, common)
-    b = b if b.dtype is common else cast(b, common)
-    dtype = bool_ if op in COMPARISONS else common
-    out = output(shape, dtype, device)
-    backends.for_device(device).zip(op, a._data, b._data, out)
-    return _tensor(out)
+    if da.dtype is not common:
+        da = cast(a, common)._data
+    if db.dtype is not common:
+        db = cast(b, common)._data
+    backend = _backend(device)
+    out = _output_on(backend, shape, bool_ if op in _COMPARE else common, device)
+    if da.strides == out.strides and db.strides == out.strides and da.shape == shape and db.shape == shape \
+            and out.storage.size > 1 and hasattr(backend, "flat"):
+        backend.flat("zip", op, out.storage.size, out.storage, da.storage, db.storage)
+    else:
+        backend.zip(op, da, db, out)
+    return _Tensor._from_data(out)
+
+
+def can_write_into(op: str, out: Tensor, b: Tensor) -> bool:
+    """True when `zip_into(op, out, b)` computes what `out.copy_(op(out, b))` would: b broadcasts to out's
+    shape, the op computes in out's dtype, and b does not share memory with out."""
+    if not isinstance(b, _Tensor) or op not in _BINARY or op in _COMPARE:
+        return False
+    do, db = out._data, b._data
+    if do.device != db.device or result_type(out, b) is not do.dtype:
+        return False
+    if op == "div" and not do.dtype.is_floating_point:
+        return False
+    if db.shape != do.shape:
+        try:
+            if tuple(ex03.shape_broadcast(db.shape, do.shape)) != do.shape:
+                return False
+        except Exception:  # noqa: BLE001 - not broadcastable: the ordinary path raises the right error
+            return False
+    if 0 in do.strides and do.storage.size > 0 and any(s > 1 for s in do.shape):
+        return False  # an expanded view: several elements share one place
+    return do.device != "cpu" or not np.may_share_memory(do.storage, db.storage)
+
+
+def zip_into(op: str, out: Tensor, b: Tensor) -> None:
+    """out = op(out, b) element-wise, written into out's memory (see can_write_into for when that is right)."""
+    do, db = out._data, b._data
+    backend = _backend(do.device)
+    if db.shape == do.shape and db.strides == do.strides and do.strides == contiguous_strides(do.shape) \
+            and do.storage.size > 1 and hasattr(backend, "flat"):
+        backend.flat("zip", op, prod(do.shape), do.storage, do.storage, db.storage)
+    else:
+        backend.zip(op, do, db, do)
 
 
 def reduce(op: str, a: Tensor, dim: int, keepdim: bool = True) -> Tensor:
@@ -130,13 +229,15 @@ def reduce(op: str, a: Tensor, dim: int, keepdim: bool = True) -> Tensor:
     dtype = a.dtype
     if op in ("sum", "prod") and not dtype.is_floating_point:
         dtype = int64
-    shape = tuple(1 if d == dim else s for d, s in enumerate(a.shape))
-    out = output(shape, dtype, a.device)
-    backends.for_device(a.device).reduce(op, a._data, dim, out)
-    result = _tensor(out)
-    if not keepdim:
-        result = _tensor(out.view(tuple(s for d, s in enumerate(shape) if d != dim)) or out)
-    return result
+    data = a._data
+    shape = data.shape[:dim] + (1,) + data.shape[dim + 1:]
+    backend = _backend(data.device)
+    out = _output_on(backend, shape, dtype, data.device)
+    backend.reduce(op, data, dim, out)
+    if not keepdim:  # the same fresh storage without the folded dim: contiguous as well
+        kept = shape[:dim] + shape[dim + 1:]
+        out = TensorData.fresh(out.storage, kept, contiguous_strides(kept), data.device, dtype)
+    return _Tensor._from_data(out)
 
 
 def select(cond: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -167,7 +268,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         )
     batch = tuple(ex03.shape_broadcast(tuple(a.shape[:-2]), tuple(b.shape[:-2])))
     out = output(batch + (a.shape[-2], b.shape[-1]), a.dtype, device)
-    backends.for_device(device).matmul(a._data, b._data, out)
+    _backend(device).matmul(a._data, b._data, out)
     return _tensor(out)
 
 
@@ -179,14 +280,14 @@ def _matrix(shape: tuple[int, ...]) -> str:
 def contiguous(a: Tensor) -> Tensor:
     """A contiguous copy of `a` (even when `a` is contiguous already)."""
     out = output(tuple(a.shape), a.dtype, a.device)
-    backends.for_device(a.device).map("id", a._data, out)
+    _backend(a.device).map("id", a._data, out)
     return _tensor(out)
 
 
 def cast(a: Tensor, dtype: DType) -> Tensor:
     """A contiguous copy of `a` converted to `dtype`."""
     out = output(tuple(a.shape), dtype, a.device)
-    backends.for_device(a.device).map("id", a._data, out)
+    _backend(a.device).map("id", a._data, out)
     return _tensor(out)
 
 
@@ -196,7 +297,7 @@ def copy_into(dst: Tensor, src: Tensor) -> None:
     ex03.shape_broadcast(tuple(src.shape), tuple(dst.shape))
     if tuple(ex03.shape_broadcast(tuple(src.shape), tuple(dst.shape))) != tuple(dst.shape):
         raise ShapeError(f"cannot copy a tensor of shape {tuple(src.shape)} into one of shape {tuple(dst.shape)}")
-    backends.for_device(dst.device).map("id", src._data, dst._data)
+    _backend(dst.device).map("id", src._data, dst._data)
 
 
 def normalize_dim(dim: int, ndim: int) -> int:
@@ -217,10 +318,13 @@ def normalize_dim(dim: int, ndim: int) -> int:
 def host_array(a: Tensor) -> np.ndarray:
     """A numpy array with a's values (a strided view of the storage on the CPU; a copy from a device)."""
     data = a._data
-    storage = backends.for_device(a.device).to_host(data.storage)
-    itemsize = storage.dtype.itemsize
-    if data.size == 0:
+    storage = data.storage if data.device == "cpu" else _backend(data.device).to_host(data.storage)
+    size = prod(data.shape)
+    if size == 0:
         return np.zeros(data.shape, dtype=storage.dtype)
+    if data.strides == contiguous_strides(data.shape):
+        return storage[:size].reshape(data.shape)  # a view, as as_strided gives, at a tenth of the cost
+    itemsize = storage.dtype.itemsize
     return np.lib.stride_tricks.as_strided(storage, shape=data.shape, strides=tuple(s * itemsize for s in data.strides))
 
 
@@ -231,7 +335,7 @@ def from_host(array: np.ndarray, device: str = "cpu", dtype: DType | None = None
         array = array.astype(dtype.numpy, copy=False)
     data = TensorData.contiguous_from(array)
     if device != "cpu":
-        backend = backends.for_device(device)
+        backend = _backend(device)
         data = TensorData(backend.from_host(data.storage), data.shape, data.strides, device)
     return _tensor(data)
 
@@ -240,10 +344,14 @@ def argmax(a: Tensor, dim: int, keepdim: bool = False) -> Tensor:
     """Index of the first maximum along `dim` (int64), as torch.argmax."""
     dim = normalize_dim(dim, a.dim())
     values = host_array(a)
-    result = np.argmax(values, axis=dim) if values.ndim else np.array(0)
-    if keepdim and values.ndim:
-        result = np.expand_dims(result, dim)
-    return from_host(result.astype(np.int64), a.device)
+    if not values.ndim:
+        return from_host(np.array(0, dtype=np.int64), a.device)
+    result = np.argmax(values, axis=dim).astype(np.int64, copy=False)
+    shape = values.shape[:dim] + ((1,) if keepdim else ()) + values.shape[dim + 1:]
+    if a.device != "cpu":
+        return from_host(result.reshape(shape), a.device)
+    flat = np.ascontiguousarray(result).reshape(-1)  # a fresh array of argmax's: the tensor's storage as it is
+    return _Tensor._from_data(TensorData.fresh(flat, shape, contiguous_strides(shape), "cpu", int64))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -19,11 +19,13 @@ from . import kernels as K
 from .autodiff import is_grad_enabled, next_node_id, no_grad
 from .dtypes import DType, bool_, float32, float64, int64, promote_with_scalar, resolve
 from .errors import ShapeError
+from . import function as _function
 from .function import History
 from .tensor_data import TensorData, prod
 
 _ex02 = course.ExerciseProxy("ex02")
 _ex05 = course.ExerciseProxy("ex05")
+_next_id = next_node_id  # a module global: one lookup fewer for every tensor made
 
 _retain_graph = False
 
@@ -37,6 +39,16 @@ def _retaining(flag: bool) -> Iterator[None]:
         yield
     finally:
         _retain_graph = previous
+
+
+# The 0-d tensors that Python numbers in arithmetic become (`x * 0.9`), kept per (type, value, dtype, device):
+# an optimizer step multiplies by the same few constants thousands of times. They never reach user code
+# except as saved inputs of a backward, and nothing writes into them.
+_SCALARS: dict[tuple[Any, ...], Tensor] = {}
+_SCALARS_KEPT = 256
+_BINARY_PYTHON: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
+}
 
 
 class Size(tuple):  # type: ignore[type-arg]
@@ -78,7 +90,7 @@ class Tensor:
         self._history = history
         self.requires_grad = requires_grad or history is not None
         self.grad: Tensor | None = None
-        self.node_id = next_node_id()
+        self.node_id = _next_id()
         self._retains_grad = False
         self.name: str | None = None
 
@@ -371,10 +383,18 @@ class Tensor:
         if isinstance(value, Tensor):
             return value
         if _is_number(value):
-            from .creation import tensor as make
-
             number = value.item() if isinstance(value, np.generic) else value
-            return make(number, dtype=promote_with_scalar(self.dtype, number), device=self.device)
+            key = (number.__class__, number, self._data.dtype, self._data.device)
+            found = _SCALARS.get(key) if number == number and number != 0 else None
+            if found is None:
+                from .creation import tensor as make
+
+                found = make(number, dtype=promote_with_scalar(self.dtype, number), device=self.device)
+                if number == number and number != 0:  # nan never equals a key; 0.0 and -0.0 would share one
+                    if len(_SCALARS) >= _SCALARS_KEPT:
+                        _SCALARS.clear()
+                    _SCALARS[key] = found
+            return found
         if isinstance(value, (list, tuple, np.ndarray)):
             from .creation import tensor as make
 
@@ -1024,25 +1044,40 @@ class Tensor:
         self._data.version.value += 1
         return self
 
+    def _zip_into(self, what: str, op: str, operand: Callable[[], Tensor]) -> Tensor:
+        """self = op(self, operand()) in place. When the result has self's dtype and shape and the operand does
+        not overlap self's memory, the kernel writes straight into self (one kernel, no temporary: an
+        optimizer step is made of these); otherwise as `_inplace`, through a temporary."""
+        self._check_inplace(what)
+        with no_grad():
+            other = operand()
+            if K.can_write_into(op, self, other):
+                K.zip_into(op, self, other)
+                self._data.version.value += 1
+                return self
+        symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[op]
+        return self._inplace(what, lambda: _BINARY_PYTHON[symbol](self, other))
+
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         other = self._other(other)
-        return self._inplace("add_", lambda: self + (other * alpha if alpha != 1 else other))
+        return self._zip_into("add_", "add", lambda: other * alpha if alpha != 1 else other)
 
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
         other = self._other(other)
-        return self._inplace("sub_", lambda: self - (other * alpha if alpha != 1 else other))
+        _no_bool("Subtraction, the `-` operator,", self, other)
+        return self._zip_into("sub_", "sub", lambda: other * alpha if alpha != 1 else other)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace("mul_", lambda: self * self._other(other))
+        return self._zip_into("mul_", "mul", lambda: self._other(other))
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace("div_", lambda: self / self._other(other))
+        return self._zip_into("div_", "div", lambda: self._other(other))
 
     def addcmul_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-        return self._inplace("addcmul_", lambda: self + t1 * t2 * value)
+        return self._zip_into("addcmul_", "add", lambda: t1 * t2 * value)
 
     def addcdiv_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-        return self._inplace("addcdiv_", lambda: self + t1 / t2 * value)
+        return self._zip_into("addcdiv_", "add", lambda: t1 / t2 * value)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace("clamp_", lambda: self.clamp(min, max))
@@ -1170,6 +1205,9 @@ def _infer_shape(t: Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
         raise ShapeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
     return shape
 
+
+K._Tensor = Tensor  # the kernels wrap their results without importing this module
+_function.register_tensor_type(Tensor)
 
 def _device_name(device: Any) -> str:
     name = str(device).split(":")[0]

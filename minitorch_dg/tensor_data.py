@@ -10,6 +10,7 @@ The arithmetic on shapes and strides is ex03's, served by the course.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,10 +54,26 @@ class TensorData:
         if len(self.shape) != len(self.strides):
             raise ShapeError(f"shape {self.shape} and strides {self.strides} have different lengths")
 
+    @classmethod
+    def fresh(cls, storage: Any, shape: Shape, strides: Strides, device: str = "cpu",
+              dtype: DType | None = None) -> TensorData:
+        """A new TensorData from a shape and strides that are already tuples of ints of equal length (the
+        kernels' outputs): the same object the constructor makes, without re-checking what is known."""
+        data = cls.__new__(cls)
+        data.storage = storage
+        data.shape = shape
+        data.strides = strides
+        data.device = device
+        data.version = VersionCounter()
+        if dtype is not None:
+            data.__dict__["dtype"] = dtype  # what the cached property would find
+        return data
+
     # -- facts ------------------------------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def dtype(self) -> DType:
+        """The element type (found once per TensorData: a storage never changes its dtype)."""
         return from_numpy(self.storage.dtype)
 
     @property

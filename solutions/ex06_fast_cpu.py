@@ -25,14 +25,16 @@ import numpy as np
 from numba import njit, prange
 
 from minitorch_dg.fast import (
+    MATMUL_PARALLEL_MIN,
+    PARALLEL_MIN,
     TILE_COLS,
     binary,
+    flat_size,
     fold,
     identity,
-    is_contiguous,
     position,
     register_tile,
-    same_strides,
+    serial_twin,
     size_of,
     tile_rows,
     unary,
@@ -107,14 +109,16 @@ def tensor_map(op: int) -> MapKernel:
                 for j in range(n):
                     row_out[j] = unary(op, row_a[j])
 
+    flat_serial, rows_serial = serial_twin(flat), serial_twin(rows)  # for fewer than PARALLEL_MIN elements
+
     def run(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index) -> None:
-        size = size_of(out_shape)
-        if size == 0:
-            return
-        if is_contiguous(out_shape, out_strides) and same_strides(out_shape, out_strides, a_strides):
-            flat(out, a, size)
-        else:
-            rows(out, out_shape, out_strides, a, a_strides, size)
+        size = flat_size(out_shape, out_strides, a_strides, a_strides)
+        if size > 0:
+            (flat if size >= PARALLEL_MIN else flat_serial)(out, a, size)
+        elif size < 0:
+            size = size_of(out_shape)
+            if size > 0:
+                (rows if size >= PARALLEL_MIN else rows_serial)(out, out_shape, out_strides, a, a_strides, size)
 
     return run
 
@@ -185,16 +189,18 @@ def tensor_zip(op: int) -> ZipKernel:
                 for j in range(n):
                     out[at_out + j * step_out] = binary(op, a[at_a + j * step_a], b[at_b + j * step_b])
 
+    flat_serial, rows_serial = serial_twin(flat), serial_twin(rows)  # for fewer than PARALLEL_MIN elements
+
     def run(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, b: Storage,
             b_strides: Index) -> None:
-        size = size_of(out_shape)
-        if size == 0:
-            return
-        if (is_contiguous(out_shape, out_strides) and same_strides(out_shape, out_strides, a_strides)
-                and same_strides(out_shape, out_strides, b_strides)):
-            flat(out, a, b, size)
-        else:
-            rows(out, out_shape, out_strides, a, a_strides, b, b_strides, size)
+        size = flat_size(out_shape, out_strides, a_strides, b_strides)
+        if size > 0:
+            (flat if size >= PARALLEL_MIN else flat_serial)(out, a, b, size)
+        elif size < 0:
+            size = size_of(out_shape)
+            if size > 0:
+                (rows if size >= PARALLEL_MIN else rows_serial)(out, out_shape, out_strides, a, a_strides, b,
+                                                               b_strides, size)
 
     return run
 
@@ -302,6 +308,8 @@ def tensor_reduce(op: int) -> ReduceKernel:
                     acc = fold(op, acc, a[base])
             out[position(o, out_shape, out_strides)] = acc
 
+    along_serial, across_serial, strided_serial = serial_twin(along), serial_twin(across), serial_twin(strided)
+
     def run(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_shape: Index, a_strides: Index,
             dim: int, n_threads: int) -> None:
         outputs = size_of(out_shape)
@@ -310,15 +318,17 @@ def tensor_reduce(op: int) -> ReduceKernel:
         length = a_shape[dim]
         step = a_strides[dim]
         last = len(a_shape) - 1
+        small = outputs * length < PARALLEL_MIN
         if outputs < n_threads and length >= SPLIT_MIN:
             split(out, out_shape, out_strides, a, a_strides, length, step, outputs, n_threads)
         elif step == 1 or length == 1:
-            along(out, out_shape, out_strides, a, a_strides, length, outputs)
+            (along_serial if small else along)(out, out_shape, out_strides, a, a_strides, length, outputs)
         elif dim != last and a_strides[last] == 1 and out_strides[last] == 1:
             chunks = n_threads if length >= 64 * n_threads else 1
-            across(out, out_shape, out_strides, a, a_strides, length, step, outputs, chunks)
+            (across_serial if small else across)(out, out_shape, out_strides, a, a_strides, length, step, outputs,
+                                                  chunks)
         else:
-            strided(out, out_shape, out_strides, a, a_strides, length, step, outputs)
+            (strided_serial if small else strided)(out, out_shape, out_strides, a, a_strides, length, step, outputs)
 
     return run
 
@@ -461,6 +471,9 @@ def _matmul_kernel(out: Storage, out_shape: Index, out_strides: Index, a: Storag
                    min(MC, m - ic), n, k)
 
 
+_matmul_kernel_serial = serial_twin(_matmul_kernel)  # products of fewer than MATMUL_PARALLEL_MIN multiply-adds
+
+
 @njit(cache=True)
 def _fill_zero(out: Storage, out_shape: Index, out_strides: Index) -> None:
     for i in range(size_of(out_shape)):
@@ -481,4 +494,7 @@ def tensor_matmul(out: Storage, out_shape: Index, out_strides: Index, a: Storage
     if k == 0:  # an empty sum: every element is 0
         _fill_zero(out, out_shape, out_strides)
         return
-    _matmul_kernel(out, out_shape, out_strides, a, a_strides, b, b_strides, k)
+    if size_of(out_shape) * k < MATMUL_PARALLEL_MIN:
+        _matmul_kernel_serial(out, out_shape, out_strides, a, a_strides, b, b_strides, k)
+    else:
+        _matmul_kernel(out, out_shape, out_strides, a, a_strides, b, b_strides, k)

@@ -55,11 +55,17 @@ def get(name: str) -> Backend:
     return _instances[name]
 
 
+# The CPU backend is decided once per course generation (course.generation(): it moves when an exercise
+# module is installed or the plan switches) and per choice made with use_backend/set_backend; an op then
+# costs one comparison to find it.
+_chosen: tuple[int, str | None, Backend] | None = None
+
+
 def cpu_backend_name() -> str:
-    """'simple' or 'fast': use_backend() wins, then MTDG_BACKEND, then the default."""
+    """'simple' or 'fast': use_backend()/set_backend() win, then MTDG_BACKEND, then the default."""
     if _cpu_choice is not None:
         return _cpu_choice
-    env = (course.environ("MTDG_BACKEND") or "").strip().lower()
+    env = (os.environ.get("MTDG_BACKEND") or "").strip().lower()
     if env:
         if env not in ("simple", "fast"):
             raise ValueError(f"MTDG_BACKEND={env!r}: use 'simple' or 'fast'")
@@ -79,9 +85,24 @@ def _default_cpu() -> str:
     return "fast" if probe is None or probe() else "simple"
 
 
+def cpu() -> Backend:
+    """The CPU backend in force, decided once per course generation and backend choice."""
+    chosen = _chosen
+    if chosen is not None and chosen[0] == course._generation and chosen[1] is _cpu_choice:
+        return chosen[2]
+    return _choose_cpu()
+
+
+def _choose_cpu() -> Backend:
+    global _chosen
+    backend = get(cpu_backend_name())
+    _chosen = (course.generation(), _cpu_choice, backend)
+    return backend
+
+
 def for_device(device: str) -> Backend:
     if device == "cpu":
-        return get(cpu_backend_name())
+        return cpu()
     if device == "cuda":
         return get("cuda")
     raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'")

@@ -56,3 +56,18 @@ def same_strides(shape: Any, first: Any, second: Any) -> bool:
         if shape[d] != 1 and first[d] != second[d]:
             return False
     return True
+
+
+@njit(cache=True)
+def flat_size(shape: Any, out_strides: Any, a_strides: Any, b_strides: Any) -> int:
+    """size_of(shape) when out, a and b step through `shape` identically and contiguously, so that element i
+    of all three is at storage position i (one flat loop serves); -1 otherwise. For a map, pass a's strides
+    twice. One compiled call instead of four: each call from Python into Numba costs about 0.3 us, which is
+    a tenth of a small element-wise op."""
+    expected = 1
+    for d in range(len(shape) - 1, -1, -1):
+        n = shape[d]
+        if n != 1 and (out_strides[d] != expected or a_strides[d] != expected or b_strides[d] != expected):
+            return -1
+        expected *= n
+    return expected

@@ -49,13 +49,50 @@ def test_bad_source_specs_say_what_is_wrong(spec: str, fragment: str) -> None:
         course.parse_source(spec)
 
 
-def test_load_follows_the_environment_and_using(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MTDG_SOURCE", "solutions,ex02=exercises")
-    assert course.load("ex01").__name__ == "solutions.ex01_operators"
-    assert course.load("ex02").__name__ == "exercises.ex02_autodiff"
-    with course.using("exercises"):
-        assert course.load("ex01").__name__ == "exercises.ex01_operators"
-    assert course.source_of("ex01") == "solutions"
+def test_load_follows_the_environment_and_using() -> None:
+    with course.environment_source("solutions,ex02=exercises"):
+        assert course.load("ex01").__name__ == "solutions.ex01_operators"
+        assert course.load("ex02").__name__ == "exercises.ex02_autodiff"
+        with course.using("exercises"):
+            assert course.load("ex01").__name__ == "exercises.ex01_operators"
+        assert course.source_of("ex01") == "solutions"
+
+
+def test_the_course_binds_once_and_refuses_a_changed_environment() -> None:
+    """MTDG_SOURCE is read at the first question; setting it later in the process is refused, in one line that
+    says what to do, at the next tensor operation (and wherever the plan is asked for)."""
+    import minitorch_dg as mt
+
+    with course.environment_source("solutions"):
+        assert course.source_of("ex01") == "solutions"
+        os.environ["MTDG_SOURCE"] = "solutions"  # the same plan, set again: accepted
+        assert (mt.tensor([1.0]) + mt.tensor([2.0])).item() == 3.0
+        os.environ["MTDG_SOURCE"] = "exercises"
+        with pytest.raises(SourceError, match=r"changed from 'solutions' to 'exercises'.*course.using\('exercises'\)"):
+            mt.tensor([1.0]) + mt.tensor([2.0])
+        with pytest.raises(SourceError, match="once per process"):
+            course.source_of("ex01")
+
+
+def test_an_invalid_environment_is_an_error_where_it_is_read() -> None:
+    import minitorch_dg as mt
+
+    with course.environment_source("bogus"):
+        with pytest.raises(SourceError, match="'bogus' is not a source"):
+            course.load("ex01")
+        with pytest.raises(SourceError, match="'bogus' is not a source"):
+            mt.tensor([1.0]) + mt.tensor([2.0])
+
+
+def test_proxies_keep_what_they_served_until_the_course_changes() -> None:
+    proxy = course.ExerciseProxy("ex01")
+    with course.using("solutions"):
+        first = proxy.mul
+        assert "mul" in vars(proxy) and proxy.mul is first
+        with course.using("exercises"):
+            assert "mul" not in vars(proxy)
+            assert proxy.mul.__module__ == "exercises.ex01_operators"
+        assert proxy.mul is first
 
 
 def test_installed_module_wins_and_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,14 +177,14 @@ def test_a_module_that_fails_to_import_runs_once_per_version(monkeypatch: pytest
     broken.write_text(f"open({str(runs)!r}, 'a').write('x')\nraise RuntimeError('broken on purpose')\n")
     monkeypatch.setattr(exercises, "__path__", [str(tmp_path), *exercises.__path__])
     monkeypatch.delitem(sys.modules, "exercises.ex01_operators", raising=False)
-    monkeypatch.setenv("MTDG_SOURCE", "solutions,ex01=exercises")
-    for _ in range(3):
-        with pytest.raises(RuntimeError, match="broken on purpose"):
+    with course.environment_source("solutions,ex01=exercises"):
+        for _ in range(3):
+            with pytest.raises(RuntimeError, match="broken on purpose"):
+                course.load("ex01")
+        assert runs.read_text() == "x", "the broken file ran more than once"
+        broken.write_text("raise RuntimeError('broken in another way')\n")
+        with pytest.raises(RuntimeError, match="broken in another way"):
             course.load("ex01")
-    assert runs.read_text() == "x", "the broken file ran more than once"
-    broken.write_text("raise RuntimeError('broken in another way')\n")
-    with pytest.raises(RuntimeError, match="broken in another way"):
-        course.load("ex01")
 
 
 def test_environ_reads_what_os_environ_holds(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,5 +193,5 @@ def test_environ_reads_what_os_environ_holds(monkeypatch: pytest.MonkeyPatch) ->
     assert course.environ("MTDG_PROBE") == os.environ.get("MTDG_PROBE") == "été,ex02=exercises"
     monkeypatch.delenv("MTDG_PROBE")
     assert course.environ("MTDG_PROBE") is None
-    monkeypatch.setenv("MTDG_SOURCE", "exercises,ex01=solutions")
-    assert course.source_of("ex01") == "solutions" and course.source_of("ex02") == "exercises"
+    with course.environment_source("exercises,ex01=solutions"):
+        assert course.source_of("ex01") == "solutions" and course.source_of("ex02") == "exercises"

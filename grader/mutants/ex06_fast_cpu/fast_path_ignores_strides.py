@@ -2,7 +2,5 @@
 
 HINT = ("The same shape is not the same layout: a transposed input has out's shape and other strides. Take the "
         "flat path only when the strides of out and a are equal too.")
-PATCH = [("        if is_contiguous(out_shape, out_strides) and same_strides(out_shape, out_strides, a_strides):\n"
-          "            flat(out, a, size)\n",
-          "        if is_contiguous(out_shape, out_strides):\n"
-          "            flat(out, a, size)\n")]
+PATCH = [("        size = flat_size(out_shape, out_strides, a_strides, a_strides)\n",
+          "        size = flat_size(out_shape, out_strides, out_strides, out_strides)\n")]
