@@ -30,6 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from . import errors
 from .errors import ContractError, SourceError
 
 SOURCES = ("exercises", "solutions")
@@ -99,6 +100,9 @@ def module_name(exercise: str) -> str:
     exercise_ids()
     assert _MODULES is not None
     return _MODULES[normalize_id(exercise)]
+
+
+errors.set_module_namer(module_name)
 
 
 def solutions_available() -> bool:

@@ -25,7 +25,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from types import CodeType, ModuleType
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -36,24 +36,20 @@ from ..tensor_data import TensorData
 from ..fast.threads import MATMUL_PARALLEL_MIN, PARALLEL_MIN  # noqa: E402  (one thread below these)
 
 
-def _mentions(code: CodeType, name: str) -> bool:
-    """True when `code` (or a function nested in it) refers to the global `name`."""
-    if name in code.co_names:
-        return True
-    return any(isinstance(const, CodeType) and _mentions(const, name) for const in code.co_consts)
-
-
-def _implemented(module: ModuleType) -> bool:
-    """False while any function of the module still raises NotImplementedYet (an untouched or partial stub).
-
-    Looks at the compiled code objects, not at the source file: while the grader grades another
-    exercise, the student's code is on the call stack and reading files of solutions/ is refused."""
-    for value in vars(module).values():
-        function = getattr(value, "py_func", value)  # a Numba dispatcher wraps its Python function
-        code = getattr(function, "__code__", None)
-        if isinstance(code, CodeType) and getattr(function, "__module__", None) == module.__name__:
-            if _mentions(code, "NotImplementedYet"):
-                return False
+def _answers(module: ModuleType, op_id: Callable[..., int]) -> bool:
+    """True when ex06's four entry points work: each kernel factory builds a kernel for a probe op, and
+    tensor_matmul returns on an empty product. An untouched stub raises NotImplementedYet at the first of
+    them, so this is how the fast backend becomes the default once a student has written ex06 (its optional
+    Part 5 plays no role). Nothing is compiled here: Numba compiles at a kernel's first call, and an empty
+    product returns before any kernel runs."""
+    for factory, name, kind in (("tensor_map", "id", "unary"), ("tensor_zip", "add", "binary"),
+                                ("tensor_reduce", "sum", "reduce")):
+        if not callable(getattr(module, factory)(op_id(name, kind))):
+            return False
+    empty = np.zeros(0)
+    zeros = np.zeros(2, dtype=np.int64)
+    ones = np.ones(2, dtype=np.int64)
+    module.tensor_matmul(empty, zeros, ones, empty, zeros, ones, empty, zeros, ones)
     return True
 
 
@@ -155,13 +151,8 @@ class FastBackend:
         if found is not None and found[0] is module:
             return found[1]
         try:
-            ok = _implemented(module)
-            if ok:
-                with self._caching.kernel_cache():
-                    for factory, name in (("tensor_map", "id"), ("tensor_zip", "add"), ("tensor_reduce", "sum")):
-                        if not callable(getattr(module, factory)(self._ops.op_id(name))):
-                            ok = False
-                ok = ok and callable(getattr(module, "tensor_matmul", None))
+            with self._caching.kernel_cache():
+                ok = _answers(module, self._ops.op_id)
         except Exception:  # noqa: BLE001 - a stub or a broken module: the simple backend stays the default
             ok = False
         self._available[id(module)] = (module, ok)
