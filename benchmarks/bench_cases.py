@@ -128,6 +128,44 @@ def matmul(shape_a: tuple[int, ...], shape_b: tuple[int, ...], dtype: Any, simpl
     return build
 
 
+def overhead_add(shape: tuple[int, int], requires_grad: bool) -> Callable[[], dict[str, Runner]]:
+    """A small add: almost all of its time is the framework's per-op work, not arithmetic (issue #13)."""
+
+    def build() -> dict[str, Runner]:
+        rng = np.random.default_rng(4)
+        a, b = rng.uniform(-1, 1, size=shape).astype(np.float32), rng.uniform(-1, 1, size=shape).astype(np.float32)
+        x, y = mt.tensor(a, requires_grad=requires_grad), mt.tensor(b, requires_grad=requires_grad)
+        s, t = torch.tensor(a, requires_grad=requires_grad), torch.tensor(b, requires_grad=requires_grad)
+        return {"fast": _in_backend("fast", lambda: x + y), "torch": lambda: s + t, "numpy": lambda: a + b}
+
+    return build
+
+
+def overhead_backward(shape: tuple[int, int]) -> Callable[[], dict[str, Runner]]:
+    """(a * b).sum().backward() on float64: three ops forward, their backward, two gradients accumulated."""
+
+    def build() -> dict[str, Runner]:
+        rng = np.random.default_rng(5)
+        a, b = rng.uniform(-1, 1, size=shape), rng.uniform(-1, 1, size=shape)
+        x, y = mt.tensor(a, requires_grad=True), mt.tensor(b, requires_grad=True)
+        s, t = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+
+        def ours() -> Any:
+            (x * y).sum().backward()
+            return x.grad
+
+        def theirs() -> Any:
+            (s * t).sum().backward()
+            return s.grad
+
+        def plain() -> Any:  # what the two gradients cost in numpy: b and a themselves, summed into grads
+            return (a * b).sum(), b.copy(), a.copy()
+
+        return {"fast": _in_backend("fast", ours), "torch": theirs, "numpy": plain}
+
+    return build
+
+
 def _sigmoid(v: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-v))
 
@@ -164,6 +202,12 @@ def cases() -> list[Case]:
             out.append(Case("matmul", f"matmul {n} {name}", matmul((n, n), (n, n), dtype), target))
         out.append(Case("matmul", f"matmul 32x128x128 {name}", matmul((32, 128, 128), (32, 128, 128), dtype),
                         1.3 if name == "float32" else None))
+    out += [  # per-op overhead on small tensors (issue #13's goals: torch's time / ours >= 0.2)
+        Case("overhead", "add 10x10 float32, no grad", overhead_add((10, 10), False), 0.2),
+        Case("overhead", "add 64x128 float32, requires_grad", overhead_add((64, 128), True),
+             compare=False),  # the results require grad: torch's cannot be read as numpy
+        Case("overhead", "(a * b).sum().backward() 10x10 float64", overhead_backward((10, 10)), 0.2),
+    ]
     out += [  # the simple backend, where it is bearable
         Case("small", "relu 1e4 float32 (simple too)", unary("relu", *relu, (100, 100), simple=True)),
         Case("small", "add 1e4 float32 (simple too)", binary((100, 100), (100, 100), simple=True)),
