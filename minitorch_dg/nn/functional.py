@@ -6,8 +6,8 @@ error in plain words, and it handles the shapes that ex08 does not see: a single
 dims (N, C, d1, ...) for the classification losses.
 
 softmax, log_softmax and logsumexp are Tensor methods too, so they live below tensor.py, in
-minitorch_dg/softmax_ops.py; convolutions and pooling are in conv_functional.py and pool_functional.py.
-This module re-exports them.
+minitorch_dg/softmax_ops.py; embedding is in sparse_functional.py, convolutions and pooling in
+conv_functional.py and pool_functional.py. This module re-exports them all.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ..errors import ShapeError
 from ..host_ops import gelu_exact
 from ..softmax_ops import _require_tensor, log_softmax, logsumexp, softmax
 from ..tensor import Tensor
+from .sparse_functional import embedding
 
 _ex08 = course.ExerciseProxy("ex08")
 
@@ -198,17 +199,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 # ---------------------------------------------------------------------------------------------------
-# Embedding (the backward is ex11's scatter-add; see minitorch_dg/nn/sparse.py)
+# Embedding: checked in sparse_functional.py (the backward is ex11's scatter-add), imported at the top
 # ---------------------------------------------------------------------------------------------------
-
-
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of `weight` (num_embeddings, D) at the int64 indices `input`: shape (*input.shape, D)."""
-    from .sparse import embedding as _embedding
-
-    return _embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
-
 
 __all__ += ["embedding"]
 
