@@ -10,6 +10,11 @@ from __future__ import annotations
 from . import autograd, course
 from .autodiff import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backends import set_backend, use_backend
+
+# The submodule minitorch_dg.tensor first, then the function mt.tensor (from creation) over its name: importing
+# a submodule for the first time sets the package's attribute of that name, so the other order would leave
+# `mt.tensor` the module.
+from .tensor import Size, Tensor
 from .creation import (
     arange,
     as_tensor,
@@ -74,10 +79,8 @@ from .ops import (
     unsqueeze,
     where,
 )
-from .tensor import Size, Tensor
 
-# issue #12: more of torch's functions (module level and as Tensor methods)
-from . import host_ops as _host_ops  # noqa: E402
+# issue #12: more of torch's functions (module level; tensor.py binds them as Tensor methods)
 from .host_ops import (  # noqa: E402
     cos, cumsum, expm1, flip, floor, floor_divide, isfinite, isinf, isnan, log1p, movedim, nan_to_num, remainder,
     round, sign, sin, sort, topk,
@@ -86,8 +89,6 @@ from .ops import (  # noqa: E402
     add, all, amin, any, argmin, chunk, clip, div, log_softmax, logsumexp, masked_fill, mul, neg, pow, prod,
     softmax, split, square, std, sub, var,
 )
-
-_host_ops.install()
 
 # Layers, optimizers, data and checkpoints (after Tensor: they build on it).
 from . import datasets, nn, optim, utils  # noqa: E402

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import kernels as K
 from .dtypes import DType, bool_, get_default_dtype, int64, resolve
 from .dtypes import from_numpy as dtype_of_numpy
-from .tensor import Tensor, _device_name, _shape_args
+from .kernels import device_name as _device_name
+from .tensor_data import shape_args as _shape_args
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 _generator = np.random.default_rng(0)
 
@@ -61,7 +65,7 @@ def _infer_dtype(data: Any, array: np.ndarray) -> DType:
 
 def tensor(data: Any, dtype: Any = None, device: str | None = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (numbers, nested lists, numpy arrays, or a tensor)."""
-    if isinstance(data, Tensor):
+    if K.is_tensor(data):
         array = data.to_numpy()
         inferred = data.dtype
         device = device or data.device
@@ -81,7 +85,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor:
-    if isinstance(data, Tensor) and dtype is None and device is None:
+    if K.is_tensor(data) and dtype is None and device is None:
         return data
     return tensor(data, dtype=dtype, device=device)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import autodiff
+from . import kernels as K
 from .autodiff import Context
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
-        tensor = _tensor_type
+        tensor = K.tensor_class  # Tensor (tensor.py hands it down: it imports this module, not the other way)
         needs = tuple([isinstance(a, tensor) and a.requires_grad for a in args])
         ctx = TensorContext(needs)
         previous = autodiff._grad_enabled
@@ -112,15 +113,6 @@ class Function:
         if out.requires_grad or out._history is not None:
             return tensor._from_data(out._data)
         return out
-
-
-_tensor_type: Any = None
-
-
-def register_tensor_type(cls: type) -> None:
-    """Tell Function which class is the Tensor (tensor.py imports this module, not the other way round)."""
-    global _tensor_type
-    _tensor_type = cls
 
 
 def _qualname(cls: type) -> str:

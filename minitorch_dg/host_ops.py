@@ -3,21 +3,25 @@ isnan/isinf/isfinite/nan_to_num, cumsum, flip, sort/topk, movedim, // and %.
 
 They are not exercises (the course's kernels are map/zip/reduce/matmul); each is a Function whose forward
 runs numpy on the tensor's values (copied from a device and back when the tensor is not on the CPU) and
-whose backward states torch's derivative. `install()` adds them as Tensor methods and `mt.xxx` functions.
+whose backward states torch's derivative. tensor.py binds them as Tensor methods (x.sin(), x // 2, ...);
+`minitorch_dg` exports them as `mt.xxx` functions.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from . import kernels as K
 from .dtypes import bool_, get_default_dtype, int64
 from .function import Function, TensorContext
-from .tensor import Tensor
+from .tensor_functions import _sum_to
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 Derivative = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -243,8 +247,6 @@ class Remainder(Function):
 
     @staticmethod
     def backward(ctx: TensorContext, grad: Tensor) -> tuple[Tensor, Tensor]:
-        from .tensor_functions import _sum_to
-
         a_shape, b_shape = ctx.shapes
         g = _host(grad)
         with np.errstate(all="ignore"):
@@ -266,24 +268,6 @@ def floor_divide(a: Tensor, b: Any) -> Tensor:
 
 def remainder(a: Tensor, b: Any) -> Tensor:
     return Remainder.apply(*_promoted(a, b))
-
-
-METHODS: dict[str, Callable[..., Any]] = {
-    "sin": sin, "cos": cos, "log1p": log1p, "expm1": expm1, "floor": floor, "round": round, "sign": sign,
-    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "nan_to_num": nan_to_num, "cumsum": cumsum,
-    "flip": flip, "sort": sort, "topk": topk, "movedim": movedim, "floor_divide": floor_divide,
-    "remainder": remainder,
-    "__floordiv__": floor_divide, "__mod__": remainder,
-    "__rfloordiv__": lambda self, other: floor_divide(self._other(other), self),
-    "__rmod__": lambda self, other: remainder(self._other(other), self),
-}
-
-
-def install() -> None:
-    """Add the functions above as Tensor methods (x.sin(), x.flip(0), x // 2, ...)."""
-    for name, fn in METHODS.items():
-        if not hasattr(Tensor, name):
-            setattr(Tensor, name, fn)
 
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])

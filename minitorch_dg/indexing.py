@@ -1,8 +1,9 @@
 """Indexing keys: turn `x[...]` into either a strided view (basic indexing) or a gather (advanced indexing).
 
-Basic indexing — ints, slices with a positive step, None and Ellipsis — never copies: it computes the
-start, shape and strides of a view. Advanced indexing — integer or boolean tensors, lists or arrays —
-gathers elements (numpy's rules, which are torch's) and copies.
+Basic indexing — ints, slices with a positive step, None and Ellipsis — never copies: the key is
+normalized here and `TensorData.basic_index` computes the start, shape and strides of the view. Advanced
+indexing — integer or boolean tensors, lists or arrays — gathers elements (numpy's rules, which are
+torch's) and copies.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .tensor_data import TensorData
+from . import kernels as K
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -19,20 +20,12 @@ if TYPE_CHECKING:
 Key = tuple[Any, ...]
 
 
-def _is_advanced(item: Any) -> bool:
-    from .tensor import Tensor
-
-    return isinstance(item, (Tensor, list, np.ndarray)) and not isinstance(item, bool)
-
-
 def normalize_key(t: Tensor, key: Any) -> Key:
     """A tuple of int | slice | None | numpy array, with Ellipsis expanded and ints range-checked."""
-    from .tensor import Tensor
-
     items = key if isinstance(key, tuple) else (key,)
     converted: list[Any] = []
     for item in items:
-        if isinstance(item, Tensor):
+        if K.is_tensor(item):
             if item.dtype.is_floating_point:
                 raise IndexError("tensors used as indices must be long, int or bool tensors")
             if item.dim() == 0 and item.dtype.name == "int64":
@@ -103,34 +96,6 @@ def is_basic(key: Key) -> bool:
     return not any(isinstance(item, np.ndarray) for item in key)
 
 
-def view_for(data: TensorData, key: Key) -> TensorData:
-    """The view that a basic key selects: starts, shape and strides; no data moves."""
-    starts: list[int] = []
-    shape: list[int] = []
-    strides: list[int] = []
-    d = 0
-    for item in key:
-        if item is None:
-            shape.append(1)
-            strides.append(0)
-            continue
-        size, stride = data.shape[d], data.strides[d]
-        if isinstance(item, int):
-            starts.append(item)
-        else:
-            start, stop, step = item.indices(size)
-            count = max(0, (stop - start + step - 1) // step)
-            starts.append(start if count else 0)
-            shape.append(count)
-            strides.append(stride * step)
-        d += 1
-    for rest in range(d, len(data.shape)):
-        starts.append(0)
-        shape.append(data.shape[rest])
-        strides.append(data.strides[rest])
-    return data.select(starts, tuple(shape), tuple(strides))
-
-
 def numpy_key(key: Key) -> tuple[Any, ...]:
     """The same key for numpy (ints, slices, None and arrays mean the same there)."""
     return tuple(np.newaxis if item is None else item for item in key)
@@ -145,8 +110,6 @@ def selected_shape(t: Tensor, key: Key) -> tuple[int, ...]:
 
 def advanced_assign(t: Tensor, key: Key, value: Tensor) -> None:
     """t[key] = value for an advanced key (on the host, then back to the device if needed)."""
-    from . import kernels as K
-
     if t.device == "cpu":
         K.host_array(t)[numpy_key(key)] = value.to_numpy()
         return

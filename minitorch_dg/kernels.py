@@ -21,7 +21,7 @@ from . import backends, course
 from .dtypes import DType, bool_, get_default_dtype, int64, promote
 from .errors import ShapeError
 from .scalar_ops import BINARY_OPS, COMPARISONS, FLOAT_RESULT_UNARY, REDUCE_OPS, UNARY_OPS
-from .tensor_data import TensorData, prod
+from .tensor_data import TensorData, broadcast_shape, contiguous_strides, prod
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -29,11 +29,30 @@ if TYPE_CHECKING:
 ex03 = course.ExerciseProxy("ex03")
 
 
-_Tensor: Any = None  # minitorch_dg.tensor.Tensor, filled in by tensor.py (which imports this module)
+# ---------------------------------------------------------------------------------------------------
+# The Tensor class. tensor.py defines it on top of this module (imports point down only: see
+# docs/design.md), so the class is handed down once, when tensor.py is imported, by
+# `register_tensor_class`. Every module below tensor.py that makes or recognises tensors asks here:
+# `K.is_tensor(x)`, or `K.tensor_class` read at call time (never `from .kernels import tensor_class`,
+# which would copy the None it holds before tensor.py has run).
+# ---------------------------------------------------------------------------------------------------
+
+tensor_class: Any = None
+
+
+def register_tensor_class(cls: type) -> None:
+    """Called once, at the end of tensor.py: the class that kernels and Functions wrap their results in."""
+    global tensor_class
+    tensor_class = cls
+
+
+def is_tensor(value: Any) -> bool:
+    """isinstance(value, Tensor), for the modules that cannot import tensor.py (it imports them)."""
+    return isinstance(value, tensor_class)
 
 
 def _tensor(data: TensorData) -> Tensor:
-    return _Tensor._from_data(data)
+    return tensor_class._from_data(data)
 
 
 def same_device(*tensors: Tensor) -> str:
@@ -48,48 +67,18 @@ def same_device(*tensors: Tensor) -> str:
     return tensors[0].device
 
 
+def device_name(device: Any) -> str:
+    """'cpu' or 'cuda' from what a user passes as a device ('cuda:0' is 'cuda'); ValueError otherwise."""
+    name = str(device).split(":")[0]
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
+    return name
+
+
 def _backend(device: str) -> Any:
     """The backend for `device`, after checking that nobody changed MTDG_SOURCE under the running course."""
     course.check_environment()
     return backends.cpu() if device == "cpu" else backends.for_device(device)
-
-
-# contiguous strides per shape, from ex03's strides_from_shape (kept while the course's generation holds)
-_strides: dict[tuple[int, ...], tuple[int, ...]] = {}
-_strides_generation = -1
-
-
-def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """ex03's strides_from_shape(shape) as a tuple, asked once per shape."""
-    global _strides_generation
-    if _strides_generation != course._generation:
-        _strides.clear()
-        _broadcasts.clear()
-        _strides_generation = course._generation
-    found = _strides.get(shape)
-    if found is None:
-        found = tuple(int(s) for s in ex03.strides_from_shape(shape))
-        if len(_strides) > 4096:
-            _strides.clear()
-        _strides[shape] = found
-    return found
-
-
-_broadcasts: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
-
-
-def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    """ex03's shape_broadcast(a, b) as a tuple, asked once per pair of shapes (while the generation holds;
-    a pair that does not broadcast raises ex03's error every time)."""
-    if _strides_generation != course._generation:
-        contiguous_strides(())  # clears both memories
-    found = _broadcasts.get((a, b))
-    if found is None:
-        found = tuple(int(s) for s in ex03.shape_broadcast(a, b))
-        if len(_broadcasts) > 4096:
-            _broadcasts.clear()
-        _broadcasts[(a, b)] = found
-    return found
 
 
 def empty(shape: tuple[int, ...], dtype: DType, device: str = "cpu") -> TensorData:
@@ -143,7 +132,7 @@ def map(op: str, a: Tensor, out: Tensor | None = None) -> Tensor:
             backend.flat("map", op, out_data.storage.size, out_data.storage, data.storage)
         else:
             backend.map(op, data, out_data)
-        return _Tensor._from_data(out_data)
+        return tensor_class._from_data(out_data)
     same_device(a, out)
     ex03.shape_broadcast(tuple(a.shape), tuple(out.shape))
     backend.map(op, a._data, out._data)
@@ -180,13 +169,13 @@ def zip(op: str, a: Tensor, b: Tensor) -> Tensor:
         backend.flat("zip", op, out.storage.size, out.storage, da.storage, db.storage)
     else:
         backend.zip(op, da, db, out)
-    return _Tensor._from_data(out)
+    return tensor_class._from_data(out)
 
 
 def can_write_into(op: str, out: Tensor, b: Tensor) -> bool:
     """True when `zip_into(op, out, b)` computes what `out.copy_(op(out, b))` would: b broadcasts to out's
     shape, the op computes in out's dtype, and b does not share memory with out."""
-    if not isinstance(b, _Tensor) or op not in _BINARY or op in _COMPARE:
+    if not isinstance(b, tensor_class) or op not in _BINARY or op in _COMPARE:
         return False
     do, db = out._data, b._data
     if do.device != db.device or result_type(out, b) is not do.dtype:
@@ -237,7 +226,7 @@ def reduce(op: str, a: Tensor, dim: int, keepdim: bool = True) -> Tensor:
     if not keepdim:  # the same fresh storage without the folded dim: contiguous as well
         kept = shape[:dim] + shape[dim + 1:]
         out = TensorData.fresh(out.storage, kept, contiguous_strides(kept), data.device, dtype)
-    return _Tensor._from_data(out)
+    return tensor_class._from_data(out)
 
 
 def select(cond: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -351,7 +340,7 @@ def argmax(a: Tensor, dim: int, keepdim: bool = False) -> Tensor:
     if a.device != "cpu":
         return from_host(result.reshape(shape), a.device)
     flat = np.ascontiguousarray(result).reshape(-1)  # a fresh array of argmax's: the tensor's storage as it is
-    return _Tensor._from_data(TensorData.fresh(flat, shape, contiguous_strides(shape), "cpu", int64))
+    return tensor_class._from_data(TensorData.fresh(flat, shape, contiguous_strides(shape), "cpu", int64))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -391,9 +380,7 @@ def expand(a: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 def basic_index(a: Tensor, key: tuple[Any, ...]) -> Tensor:
     """The view that a normalized basic-indexing key (ints, slices, None) selects."""
-    from .indexing import view_for
-
-    return _tensor(view_for(a._data, key))
+    return _tensor(a._data.basic_index(key))
 
 
 def narrow(a: Tensor, dim: int, start: int, length: int) -> Tensor:

@@ -9,6 +9,8 @@ import numpy as np
 
 from . import course
 from . import kernels as K
+from . import softmax_ops
+from .creation import tensor
 from .tensor import Tensor, matmul
 from .tensor_functions import gather, index_select, where
 
@@ -140,8 +142,6 @@ def numel(x: Tensor) -> int:
 
 
 def isclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> Tensor:
-    from .creation import tensor
-
     return tensor(np.isclose(a.to_numpy(), b.to_numpy(), rtol=rtol, atol=atol), device=a.device)
 
 
@@ -215,15 +215,11 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
 
 
 def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    from .nn.functional import softmax as f
-
-    return f(x, dim, dtype=dtype)
+    return softmax_ops.softmax(x, dim, dtype=dtype)
 
 
 def log_softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    from .nn.functional import log_softmax as f
-
-    return f(x, dim, dtype=dtype)
+    return softmax_ops.log_softmax(x, dim, dtype=dtype)
 
 
 def masked_fill(x: Tensor, mask: Tensor, value: Any) -> Tensor:

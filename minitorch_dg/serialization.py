@@ -29,7 +29,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from .creation import tensor
 from .dtypes import from_numpy
+from .nn.parameter import Parameter
 from .tensor import Tensor
 
 FORMAT = "minitorch-dg checkpoint"
@@ -72,8 +74,6 @@ class _Writer:
         if isinstance(obj, float):
             return obj if math.isfinite(obj) else {"$float": repr(obj)}
         if isinstance(obj, Tensor):
-            from .nn.parameter import Parameter
-
             key = self._store(obj, obj.to_numpy())
             return {"$tensor": key, "dtype": obj.dtype.name, "device": obj.device,
                     "requires_grad": bool(obj.requires_grad), "parameter": isinstance(obj, Parameter)}
@@ -178,9 +178,6 @@ class _Reader:
         key = node["$tensor"]
         if key in self._made:
             return self._made[key]
-        from .creation import tensor
-        from .nn.parameter import Parameter
-
         array = self._array(key)
         if from_numpy(array.dtype).name != node["dtype"] or array.dtype.kind not in "biuf":
             raise CheckpointError(f"{self.name} is corrupted: tensor {key} holds {array.dtype}, the manifest says "

@@ -3,12 +3,28 @@
 Every differentiable method records one Function (ex05's, served by the course) and returns a new
 tensor whose history points back at its inputs; `backward()` hands the graph to ex02's
 `backpropagate`, which walks it through the Node protocol (`parents`, `chain_rule`, `accumulate_grad`).
+
+Where a method's work is done: imports in the framework's core point down only (docs/design.md draws
+the layers), and this module sits above everything its methods need. Every method is written in the
+class below; what it calls lies in a module under this one, imported at the top of this file and named
+where it is called:
+
+    _ex05.Add, ...     ex05's Functions (served by the course); K: the raw kernels, no graph (kernels.py)
+    tensor_functions   the framework's own Functions: casts, abs, clamp, where, gathers, var, ...
+    host_ops           sin, cos, cumsum, sort, ... computed with numpy on the host
+    softmax_ops        softmax, log_softmax, logsumexp (ex08's maths; nn.functional re-exports them)
+    creation           tensor(), ones_like, rand, ...
+    indexing           the keys of x[...]
+    printing           repr(x)
+
+None of those modules imports this one: the class is handed down to them once, at the end of this file
+(`K.register_tensor_class(Tensor)`), and they recognise tensors with `K.is_tensor(x)`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from numbers import Number
 from typing import Any, NamedTuple
 
@@ -19,9 +35,11 @@ from . import kernels as K
 from .autodiff import is_grad_enabled, next_node_id, no_grad
 from .dtypes import DType, bool_, float32, float64, int64, promote_with_scalar, resolve
 from .errors import ShapeError
-from . import function as _function
 from .function import History
-from .tensor_data import TensorData, prod
+from .tensor_data import TensorData, prod, shape_args
+
+# what the methods call, all of it below this module (see the docstring)
+from . import creation, host_ops, indexing, printing, softmax_ops, tensor_functions
 
 _ex02 = course.ExerciseProxy("ex02")
 _ex05 = course.ExerciseProxy("ex05")
@@ -78,9 +96,7 @@ class Tensor:
 
     def __init__(self, data: Any = None, *, dtype: Any = None, device: str | None = None,
                  requires_grad: bool = False) -> None:
-        from .creation import tensor as make
-
-        source = make([] if data is None else data, dtype=dtype, device=device)
+        source = creation.tensor([] if data is None else data, dtype=dtype, device=device)
         self._init(source._data, None, False)
         if requires_grad:
             self.requires_grad_(True)
@@ -236,13 +252,9 @@ class Tensor:
                     f"{tuple(self.shape)}. Reduce it first (loss = y.sum()) or pass a gradient: "
                     "y.backward(mt.ones_like(y))"
                 )
-            from .creation import ones_like
-
-            gradient = ones_like(self)
+            gradient = creation.ones_like(self)
         elif not isinstance(gradient, Tensor):
-            from .creation import tensor as make
-
-            gradient = make(gradient, dtype=self.dtype, device=self.device)
+            gradient = creation.tensor(gradient, dtype=self.dtype, device=self.device)
         if tuple(gradient.shape) != tuple(self.shape):
             raise ShapeError(
                 f"Mismatch in shape: the gradient has shape {tuple(gradient.shape)} and the output has shape "
@@ -338,17 +350,13 @@ class Tensor:
                 dtype = arg
         result = self
         if device is not None:
-            device = _device_name(device)
+            device = K.device_name(device)
             if device != result.device:
-                from .tensor_functions import ToDevice
-
-                result = ToDevice.apply(result, device)
+                result = tensor_functions.ToDevice.apply(result, device)
         if dtype is not None:
             target = resolve(dtype)
             if target is not result.dtype:
-                from .tensor_functions import Cast
-
-                result = Cast.apply(result, target)
+                result = tensor_functions.Cast.apply(result, target)
         if copy and result is self:
             result = self.clone()
         return result
@@ -387,18 +395,14 @@ class Tensor:
             key = (number.__class__, number, self._data.dtype, self._data.device)
             found = _SCALARS.get(key) if number == number and number != 0 else None
             if found is None:
-                from .creation import tensor as make
-
-                found = make(number, dtype=promote_with_scalar(self.dtype, number), device=self.device)
+                found = creation.tensor(number, dtype=promote_with_scalar(self.dtype, number), device=self.device)
                 if number == number and number != 0:  # nan never equals a key; 0.0 and -0.0 would share one
                     if len(_SCALARS) >= _SCALARS_KEPT:
                         _SCALARS.clear()
                     _SCALARS[key] = found
             return found
         if isinstance(value, (list, tuple, np.ndarray)):
-            from .creation import tensor as make
-
-            return make(value, device=self.device)
+            return creation.tensor(value, device=self.device)
         raise TypeError(f"unsupported operand type for a Tensor: {type(value).__name__}")
 
     def __add__(self, other: Any) -> Tensor:
@@ -461,9 +465,7 @@ class Tensor:
     def __rpow__(self, base: Any) -> Tensor:
         if not _is_number(base):
             raise TypeError(f"unsupported base type {type(base).__name__} for base ** tensor")
-        from .tensor_functions import rpow
-
-        return rpow(self, base.item() if isinstance(base, np.generic) else base)
+        return tensor_functions.rpow(self, base.item() if isinstance(base, np.generic) else base)
 
     def __matmul__(self, other: Tensor) -> Tensor:
         return matmul(self, other)
@@ -624,70 +626,47 @@ class Tensor:
         return self / other
 
     def abs(self) -> Tensor:
-        from .tensor_functions import Abs
-
         if self.dtype is bool_:
             raise NotImplementedError("abs is not implemented for bool tensors (torch: \"abs_cpu\" not implemented "
                                       "for 'Bool'); a bool is its own absolute value")
-
-        return Abs.apply(self)
+        return tensor_functions.Abs.apply(self)
 
     def sqrt(self) -> Tensor:
-        from .tensor_functions import Sqrt
-
-        return Sqrt.apply(self)
+        return tensor_functions.Sqrt.apply(self)
 
     def square(self) -> Tensor:
         x = self.to(int64) if self.dtype is bool_ else self  # torch: bool squared is int64
         return x * x
 
     def reciprocal(self) -> Tensor:
-        from .tensor_functions import Reciprocal
-
-        return Reciprocal.apply(self)
+        return tensor_functions.Reciprocal.apply(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
-        from .tensor_functions import clamp
-
-        return clamp(self, min, max)
+        return tensor_functions.clamp(self, min, max)
 
     clip = clamp
 
     def maximum(self, other: Tensor) -> Tensor:
-        from .tensor_functions import maximum
-
-        return maximum(self, other, larger=True)
+        return tensor_functions.maximum(self, other, larger=True)
 
     def minimum(self, other: Tensor) -> Tensor:
-        from .tensor_functions import maximum
-
-        return maximum(self, other, larger=False)
+        return tensor_functions.maximum(self, other, larger=False)
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
-        from .tensor_functions import gather
-
-        return gather(self, dim, index)
+        return tensor_functions.gather(self, dim, index)
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
-        from .tensor_functions import index_select
-
-        return index_select(self, dim, index)
+        return tensor_functions.index_select(self, dim, index)
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
-        from .tensor_functions import masked_fill
-
-        return masked_fill(self, mask, value)
+        return tensor_functions.masked_fill(self, mask, value)
 
     def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
-        from .tensor_functions import masked_fill
-
-        return self._inplace("masked_fill_", lambda: masked_fill(self, mask, value))
+        return self._inplace("masked_fill_", lambda: tensor_functions.masked_fill(self, mask, value))
 
     def where(self, condition: Tensor, other: Any) -> Tensor:
         """x.where(cond, y) is torch.where(cond, x, y)."""
-        from .tensor_functions import where
-
-        return where(condition, self, other)
+        return tensor_functions.where(condition, self, other)
 
     def matmul(self, other: Tensor) -> Tensor:
         return matmul(self, other)
@@ -737,9 +716,7 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         if dim is None:
-            from .tensor_functions import Extreme
-
-            return Extreme.apply(self, True)
+            return tensor_functions.Extreme.apply(self, True)
         d = K.normalize_dim(dim, self.dim())
         values = _ex05.Max.apply(self, d, keepdim)
         return MaxResult(values, K.argmax(self, d, keepdim))
@@ -748,9 +725,7 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
-            from .tensor_functions import Extreme
-
-            return Extreme.apply(self, False)
+            return tensor_functions.Extreme.apply(self, False)
         if self.dtype is bool_:
             flipped = self.logical_not().max(dim, keepdim)
             return MaxResult(flipped.values.logical_not(), flipped.indices)
@@ -770,12 +745,10 @@ class Tensor:
         return (-self.detach()).argmax(dim, keepdim)
 
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-        from .tensor_functions import Prod
-
         source = self if dtype is None else self.to(resolve(dtype))
         if not source.dtype.is_floating_point and source.dtype is not int64:
             source = source.to(int64)
-        return Prod.apply(source, source._dims(dim), keepdim)
+        return tensor_functions.Prod.apply(source, source._dims(dim), keepdim)
 
     def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
             correction: Any = None) -> Tensor:
@@ -786,15 +759,11 @@ class Tensor:
         dims = self._dims(dim)
         n = prod(tuple(self.shape[d] for d in dims)) if self.dim() else 1
         c = (1 if unbiased else 0) if correction is None else correction
-        from .tensor_functions import Var
-
-        return Var.apply(self, dims, keepdim, float(max(n - c, 0)))
+        return tensor_functions.Var.apply(self, dims, keepdim, float(max(n - c, 0)))
 
     def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
             correction: Any = None) -> Tensor:
-        from .tensor_functions import StdFromVar
-
-        return StdFromVar.apply(self.var(dim, unbiased, keepdim, correction=correction))
+        return tensor_functions.StdFromVar.apply(self.var(dim, unbiased, keepdim, correction=correction))
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """True where every element along `dim` (all of them by default) is non-zero."""
@@ -805,32 +774,26 @@ class Tensor:
         return (self != 0).to(int64).sum(dim, keepdim) > 0
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
-        from .nn.functional import logsumexp
-
-        return logsumexp(self, dim, keepdim)
+        return softmax_ops.logsumexp(self, dim, keepdim)
 
     def softmax(self, dim: int) -> Tensor:
-        from .nn.functional import softmax
-
-        return softmax(self, dim)
+        return softmax_ops.softmax(self, dim)
 
     def log_softmax(self, dim: int) -> Tensor:
-        from .nn.functional import log_softmax
-
-        return log_softmax(self, dim)
+        return softmax_ops.log_softmax(self, dim)
 
     # ------------------------------------------------------------------------------------------------
     # Shapes and views
     # ------------------------------------------------------------------------------------------------
 
     def view(self, *shape: Any) -> Tensor:
-        return _ex05.View.apply(self, _infer_shape(self, _shape_args(shape)))
+        return _ex05.View.apply(self, _infer_shape(self, shape_args(shape)))
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.view(*other.shape)
 
     def reshape(self, *shape: Any) -> Tensor:
-        target = _infer_shape(self, _shape_args(shape))
+        target = _infer_shape(self, shape_args(shape))
         if self._data.view(target) is not None:
             return _ex05.View.apply(self, target)
         return _ex05.View.apply(self.contiguous(), target)
@@ -848,17 +811,13 @@ class Tensor:
     def contiguous(self) -> Tensor:
         if self.is_contiguous():
             return self
-        from .tensor_functions import Contiguous
-
-        return Contiguous.apply(self)
+        return tensor_functions.Contiguous.apply(self)
 
     def clone(self) -> Tensor:
-        from .tensor_functions import Contiguous
-
-        return Contiguous.apply(self)
+        return tensor_functions.Contiguous.apply(self)
 
     def permute(self, *order: Any) -> Tensor:
-        return _ex05.Permute.apply(self, tuple(int(d) for d in _shape_args(order)))
+        return _ex05.Permute.apply(self, tuple(int(d) for d in shape_args(order)))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         n = self.dim()
@@ -887,13 +846,13 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def expand(self, *shape: Any) -> Tensor:
-        return _ex05.Expand.apply(self, tuple(int(s) for s in _shape_args(shape)))
+        return _ex05.Expand.apply(self, tuple(int(s) for s in shape_args(shape)))
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(*other.shape)
 
     def broadcast_to(self, *shape: Any) -> Tensor:
-        return self.expand(*_shape_args(shape))
+        return self.expand(*shape_args(shape))
 
     def unsqueeze(self, dim: int) -> Tensor:
         return _ex05.Unsqueeze.apply(self, K.normalize_dim(dim, self.dim() + 1))
@@ -913,7 +872,7 @@ class Tensor:
         return result if result is not self else _ex05.View.apply(self, tuple(self.shape))
 
     def repeat(self, *sizes: Any) -> Tensor:
-        sizes = tuple(_shape_args(sizes))
+        sizes = tuple(shape_args(sizes))
         if len(sizes) < self.dim():
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
         x = self.reshape(*((1,) * (len(sizes) - self.dim()) + tuple(self.shape)))
@@ -989,29 +948,21 @@ class Tensor:
     # ------------------------------------------------------------------------------------------------
 
     def __getitem__(self, key: Any) -> Tensor:
-        from .indexing import is_basic, normalize_key
-
-        norm = normalize_key(self, key)
-        if is_basic(norm):
+        norm = indexing.normalize_key(self, key)
+        if indexing.is_basic(norm):
             return _ex05.Index.apply(self, norm)
-        from .tensor_functions import AdvancedIndex
-
-        return AdvancedIndex.apply(self, norm)
+        return tensor_functions.AdvancedIndex.apply(self, norm)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        from .indexing import is_basic, normalize_key, view_for
-
         self._check_inplace("item assignment")
-        norm = normalize_key(self, key)
+        norm = indexing.normalize_key(self, key)
         src = self._other(value) if not isinstance(value, Tensor) else value
         src = src.to(self.dtype).detach()
-        if is_basic(norm):
-            target = Tensor._from_data(view_for(self._data, norm))
+        if indexing.is_basic(norm):
+            target = Tensor._from_data(self._data.basic_index(norm))
             K.copy_into(target, _drop_leading_ones(src, target.dim()))
         else:
-            from .indexing import advanced_assign, selected_shape
-
-            advanced_assign(self, norm, _drop_leading_ones(src, len(selected_shape(self, norm))))
+            indexing.advanced_assign(self, norm, _drop_leading_ones(src, len(indexing.selected_shape(self, norm))))
         self._data.version.value += 1
 
     # ------------------------------------------------------------------------------------------------
@@ -1092,23 +1043,48 @@ class Tensor:
         return self.fill_(0)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        from .creation import rand
-
-        return self._inplace("uniform_", lambda: rand(*self.shape, dtype=self.dtype, device=self.device) * (b - a) + a)
+        return self._inplace("uniform_", lambda: creation.rand(*self.shape, dtype=self.dtype, device=self.device) * (b - a) + a)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        from .creation import randn
+        return self._inplace("normal_", lambda: creation.randn(*self.shape, dtype=self.dtype, device=self.device) * std + mean)
 
-        return self._inplace("normal_", lambda: randn(*self.shape, dtype=self.dtype, device=self.device) * std + mean)
+    # ------------------------------------------------------------------------------------------------
+    # More of torch's functions, computed on the host with numpy (host_ops.py)
+    # ------------------------------------------------------------------------------------------------
+
+    sin = host_ops.sin
+    cos = host_ops.cos
+    log1p = host_ops.log1p
+    expm1 = host_ops.expm1
+    floor = host_ops.floor
+    round = host_ops.round
+    sign = host_ops.sign
+    isnan = host_ops.isnan
+    isinf = host_ops.isinf
+    isfinite = host_ops.isfinite
+    nan_to_num = host_ops.nan_to_num
+    cumsum = host_ops.cumsum
+    flip = host_ops.flip
+    sort = host_ops.sort
+    topk = host_ops.topk
+    movedim = host_ops.movedim
+    floor_divide = host_ops.floor_divide
+    remainder = host_ops.remainder
+    __floordiv__ = host_ops.floor_divide
+    __mod__ = host_ops.remainder
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return host_ops.floor_divide(self._other(other), self)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return host_ops.remainder(self._other(other), self)
 
     # ------------------------------------------------------------------------------------------------
     # Printing
     # ------------------------------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        from .printing import tensor_repr
-
-        return tensor_repr(self)
+        return printing.tensor_repr(self)
 
     def __format__(self, spec: str) -> str:
         if self.numel() == 1 and spec:
@@ -1185,12 +1161,6 @@ def _checked_grad(who: str, i: int, inp: Tensor, g: Any) -> Tensor:
     return g
 
 
-def _shape_args(args: Sequence[Any]) -> tuple[int, ...]:
-    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
-        return tuple(int(s) for s in args[0])
-    return tuple(int(s) for s in args)
-
-
 def _infer_shape(t: Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
     """Resolve one -1 in `shape` and check the element count, with torch's error messages."""
     numel = t.numel()
@@ -1204,16 +1174,6 @@ def _infer_shape(t: Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
     if any(s < 0 for s in shape) or prod(shape) != numel:
         raise ShapeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
     return shape
-
-
-K._Tensor = Tensor  # the kernels wrap their results without importing this module
-_function.register_tensor_type(Tensor)
-
-def _device_name(device: Any) -> str:
-    name = str(device).split(":")[0]
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
-    return name
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -1236,3 +1196,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.dim() == 1:
         out = out.squeeze(-2 if b.dim() > 1 else -1)
     return out
+
+
+# The modules below this one make and recognise tensors through kernels.py (K.tensor_class, K.is_tensor):
+# hand them the class, once. Nothing else of this module is reached from below.
+K.register_tensor_class(Tensor)

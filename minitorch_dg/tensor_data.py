@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,50 @@ class VersionCounter:
 
 def prod(shape: Shape) -> int:
     return math.prod(shape)
+
+
+def shape_args(args: Sequence[Any]) -> Shape:
+    """The sizes given to view/reshape/zeros/...: either one sequence, `(2, 3)`, or loose ints, `2, 3`."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(int(s) for s in args[0])
+    return tuple(int(s) for s in args)
+
+
+# Contiguous strides per shape and broadcast shapes per pair, from ex03 (kept while the course's generation
+# holds: installing another ex03 or switching the plan starts them afresh).
+_strides: dict[Shape, Strides] = {}
+_broadcasts: dict[tuple[Shape, Shape], Shape] = {}
+_strides_generation = -1
+
+
+def contiguous_strides(shape: Shape) -> Strides:
+    """ex03's strides_from_shape(shape) as a tuple, asked once per shape."""
+    global _strides_generation
+    if _strides_generation != course._generation:
+        _strides.clear()
+        _broadcasts.clear()
+        _strides_generation = course._generation
+    found = _strides.get(shape)
+    if found is None:
+        found = tuple(int(s) for s in ex03.strides_from_shape(shape))
+        if len(_strides) > 4096:
+            _strides.clear()
+        _strides[shape] = found
+    return found
+
+
+def broadcast_shape(a: Shape, b: Shape) -> Shape:
+    """ex03's shape_broadcast(a, b) as a tuple, asked once per pair of shapes (while the generation holds;
+    a pair that does not broadcast raises ex03's error every time)."""
+    if _strides_generation != course._generation:
+        contiguous_strides(())  # clears both memories
+    found = _broadcasts.get((a, b))
+    if found is None:
+        found = tuple(int(s) for s in ex03.shape_broadcast(a, b))
+        if len(_broadcasts) > 4096:
+            _broadcasts.clear()
+        _broadcasts[(a, b)] = found
+    return found
 
 
 @dataclass
@@ -147,3 +192,31 @@ class TensorData:
         """A view starting at multi-index `starts` with the given shape and strides (used by basic indexing)."""
         offset = sum(i * s for i, s in zip(starts, self.strides))
         return self._view(shape, strides, self.storage[offset:] if offset else self.storage)
+
+    def basic_index(self, key: tuple[Any, ...]) -> TensorData:
+        """The view that a basic indexing key selects (ints, slices with a positive step and None, as
+        minitorch_dg.indexing.normalize_key leaves them): starts, shape and strides; no data moves."""
+        starts: list[int] = []
+        shape: list[int] = []
+        strides: list[int] = []
+        d = 0
+        for item in key:
+            if item is None:
+                shape.append(1)
+                strides.append(0)
+                continue
+            size, stride = self.shape[d], self.strides[d]
+            if isinstance(item, int):
+                starts.append(item)
+            else:
+                start, stop, step = item.indices(size)
+                count = max(0, (stop - start + step - 1) // step)
+                starts.append(start if count else 0)
+                shape.append(count)
+                strides.append(stride * step)
+            d += 1
+        for rest in range(d, len(self.shape)):
+            starts.append(0)
+            shape.append(self.shape[rest])
+            strides.append(self.strides[rest])
+        return self.select(starts, tuple(shape), tuple(strides))

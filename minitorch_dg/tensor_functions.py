@@ -2,19 +2,25 @@
 moves, abs/sqrt/clamp, where, products, advanced indexing and gathers.
 
 They are Functions like ex05's, written with the raw kernels; torch's gradient rules are noted on each.
+Tensor's methods call them, so this module sits below tensor.py and never imports it: it recognises a
+tensor with `K.is_tensor` (see kernels.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import kernels as K
+from .autodiff import no_grad
+from .creation import tensor as new_tensor
 from .dtypes import DType, bool_, int64, promote, promote_with_scalar
 from .function import Function, TensorContext
 from .indexing import Key, numpy_key
-from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 
 class Contiguous(Function):
@@ -108,8 +114,6 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx: TensorContext, a: Tensor, dims: tuple[int, ...], keepdim: bool, dof: float) -> Tensor:
-        from .autodiff import no_grad
-
         with no_grad():
             centered = a - a.mean(dims, keepdim=True)
             out = (centered * centered).sum(dims, keepdim=keepdim) / dof
@@ -182,7 +186,7 @@ def clamp(a: Tensor, low: Any, high: Any) -> Tensor:
 
 
 def _number(value: Any) -> Any:
-    if isinstance(value, Tensor):
+    if K.is_tensor(value):
         if value.numel() != 1:
             raise RuntimeError("minitorch-dg's clamp takes number bounds (or one-element tensors), not tensors of "
                                f"shape {tuple(value.shape)}; use mt.maximum / mt.minimum for element-wise bounds")
@@ -346,14 +350,14 @@ class Where(Function):
 
 def where(cond: Tensor, a: Any, b: Any) -> Tensor:
     """torch.where(cond, a, b): cond must be a bool tensor; a and b tensors or numbers, promoted together."""
-    if not isinstance(cond, Tensor):
+    if not K.is_tensor(cond):
         raise TypeError(f"where(): argument 'condition' must be a Tensor, not {type(cond).__name__}")
     if cond.dtype is not bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{cond.dtype.name}; compare first, e.g. mt.where(x > 0, a, b)")
     a_t, b_t = _branch(a, b, cond), _branch(b, a, cond)
     dtype = K.result_type(a_t, b_t)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+    if not K.is_tensor(a) and not K.is_tensor(b):
         dtype = promote_with_scalar(promote_with_scalar(bool_, a), b)
         if dtype is bool_ and not (isinstance(a, bool) and isinstance(b, bool)):
             dtype = int64
@@ -362,21 +366,19 @@ def where(cond: Tensor, a: Any, b: Any) -> Tensor:
 
 def _branch(value: Any, other: Any, cond: Tensor) -> Tensor:
     """A branch of where as a tensor: a number takes the dtype torch gives it next to the other branch."""
-    if isinstance(value, Tensor):
+    if K.is_tensor(value):
         return value
-    if isinstance(other, Tensor):
+    if K.is_tensor(other):
         return other._other(value)
-    from .creation import tensor
-
-    return tensor(value, device=cond.device)
+    return new_tensor(value, device=cond.device)
 
 
 def masked_fill(a: Tensor, mask: Tensor, value: Any) -> Tensor:
     """torch's masked_fill: `value` where mask is True, a elsewhere (the result keeps a's dtype)."""
-    if not isinstance(mask, Tensor) or mask.dtype is not bool_:
-        got = mask.dtype.name if isinstance(mask, Tensor) else type(mask).__name__
+    if not K.is_tensor(mask) or mask.dtype is not bool_:
+        got = mask.dtype.name if K.is_tensor(mask) else type(mask).__name__
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {got}")
-    if isinstance(value, Tensor):
+    if K.is_tensor(value):
         if value.dim() != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.dim()} dimension(s).")
@@ -385,13 +387,11 @@ def masked_fill(a: Tensor, mask: Tensor, value: Any) -> Tensor:
         if a.dtype is int64 and isinstance(value, float) and not np.isfinite(value):
             raise RuntimeError(f"value cannot be converted to type int64_t without overflow (masked_fill of {value} "
                                "into an int64 tensor)")
-        from .creation import tensor
-
         if a.dtype is bool_:
             value = bool(value)  # torch: any non-zero value (nan included) fills True
         elif a.dtype is int64:
             value = int(value)  # torch truncates toward zero
-        fill = tensor(value, dtype=a.dtype, device=a.device)
+        fill = new_tensor(value, dtype=a.dtype, device=a.device)
     shape = tuple(K.ex03.shape_broadcast(tuple(a.shape), tuple(mask.shape)))
     if shape != tuple(a.shape):
         raise RuntimeError(f"masked_fill: the mask of shape {tuple(mask.shape)} does not broadcast to the "
@@ -437,8 +437,8 @@ class Gather(Function):
 def gather(a: Tensor, dim: int, index: Tensor) -> Tensor:
     """torch.gather: out[i][j] = a[i][index[i][j]] (dim=1); the index has a's number of dims, may be smaller
     than a in the other dims (out has the index's shape) and holds values in [0, a.size(dim))."""
-    if not isinstance(index, Tensor) or index.dtype is not int64:
-        got = index.dtype.name if isinstance(index, Tensor) else type(index).__name__
+    if not K.is_tensor(index) or index.dtype is not int64:
+        got = index.dtype.name if K.is_tensor(index) else type(index).__name__
         raise RuntimeError(f"gather(): Expected dtype int64 for index, got {got}")
     d = K.normalize_dim(dim, a.dim())
     if a.dim() == 0 and index.dim() == 0:
@@ -465,8 +465,8 @@ def _check_range(index: Tensor, size: int, dim: int, fn: str) -> None:
 def index_select(a: Tensor, dim: int, index: Tensor) -> Tensor:
     """torch.index_select: the entries index[k] (a 1-D or 0-d int64 tensor, values in [0, size)) along dim."""
     d = K.normalize_dim(dim, a.dim())
-    if not isinstance(index, Tensor) or index.dtype is not int64:
-        got = index.dtype.name if isinstance(index, Tensor) else type(index).__name__
+    if not K.is_tensor(index) or index.dtype is not int64:
+        got = index.dtype.name if K.is_tensor(index) else type(index).__name__
         raise RuntimeError(f"index_select(): Expected dtype int64 for index, got {got}")
     if index.dim() > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {tuple(index.shape)}")
@@ -486,9 +486,7 @@ def _zero(like: Tensor) -> Tensor:
 
 
 def _scalar(value: Any, like: Tensor) -> Tensor:
-    from .creation import tensor
-
-    return tensor(value, dtype=like.dtype, device=like.device)
+    return new_tensor(value, dtype=like.dtype, device=like.device)
 
 
 def _sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from .. import course
 from ..tensor_data import TensorData
+from . import simple
 
 
 class Backend(Protocol):
@@ -140,8 +141,6 @@ def _lazy(module: str, attribute: str) -> Callable[[], Backend]:
 
 
 def _register_builtin() -> None:
-    from . import simple
-
     register("simple", simple.SimpleBackend)
     here = os.path.dirname(__file__)
     if os.path.exists(os.path.join(here, "fast.py")):

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from .. import course
-from ..tensor_data import TensorData
-
-from ..fast.threads import MATMUL_PARALLEL_MIN, PARALLEL_MIN  # noqa: E402  (one thread below these)
+from ..fast import caching as _caching, debug as _debug, layout as _layout, ops as _ops, threads as _threads
+from ..fast.threads import MATMUL_PARALLEL_MIN, PARALLEL_MIN  # one thread below these
+from ..tensor_data import TensorData, contiguous_strides
 
 
 def _answers(module: ModuleType, op_id: Callable[..., int]) -> bool:
@@ -62,27 +62,23 @@ class FastBackend:
     def __init__(self) -> None:
         import numba
 
-        from ..fast import caching, debug, layout, ops, threads
-
         self._numba = numba
-        self._threads_of = threads
-        self._caching = caching
-        self._ops = ops
-        self._layout = layout
-        self._debug = debug
-        self.debug = debug.enabled()
-        self._index = layout.IndexArrays()
+        self._threads_of = _threads
+        self._caching = _caching
+        self._ops = _ops
+        self._layout = _layout
+        self._debug = _debug
+        self.debug = _debug.enabled()
+        self._index = _layout.IndexArrays()
         self._layouts: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._one = self._index((1,))
         self._kernels: dict[tuple[int, str, str], Callable[..., None]] = {}
         if not self.debug:
-            caching.forget_stale_kernels(ops.FRAMEWORK_STAMP)
+            _caching.forget_stale_kernels(_ops.FRAMEWORK_STAMP)
         self._available: dict[int, tuple[ModuleType, bool]] = {}
         self._resolved: dict[str, ModuleType] = {}
         self._bound: tuple[int, ModuleType] | None = None  # (course generation, the ex06 module in force)
-        from .. import kernels
-
-        self._contiguous = kernels.contiguous_strides
+        self._contiguous = contiguous_strides
 
     # -- which ex06 -----------------------------------------------------------------------------------
 

@@ -3,7 +3,11 @@
 The maths is ex08's (served by the course: your exercises/ex08_nn.py, or the reference). This module
 checks the arguments first — shapes, dtypes, `reduction`, `p` — so that a wrong call gets torch's kind of
 error in plain words, and it handles the shapes that ex08 does not see: a single sample (C,) and extra
-dims (N, C, d1, ...) for the classification losses, a 0-d input for softmax.
+dims (N, C, d1, ...) for the classification losses.
+
+softmax, log_softmax and logsumexp are Tensor methods too, so they live below tensor.py, in
+minitorch_dg/softmax_ops.py; embedding is in sparse_functional.py, convolutions and pooling in
+conv_functional.py and pool_functional.py. This module re-exports them all.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import warnings
 from typing import Any
 
 from .. import course
-from ..dtypes import int64, resolve
+from ..dtypes import int64
 from ..errors import ShapeError
-from ..kernels import normalize_dim
+from ..host_ops import gelu_exact
+from ..softmax_ops import _require_tensor, log_softmax, logsumexp, softmax
 from ..tensor import Tensor
+from .sparse_functional import embedding
 
 _ex08 = course.ExerciseProxy("ex08")
 
@@ -26,11 +32,6 @@ __all__ = [
     "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "logsumexp", "mse_loss", "nll_loss",
     "cross_entropy", "dropout", "flatten",
 ]
-
-
-def _require_tensor(value: Any, name: str, fn: str) -> None:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' must be a Tensor, not {type(value).__name__}")
 
 
 def _check_reduction(reduction: str) -> None:
@@ -84,67 +85,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return input.flatten(start_dim, end_dim)
 
 
-def _softmax_dim(input: Tensor, dim: int | None, fn: str) -> int:
-    if dim is None:
-        warnings.warn(
-            f"Implicit dimension choice for {fn} has been deprecated. Change the call to include dim=X as an argument.",
-            UserWarning, stacklevel=3,
-        )
-        return 0 if input.dim() in (0, 1, 3) else 1
-    return normalize_dim(dim, input.dim())
-
-
-def _along(fn: str, input: Tensor, dim: int | None, dtype: Any) -> Tensor:
-    _require_tensor(input, "input", fn)
-    d = _softmax_dim(input, dim, fn)
-    if dtype is not None:
-        input = input.to(resolve(dtype))
-    if input.numel() == 0:  # nothing to normalise: an empty result of the same shape (any dtype), as torch
-        return input.clone()
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f"{fn}(): expected a floating point input, got {input.dtype.name}; call .float() first")
-    if input.dim() == 0:
-        return getattr(_ex08, fn)(input.reshape(1), 0).reshape(())
-    return getattr(_ex08, fn)(input, d)
-
-
-def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    """exp(x_i) / Σ_j exp(x_j) along `dim`, stable for any magnitude."""
-    return _along("softmax", input, dim, dtype)
-
-
-def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    """log softmax along `dim`, computed as x − logsumexp(x) (stable)."""
-    return _along("log_softmax", input, dim, dtype)
-
-
-def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
-    """log Σ exp(x) over `dim` (an int or a tuple of ints), stable for any magnitude."""
-    _require_tensor(input, "input", "logsumexp")
-    if not input.dtype.is_floating_point:
-        input = input.float()
-    given = (dim,) if isinstance(dim, int) else tuple(dim)
-    if not given:
-        raise RuntimeError("logsumexp(dim=()): torch refuses an empty dim list here too; name the dims to reduce")
-    listed = [normalize_dim(d, input.dim()) for d in given]
-    for d in listed:
-        if listed.count(d) > 1:
-            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    if input.dim() == 0:
-        return _ex08.logsumexp(input.reshape(1), 0, False).reshape(())
-    dims = tuple(sorted(listed))
-    if any(input.shape[d] == 0 for d in dims):  # log of an empty sum: -inf
-        return input.sum(dims, keepdim=keepdim) + float("-inf")
-    if len(dims) == 1:
-        return _ex08.logsumexp(input, dims[0], keepdim)
-    # Several dims: move them to the end, merge them into one, reduce that one.
-    rest = [d for d in range(input.dim()) if d not in dims]
-    moved = input.permute(*rest, *dims)
-    merged = moved.reshape(*[input.shape[d] for d in rest], -1)
-    out = _ex08.logsumexp(merged, -1, False)
-    if keepdim:
-        out = out.reshape(*[1 if d in dims else input.shape[d] for d in range(input.dim())])
-    return out
+# softmax, log_softmax and logsumexp are Tensor methods too: they live below tensor.py, in
+# minitorch_dg/softmax_ops.py, and are the same functions here (imported at the top of this module).
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -257,17 +199,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 # ---------------------------------------------------------------------------------------------------
-# Embedding (the backward is ex11's scatter-add; see minitorch_dg/nn/sparse.py)
+# Embedding: checked in sparse_functional.py (the backward is ex11's scatter-add), imported at the top
 # ---------------------------------------------------------------------------------------------------
-
-
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of `weight` (num_embeddings, D) at the int64 indices `input`: shape (*input.shape, D)."""
-    from .sparse import embedding as _embedding
-
-    return _embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
-
 
 __all__ += ["embedding"]
 
@@ -279,8 +212,6 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x · Φ(x) (approximate='none', erf-based) or 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))) ('tanh')."""
     _require_tensor(input, "input", "gelu")
     if approximate == "none":
-        from ..host_ops import gelu_exact
-
         return gelu_exact(input)
     if approximate != "tanh":
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from ..autodiff import no_grad
+from ..dtypes import float32, float64, resolve
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -311,8 +312,6 @@ class Module:
 
     def to(self, *args: Any, dtype: Any = None, device: str | None = None) -> Module:
         """`.to(device)`, `.to(dtype)` (floating tensors only, as torch), or both keywords; returns self."""
-        from ..dtypes import resolve
-
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype, device = arg.dtype, arg.device
@@ -335,13 +334,9 @@ class Module:
         return self._convert(convert)
 
     def float(self) -> Module:
-        from ..dtypes import float32
-
         return self.to(float32)
 
     def double(self) -> Module:
-        from ..dtypes import float64
-
         return self.to(float64)
 
     def cpu(self) -> Module:

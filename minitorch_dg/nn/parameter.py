@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..creation import tensor, zeros
 from ..tensor import Tensor
 
 
@@ -14,8 +15,6 @@ class Parameter(Tensor):
     """
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
-        from ..creation import tensor, zeros
-
         if data is None:
             data = zeros(0)
         elif not isinstance(data, Tensor):
@@ -30,8 +29,6 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        from ..creation import tensor
-
         copy = Parameter(tensor(self.detach().to_numpy(), dtype=self.dtype, device=self.device), self.requires_grad)
         if self.grad is not None:
             copy.grad = tensor(self.grad.to_numpy(), dtype=self.grad.dtype, device=self.grad.device)

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sized
 
 import numpy as np
 
-from .. import course
+from .. import course, distributed
 
 _ex14 = course.ExerciseProxy("ex14")
 
@@ -28,8 +28,6 @@ class DistributedSampler:
     def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
-            from .. import distributed
-
             if not distributed.is_initialized():
                 raise RuntimeError(
                     "DistributedSampler needs num_replicas and rank, or an initialized process group to take them "
