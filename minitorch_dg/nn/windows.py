@@ -47,7 +47,7 @@ class Window:
         return (*self.size, *self.kernel, *self.stride, *self.padding, *self.dilation, *self.out)
 
 
-PARALLEL_MIN = 1 << 15  # elements: a kernel whose largest array is smaller runs on one thread
+PARALLEL_MIN = 1 << 18  # elements: a kernel whose largest array is smaller runs on one thread (as fast/threads.py)
 
 
 def launch(kernel: Callable[..., None], *args: Any) -> None:
