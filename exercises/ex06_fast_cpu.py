@@ -64,7 +64,7 @@ SPLIT_MIN = 32768  # a reduction over a dim at least this long, into fewer outpu
 REDUCE_BLOCK = 8192  # across: columns one work item folds at a time (a 4096-wide row in one go)
 
 # matmul blocking of the optional part (see docs/ex06_measurements.md for the numbers behind them)
-NR = TILE_COLS  # columns of a register tile: 4 float32 / 8 float64 vectors of 16 / 8 lanes
+NR = TILE_COLS  # columns of a register tile (64 with AVX-512, 16 with AVX2: minitorch_dg/fast/memory.py)
 KC = 512  # depth of a packed block: panels are KC x NR of B and MR x KC of A
 MC = 64  # rows of C that one parallel work item computes
 
@@ -177,8 +177,9 @@ def micro_kernel(depth: int, packed_a: Storage, packed_b: Storage, c: Storage, s
     """C[:rows, :cols] (+)= A panel @ B panel for one MR x NR tile of C at `start` (C's strides: row_step,
     col_step), with the MR x NR accumulator in a register tile (acc = register_tile(packed_a)).
 
-    For each k < depth: the MR values of A's column k times the NR values of B's row k, added into acc.
-    Then write acc's first `rows` x `cols` into C: C = acc, or C += acc when `accumulate`.
+    For each k < depth: the MR values of A's column k times the NR values of B's row k, added into acc (loop
+    over the columns j outside, the rows i inside). Then write acc's first `rows` x `cols` into C: C = acc,
+    or C += acc when `accumulate`.
 
     With all three written, tensor_matmul can pack every B once (parallel over product, depth block of KC,
     panel of NR columns) and give each work item MC rows: per depth block, pack its rows of A and call

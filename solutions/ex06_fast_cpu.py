@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from minitorch_dg.fast import (
     MATMUL_PARALLEL_MIN,
@@ -51,9 +51,10 @@ SPLIT_MIN = 32768  # a reduction over a dim at least this long, into fewer outpu
 REDUCE_BLOCK = 8192  # across: columns one work item folds at a time (a 4096-wide row in one go)
 
 # matmul blocking (measured on this machine, see the handout)
-NR = TILE_COLS  # columns of a register tile: 4 float32 / 8 float64 vectors of 16 / 8 lanes
+NR = TILE_COLS  # columns of a register tile (64 with AVX-512, 16 with AVX2: minitorch_dg/fast/memory.py)
 KC = 512  # depth of a packed block: panels are KC x NR of B and MR x KC of A
 MC = 64  # rows of C that one parallel work item computes
+ITEMS_PER_THREAD = 4  # a product with fewer row blocks than this many per thread is also cut into column blocks
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -361,7 +362,17 @@ def pack_a(panel: Storage, a: Storage, start: int, row_step: int, col_step: int,
 @njit(cache=True)
 def pack_b(panel: Storage, b: Storage, start: int, row_step: int, col_step: int, depth: int, cols: int) -> None:
     """Copy a depth x cols block of B into `panel` as depth rows of NR values: panel[k * NR + j] = B[k, j],
-    and 0 in the columns j >= cols that pad a partial tile."""
+    and 0 in the columns j >= cols that pad a partial tile. A transposed B (unit row step) is read column by
+    column, in memory order."""
+    if row_step == 1 and col_step != 1:  # a transposed B: read each column in order (a row of B is scattered)
+        for j in range(cols):
+            src = b[start + j * col_step : start + j * col_step + depth]
+            for k in range(depth):
+                panel[k * NR + j] = src[k]
+        for k in range(depth):
+            for j in range(cols, NR):
+                panel[k * NR + j] = 0
+        return
     for k in range(depth):
         dst = panel[k * NR : (k + 1) * NR]
         at = start + k * row_step
@@ -382,7 +393,8 @@ def micro_kernel(depth: int, packed_a: Storage, packed_b: Storage, c: Storage, s
     """C[:rows, :cols] (+)= A panel @ B panel for one MR x NR tile, the tile held in registers.
 
     For each k: the MR values of A's column k times the NR values of B's row k, added into the MR x NR
-    accumulator. The accumulator is a register tile; C is read and written once per call, not once per k.
+    accumulator, column by column (LLVM turns the j loop into vector instructions, each vector of B used
+    for all MR rows). The accumulator is a register tile; C is read and written once per call, not once per k.
     """
     mr = tile_rows(packed_a)
     acc = register_tile(packed_a)
@@ -392,10 +404,10 @@ def micro_kernel(depth: int, packed_a: Storage, packed_b: Storage, c: Storage, s
     for k in range(depth):
         a_k = packed_a[k * mr : (k + 1) * mr]
         b_k = packed_b[k * NR : (k + 1) * NR]
-        for i in range(mr):
-            a_ik = a_k[i]
-            for j in range(NR):
-                acc[i, j] += a_ik * b_k[j]
+        for j in range(NR):  # j outside, i inside: each value of B serves the MR rows of the tile
+            b_kj = b_k[j]
+            for i in range(mr):
+                acc[i, j] += a_k[i] * b_kj
     for i in range(rows):
         at = start + i * row_step
         if col_step == 1:
@@ -415,19 +427,41 @@ def micro_kernel(depth: int, packed_a: Storage, packed_b: Storage, c: Storage, s
 
 
 @njit(cache=True)
+def _pack_a_columns(packed_a: Storage, a: Storage, start: int, col_step: int, depth: int, rows: int) -> None:
+    """pack_a of every tile of a block of `rows` rows of an A whose columns are contiguous (row step 1):
+    the same panels, filled column by column of A. Per tile, pack_a would read MR values from each of
+    `depth` columns that lie col_step apart (a different page each); here each column is read once."""
+    mr = tile_rows(packed_a)
+    tiles = (rows + mr - 1) // mr
+    for k in range(depth):
+        column = a[start + k * col_step : start + k * col_step + rows]
+        for i in range(rows):
+            p = i // mr
+            packed_a[p * depth * mr + k * mr + i - p * mr] = column[i]
+        for i in range(rows, tiles * mr):
+            p = i // mr
+            packed_a[p * depth * mr + k * mr + i - p * mr] = 0
+
+
+@njit(cache=True)
 def _row_block(out: Storage, c_at: int, c_rows: int, c_cols: int, a: Storage, a_at: int, a_rows: int,
-               a_cols: int, packed_b: Storage, packed_a: Storage, m: int, n: int, k: int) -> None:
-    """C block (m x n, m <= MC) = A block (m x k) @ B, with B already packed (panels of NR columns, in
-    blocks of KC rows). For each depth block: pack the A rows once, then one micro-kernel call per tile."""
+               a_cols: int, packed_b: Storage, packed_a: Storage, m: int, n: int, k: int, first: int,
+               last: int) -> None:
+    """C block (m x the columns of panels first .. last - 1, m <= MC) = A block (m x k) @ B, with B already
+    packed (panels of NR columns, in blocks of KC rows). For each depth block: pack the A rows once, then one
+    micro-kernel call per tile."""
     mr = tile_rows(packed_a)
     tiles = (m + mr - 1) // mr
     panels = (n + NR - 1) // NR
     for pc in range(0, k, KC):
         kc = min(KC, k - pc)
-        for p in range(tiles):
-            pack_a(packed_a[p * kc * mr : (p + 1) * kc * mr], a, a_at + p * mr * a_rows + pc * a_cols, a_rows,
-                   a_cols, kc, min(mr, m - p * mr))
-        for q in range(panels):
+        if a_rows == 1 and a_cols != 1:  # a transposed A: a column of the block is contiguous, pack in one pass
+            _pack_a_columns(packed_a, a, a_at + pc * a_cols, a_cols, kc, m)
+        else:
+            for p in range(tiles):
+                pack_a(packed_a[p * kc * mr : (p + 1) * kc * mr], a, a_at + p * mr * a_rows + pc * a_cols, a_rows,
+                       a_cols, kc, min(mr, m - p * mr))
+        for q in range(first, last):
             panel_b = packed_b[pc * panels * NR + q * kc * NR : pc * panels * NR + (q + 1) * kc * NR]
             cols = min(NR, n - q * NR)
             for p in range(tiles):
@@ -438,7 +472,7 @@ def _row_block(out: Storage, c_at: int, c_rows: int, c_cols: int, a: Storage, a_
 
 @njit(cache=True, parallel=True)
 def _matmul_kernel(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, b: Storage,
-                   b_strides: Index, k: int) -> None:
+                   b_strides: Index, k: int, threads: int) -> None:
     nd = len(out_shape)
     m = out_shape[nd - 2]
     n = out_shape[nd - 1]
@@ -459,16 +493,22 @@ def _matmul_kernel(out: Storage, out_shape: Index, out_strides: Index, a: Storag
         pack_b(packed_b[at : at + kc * NR], b,
                position(t, batch, b_strides[: nd - 2]) + pc * b_strides[nd - 2] + q * NR * b_strides[nd - 1],
                b_strides[nd - 2], b_strides[nd - 1], kc, min(NR, n - q * NR))
-    # 2. blocks of MC rows of every product, in parallel; each packs its own rows of A
+    # 2. blocks of MC rows of every product, in parallel; each packs its own rows of A. When those blocks are
+    #    too few to keep every thread busy (a wide product: 64 x 25088), they are cut into column blocks too.
     row_blocks = (m + MC - 1) // MC
-    for item in prange(batches * row_blocks):
-        t = item // row_blocks
-        ic = (item - t * row_blocks) * MC
+    col_blocks = min(panels, max(1, (ITEMS_PER_THREAD * threads) // (batches * row_blocks)))
+    per_item = (panels + col_blocks - 1) // col_blocks  # panels of one column block
+    col_blocks = (panels + per_item - 1) // per_item
+    for item in prange(batches * row_blocks * col_blocks):
+        t = item // (row_blocks * col_blocks)
+        rest = item - t * row_blocks * col_blocks
+        ic = (rest // col_blocks) * MC
+        first = (rest - (rest // col_blocks) * col_blocks) * per_item
         packed_a = np.empty(MC * min(KC, k), dtype=out.dtype)  # MC is a multiple of every tile height
         _row_block(out, position(t, batch, out_strides[: nd - 2]) + ic * out_strides[nd - 2], out_strides[nd - 2],
                    out_strides[nd - 1], a, position(t, batch, a_strides[: nd - 2]) + ic * a_strides[nd - 2],
                    a_strides[nd - 2], a_strides[nd - 1], packed_b[t * per_batch : (t + 1) * per_batch], packed_a,
-                   min(MC, m - ic), n, k)
+                   min(MC, m - ic), n, k, first, min(panels, first + per_item))
 
 
 _matmul_kernel_serial = serial_twin(_matmul_kernel)  # products of fewer than MATMUL_PARALLEL_MIN multiply-adds
@@ -486,7 +526,8 @@ def tensor_matmul(out: Storage, out_shape: Index, out_strides: Index, a: Storage
 
     a and b have out's batch dims (broadcast batch dims have stride 0). B is packed once per product;
     work items are blocks of MC rows of every product, so a batch of small products and one large
-    product both keep all threads busy.
+    product both keep all threads busy; a product of few row blocks (64 x 25088) is cut into column blocks
+    as well, ITEMS_PER_THREAD work items per thread.
     """
     if size_of(out_shape) == 0:
         return
@@ -495,6 +536,6 @@ def tensor_matmul(out: Storage, out_shape: Index, out_strides: Index, a: Storage
         _fill_zero(out, out_shape, out_strides)
         return
     if size_of(out_shape) * k < MATMUL_PARALLEL_MIN:
-        _matmul_kernel_serial(out, out_shape, out_strides, a, a_strides, b, b_strides, k)
+        _matmul_kernel_serial(out, out_shape, out_strides, a, a_strides, b, b_strides, k, 1)
     else:
-        _matmul_kernel(out, out_shape, out_strides, a, a_strides, b, b_strides, k)
+        _matmul_kernel(out, out_shape, out_strides, a, a_strides, b, b_strides, k, get_num_threads())

@@ -61,6 +61,15 @@ def output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after:
 # ---------------------------------------------------------------------------------------------------
 
 
+@njit(cache=True)
+def _valid_span(count: int, step: int, offset: int, size: int) -> tuple[int, int]:
+    """The positions z in [0, count) whose input z·step + offset lies in [0, size), as [first, last): every
+    z before `first` falls on the padding before the input, every z from `last` on the padding after it."""
+    first = min(count, max(0, (step - 1 - offset) // step))
+    last = max(first, min(count, (size - offset + step - 1) // step))
+    return first, last
+
+
 @njit(parallel=True, cache=True)
 def im2col(cols: Array, x: Array, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int) -> None:
     """cols[c, i, j, n, y, z] = x[n, c, y·sh − ph + i·dh, z·sw − pw + j·dw], and 0 where that is padding.
@@ -106,14 +115,18 @@ def col2im(x: Array, cols: Array, sh: int, sw: int, ph: int, pw: int, dh: int, d
                 x[n, c, a, b] = 0
         for i in range(kh):
             for j in range(kw):
+                first, last = _valid_span(ow, sw, j * dw - pw, width)
+                if last == first:
+                    continue
+                start = first * sw - pw + j * dw
                 for y in range(oh):
                     iy = y * sh - ph + i * dh
                     if iy < 0 or iy >= height:
                         continue
-                    for z in range(ow):
-                        ix = z * sw - pw + j * dw
-                        if 0 <= ix < width:
-                            x[n, c, iy, ix] += cols[c, i, j, n, y, z]
+                    dst = x[n, c, iy, start : start + (last - first - 1) * sw + 1 : sw]
+                    src = cols[c, i, j, n, y, first:last]
+                    for z in range(last - first):
+                        dst[z] += src[z]
 
 
 def _cols_shape(channels: int, n_batch: int, window: Window) -> tuple[int, ...]:
@@ -182,6 +195,15 @@ class FoldFn(Function):
 # ---------------------------------------------------------------------------------------------------
 
 
+DEPTH_PARTS = 4  # the weight gradient's sum over N·L positions is split in this many products ...
+DEPTH_PART_MIN = 4096  # ... when every part still has this many positions
+
+
+def _depth_parts(span: int) -> int:
+    """How many equal stretches the N·L = `span` positions of the weight gradient's product are cut into."""
+    return DEPTH_PARTS if span % DEPTH_PARTS == 0 and span // DEPTH_PARTS >= DEPTH_PART_MIN else 1
+
+
 class Conv2dFn(Function):
     """out[n, o, y, z] = bias[o] + Σ_{c, i, j} weight[o, c, i, j] · x_pad[n, g·Cg + c, y·sh + i·dh, z·sw + j·dw]
     for o in group g (Cg = C / groups input channels per group, Og = O / groups outputs per group).
@@ -200,18 +222,19 @@ class Conv2dFn(Function):
         rows = channels // groups * window.kernel[0] * window.kernel[1]
         cols = unfold_array(x, window).reshape(groups, rows, n_batch * window.positions)
         w = as_array(weight).reshape(groups, out_channels // groups, rows)
-        # Outᵀ = Colsᵀ @ Wᵀ, (G, N·L, Og): ex06 runs blocks of rows in parallel, and N·L rows are many more
-        # than Og (one block of 64 rows would leave every other thread idle).
-        per_group = out_channels // groups
-        product = as_array(K.matmul(K.permute(from_array(cols), (0, 2, 1)), K.permute(from_array(w), (0, 2, 1))))
-        out = product.reshape(groups, n_batch, window.positions, per_group).transpose(1, 0, 3, 2)
-        out = out.reshape(n_batch, out_channels, oh, ow)
-        if bias is not None:
-            out = out + as_array(bias).reshape(1, out_channels, 1, 1)
+        # Out (G, Og, N·L) = W @ Cols: both operands as they lie in memory (no transposed copy to pack), and
+        # ex06 cuts the few rows (Og) into column blocks for its threads.
+        product = as_array(K.matmul(from_array(w), from_array(cols)))
+        rows_out = product.reshape(out_channels, n_batch, window.positions).transpose(1, 0, 2)
+        out = np.empty((n_batch, out_channels, window.positions), dtype=x.dtype)
+        if bias is not None:  # the bias is added while the rows move to (N, O, L): one pass, not two
+            np.add(rows_out, as_array(bias).reshape(1, out_channels, 1), out=out)
+        else:
+            np.copyto(out, rows_out)
         ctx.save_for_backward(input, weight)
         ctx.cols, ctx.w, ctx.window, ctx.groups, ctx.channels = cols, w, window, groups, channels
         ctx.has_bias = bias is not None
-        return from_array(np.ascontiguousarray(out))
+        return from_array(out.reshape(n_batch, out_channels, oh, ow))
 
     @staticmethod
     def backward(ctx: FunctionCtx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None, None, None]:
@@ -229,8 +252,14 @@ class Conv2dFn(Function):
             d_cols = d_cols.reshape(_cols_shape(ctx.channels, n_batch, window))
             grad_input = from_array(fold_array(d_cols, window))
         if ctx.needs_input_grad[1]:
-            g_t = K.permute(from_array(g_rows), (0, 2, 1))  # (G, N·L, Og)
-            d_w_t = as_array(K.matmul(from_array(ctx.cols), g_t))  # dWᵀ = Cols @ dOutᵀ: Cg·kh·kw rows, not Og
+            # dWᵀ = Cols @ dOutᵀ (Cg·kh·kw rows, not Og), a sum over N·L: cut into `parts` stretches of the
+            # N·L columns, one product each in a batch (more work items for ex06's threads), then added up.
+            rows, span = ctx.cols.shape[1], n_batch * positions
+            parts = _depth_parts(span)
+            cols_parts = K.permute(from_array(ctx.cols.reshape(groups, rows, parts, span // parts)), (0, 2, 1, 3))
+            g_parts = K.permute(from_array(g_rows.reshape(groups, g_rows.shape[1], parts, span // parts)),
+                                (0, 2, 3, 1))  # (G, parts, N·L / parts, Og)
+            d_w_t = as_array(K.matmul(cols_parts, g_parts)).sum(axis=1)  # (G, Cg·kh·kw, Og)
             d_w = np.ascontiguousarray(d_w_t.transpose(0, 2, 1))  # (G, Og, Cg·kh·kw)
             grad_weight = from_array(d_w.reshape(tuple(weight.shape)))
         if ctx.has_bias and ctx.needs_input_grad[2]:
@@ -252,12 +281,17 @@ def max_pool2d_argmax(indices: Array, x: Array, kh: int, kw: int, sh: int, sw: i
     columns outside the plane are skipped (padding never wins). Visit the window row by row, left to right,
     and take a value when it is greater than the best so far or NaN: on ties the first maximum wins, a NaN
     beats everything (the last NaN), exactly like torch's CPU kernel. Parallel over the N·C planes.
+
+    The NaN test costs more than the rest of the loop (its branch is taken at random), so the scan takes
+    `value > best` alone and sums the window on the side; only a window whose sum is NaN (it holds a NaN,
+    or both infinities) is scanned again with the NaN rule.
     """
     n_batch, channels, height, width = x.shape
     oh, ow = indices.shape[2], indices.shape[3]
     for plane in prange(n_batch * channels):
         n = plane // channels
         c = plane % channels
+        xp = x[n, c]
         for y in range(oh):
             top = y * sh - ph
             bottom = min(top + (kh - 1) * dh + 1, height)
@@ -270,12 +304,32 @@ def max_pool2d_argmax(indices: Array, x: Array, kh: int, kw: int, sh: int, sw: i
                     left += dw
                 best = -np.inf
                 where = top * width + left
-                for a in range(top, bottom, dh):
-                    for b in range(left, right, dw):
-                        value = x[n, c, a, b]
-                        if value > best or np.isnan(value):
+                total = 0.0
+                a = top
+                while a < bottom:  # (while loops: a range with a step divides to count its iterations)
+                    row = xp[a]
+                    b = left
+                    while b < right:
+                        value = row[b]
+                        total += value
+                        if value > best:
                             best = value
                             where = a * width + b
+                        b += dw
+                    a += dh
+                if total != total:  # a NaN in the window: scan it again, taking every NaN
+                    best = -np.inf
+                    a = top
+                    while a < bottom:
+                        row = xp[a]
+                        b = left
+                        while b < right:
+                            value = row[b]
+                            if value > best or np.isnan(value):
+                                best = value
+                                where = a * width + b
+                            b += dw
+                        a += dh
                 indices[n, c, y, z] = where
 
 
@@ -305,10 +359,10 @@ class MaxPool2dFn(Function):
     def forward(ctx: FunctionCtx, input: Tensor, indices: Tensor) -> Tensor:
         x = as_array(input)
         where = as_array(indices)
-        n_batch, channels = x.shape[0], x.shape[1]
-        flat = x.reshape(n_batch, channels, x.shape[2] * x.shape[3])
-        positions = where.shape[2] * where.shape[3]
-        out = np.take_along_axis(flat, where.reshape(n_batch, channels, positions), axis=2)
+        planes, plane = x.shape[0] * x.shape[1], x.shape[2] * x.shape[3]
+        # x.flat[p·H·W + where] for plane p (one np.take over the whole array: faster than take_along_axis)
+        starts = np.arange(planes, dtype=np.int64).reshape(planes, 1) * plane
+        out = np.take(x.reshape(-1), where.reshape(planes, where.shape[2] * where.shape[3]) + starts)
         ctx.indices = where
         ctx.input_shape = x.shape
         return from_array(out.reshape(where.shape))

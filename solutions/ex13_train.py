@@ -178,12 +178,14 @@ class EarlyStopping:
 def build_model() -> nn.Module:
     """A classifier of 8x8 digit images: input (N, 1, 8, 8) float32 in [0, 1], output (N, 10) logits.
 
-    Reference: an MLP with BatchNorm1d. (A small CNN with BatchNorm2d, Conv2d(1, 16, 3) - pool - Linear,
-    reached only 80.5 % within the 4 CPU-second budget: ex10's convolution runs at about a quarter of
-    torch's speed, so it gets too few epochs. The MLP reaches 95-98 %.)
+    Reference: a small CNN with BatchNorm2d, two conv - BN - ReLU - max-pool stages (16 and 32 channels)
+    and one Linear layer. Within the 4 CPU-second budget it trains 7 to 9 epochs and reached 97.2 % to
+    98.9 % on five held-out splits (an MLP with BatchNorm1d, the previous reference, 95.5 % to 97.8 %).
     """
     return nn.Sequential(
-        nn.Flatten(), nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10),
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 2 * 2, 10),
     )
 
 

@@ -7,12 +7,22 @@ LLVM unrolls completely, is promoted to registers: the accumulator of a TILE_ROW
 C stays in vector registers for the whole k loop of the micro-kernel.
 
     acc = register_tile(packed_a)      # TILE_ROWS_MAX x TILE_COLS, of packed_a's dtype (not zeroed)
-    rows = tile_rows(packed_a)         # 4 for float32, 2 for float64: a compile-time constant
+    rows = tile_rows(packed_a)         # MR for packed_a's dtype on this CPU: a compile-time constant
+    NR = TILE_COLS                     # the tile's columns on this CPU
 
-Sizes measured on this machine (AVX-512: 32 vector registers of 16 float32 / 8 float64): a 4 x 64
-float32 tile is 16 registers, a 2 x 64 float64 tile is 16 registers. TILE_COLS must be >= 64: with
-a narrower tile LLVM unrolls the column loop before its vectoriser sees it and vectorises the k loop
-instead, with gathers (4 GFLOP/s instead of 240, see the ex06 handout).
+The tile's shape depends on the CPU Numba compiles for (`wide_vectors()`), and on the micro-kernel's loop
+order: for each k, the j loop over the NR columns outside, the i loop over the MR rows inside (so that one
+vector of B serves MR rows, and LLVM vectorises the j loop).
+
+* AVX-512 (32 vector registers of 16 float32 / 8 float64): MR x NR = 4 x 64 for float32 and 2 x 64 for
+  float64, 16 registers each.
+* AVX2 and older (16 registers of 8 float32 / 4 float64): 4 x 16 for both dtypes, 8 float32 or 16 float64
+  registers. On one core of an AMD EPYC Milan (no AVX-512) the 4 x 16 float32 micro-kernel reaches 93
+  GFLOP/s, the 4 x 64 tile 30 (its 32 accumulators spill to the stack on every k); see
+  docs/ex06_measurements.md.
+
+The product MR x NR must stay >= 64: with a smaller tile LLVM unrolls the column loop completely before its
+vectoriser sees it and the micro-kernel runs on scalars (4 GFLOP/s instead of 90).
 
 The tile must only be used inside the function that calls `register_tile` (it is that function's
 stack memory); `register_tile` is inlined into its caller so that this holds.
@@ -28,8 +38,24 @@ from numba.core import cgutils
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 
-TILE_COLS = 64
 TILE_ROWS_MAX = 4
+
+
+def wide_vectors() -> bool:
+    """True when Numba compiles for a CPU with AVX-512 (NUMBA_CPU_FEATURES if set, else the host's)."""
+    from numba.core import config
+
+    features = config.CPU_FEATURES
+    if not features:
+        import llvmlite.binding as llvm
+
+        features = llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in str(features).split(",")
+
+
+_WIDE = wide_vectors()
+TILE_COLS = 64 if _WIDE else 16  # NR (see the module docstring)
+_ROWS32, _ROWS64 = (4, 2) if _WIDE else (4, 4)  # MR for float32 / float64
 _TILE_SIZE = TILE_ROWS_MAX * TILE_COLS
 
 
@@ -49,8 +75,10 @@ def _stack_buffer(typingctx, size, dtype):  # type: ignore[no-untyped-def]
 
 
 def tile_rows(like: Any) -> int:
-    """Rows of the register tile for `like`'s dtype: 4 (4-byte float32) or 2 (8-byte float64)."""
-    return 4 if np.asarray(like).dtype.itemsize <= 4 else 2
+    """Rows MR of the register tile for `like`'s dtype (an array or a dtype): with AVX-512 4 for float32 and 2
+    for float64, otherwise 4 for both."""
+    dtype = like.dtype if isinstance(like, np.ndarray) else np.dtype(like)
+    return _ROWS32 if dtype.itemsize <= 4 else _ROWS64
 
 
 def register_tile(like: Any) -> Any:
@@ -61,7 +89,7 @@ def register_tile(like: Any) -> Any:
 @overload(tile_rows, inline="always")
 def _tile_rows_numba(like):  # type: ignore[no-untyped-def]  (Numba compares these names with the impl's)
     dtype = like.dtype if isinstance(like, types.Array) else like
-    rows = 4 if getattr(dtype, "bitwidth", 64) <= 32 else 2
+    rows = _ROWS32 if getattr(dtype, "bitwidth", 64) <= 32 else _ROWS64
     return lambda like: rows
 
 

@@ -1,8 +1,11 @@
 """How many threads Numba's parallel kernels use, changed only when it must change.
 
 A parallel kernel (`@njit(parallel=True)` with `prange`) wakes every thread of Numba's pool, which costs
-about 10 us on an idle machine and up to a millisecond on a busy one: more than a small operation's work.
-The framework runs such work on one thread, and larger work on every thread the program allows.
+about 10 us on an idle machine and far more on a busy one: on the shared 2-core course machine at a load
+average of 3, an empty parallel loop took 1.3 ms on average (10 us at the median, 7 ms at the 90th
+percentile: the other thread waits for a core). The framework therefore runs work on one thread unless it
+is worth about half a millisecond of one core (PARALLEL_MIN elements, MATMUL_PARALLEL_MIN multiply-adds),
+and larger work on every thread the program allows.
 
 Switching costs about 1.5 us per `numba.set_num_threads` call, so the count is switched lazily: a small op
 lowers it to 1 and leaves it there, and the next large op restores the count it found. Between operations
@@ -22,8 +25,8 @@ from typing import Any
 
 import numba
 
-PARALLEL_MIN = 1 << 15  # elements: smaller element-wise ops and reductions run on one thread
-MATMUL_PARALLEL_MIN = 1 << 21  # multiply-adds: smaller products (about 0.2 ms of one core) run on one thread
+PARALLEL_MIN = 1 << 18  # elements: smaller element-wise ops and reductions (< 0.1-0.3 ms) run on one thread
+MATMUL_PARALLEL_MIN = 1 << 24  # multiply-adds: smaller products (about 0.4 ms of one core) run on one thread
 
 numba.get_num_threads()  # starts Numba's thread pool, which the raw reads below need
 try:

@@ -1,8 +1,10 @@
 """`F.conv1d`, `F.conv2d`, `F.unfold`, `F.fold` with torch's signatures; the maths is ex10's.
 
-This module checks the arguments (shapes, channels, groups, padding, dtypes) and says what is wrong in
-torch's words, accepts unbatched input as torch does, turns a 1-D convolution into a 2-D one on planes of
-height 1, resolves padding='valid' / 'same', and builds the `Window` that ex10's kernels take.
+This module checks the arguments (shapes, channels, groups, padding, dtypes, devices) and says what is wrong
+in torch's words, accepts unbatched input as torch does, turns a 1-D convolution into a 2-D one on planes of
+height 1, resolves padding='valid' / 'same', and builds the `Window` that ex10's kernels take. CPU tensors
+go to ex10's Functions; cuda tensors to the framework's gather kernels and ex07's matmul (cuda_windows.py),
+with the same Window.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def to_plane(values: tuple[int, ...], fill: int) -> tuple[int, int]:
     return (fill, values[0]) if len(values) == 1 else (values[0], values[1])
 
 
-def require_float_cpu(fn: str, **tensors: Tensor | None) -> None:
-    """Tensors (None allowed) must be Tensors, floating point, of one dtype and on the CPU."""
+def require_float(fn: str, **tensors: Tensor | None) -> str:
+    """Tensors (None allowed) must be Tensors, floating point, of one dtype and on one device; returns the
+    device ('cpu': ex10's kernels, 'cuda': the framework's gather kernels of cuda_windows.py)."""
     present = {k: v for k, v in tensors.items() if v is not None}
     for name, value in present.items():
         if not isinstance(value, Tensor):
@@ -48,11 +51,13 @@ def require_float_cpu(fn: str, **tensors: Tensor | None) -> None:
             raise RuntimeError(
                 f"{fn}(): expected a floating point {name}, got {value.dtype.name}; convert it with .float()"
             )
-        if value.device != "cpu":
-            raise NotImplementedError(
-                f"{fn}(): minitorch-dg runs convolution and pooling on the CPU only for now; {name} is on "
-                f"{value.device!r}. Move the tensors and the model with .cpu()."
-            )
+    devices = {v.device for v in present.values()}
+    if len(devices) > 1:
+        listing = ", ".join(f"{k} on {v.device}" for k, v in present.items())
+        raise RuntimeError(
+            f"{fn}(): expected all tensors to be on the same device, got {listing}; move them (and the model) "
+            "with .to(device)"
+        )
     dtypes = {v.dtype.name for v in present.values()}
     if len(dtypes) > 1:
         listing = ", ".join(f"{k} {v.dtype.name}" for k, v in present.items())
@@ -60,6 +65,14 @@ def require_float_cpu(fn: str, **tensors: Tensor | None) -> None:
             f"{fn}(): expected all tensors to have the same dtype, got {listing}; convert the input with "
             ".to(weight.dtype) or the model with .to(dtype)"
         )
+    return devices.pop() if devices else "cpu"
+
+
+def cuda_kernels() -> Any:
+    """The module of cuda convolution and pooling kernels (imported on first use: it imports numba.cuda)."""
+    from . import cuda_windows
+
+    return cuda_windows
 
 
 def _size(shape: Sequence[int]) -> str:
@@ -88,7 +101,7 @@ def _conv_padding(padding: Any, dims: int, kernel: tuple[int, ...], stride: tupl
 def _conv(dims: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
           dilation: Any, groups: int) -> Tensor:
     fn = f"conv{dims}d"
-    require_float_cpu(fn, input=input, weight=weight, bias=bias)
+    device = require_float(fn, input=input, weight=weight, bias=bias)
     if input.dim() not in (dims + 1, dims + 2):
         raise ShapeError(
             f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {fn}, but got input of size: "
@@ -144,7 +157,10 @@ def _conv(dims: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride:
     x, w = batched, weight
     if dims == 1:
         x, w = batched.unsqueeze(2), weight.unsqueeze(2)
-    result = ex10.Conv2dFn.apply(x, w, bias, window, groups)
+    if device == "cuda":
+        result = cuda_kernels().conv2d_cuda(x, w, bias, window, groups)
+    else:
+        result = ex10.Conv2dFn.apply(x, w, bias, window, groups)
     if dims == 1:
         result = result.squeeze(2)
     return result.squeeze(0) if unbatched else result
@@ -179,7 +195,7 @@ def _window_params(fn: str, kernel_size: Any, dilation: Any, padding: Any, strid
 def unfold(input: Tensor, kernel_size: IntOrTuple, dilation: IntOrTuple = 1, padding: IntOrTuple = 0,
            stride: IntOrTuple = 1) -> Tensor:
     """im2col: (N, C, H, W) -> (N, C·kh·kw, L), one column per window position (torch's F.unfold)."""
-    require_float_cpu("unfold", input=input)
+    device = require_float("unfold", input=input)
     if input.dim() not in (3, 4):
         raise ShapeError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)")
     kernel, dil, pad, st = _window_params("unfold", kernel_size, dilation, padding, stride)
@@ -195,14 +211,15 @@ def unfold(input: Tensor, kernel_size: IntOrTuple, dilation: IntOrTuple = 1, pad
             "be at least one"
         )
     window = Window(spatial, kernel, st, pad, dil, out)  # type: ignore[arg-type]
-    result = ex10.UnfoldFn.apply(batched, window)
+    unfold_fn = cuda_kernels().UnfoldCuda if device == "cuda" else ex10.UnfoldFn
+    result = unfold_fn.apply(batched, window)
     return result.squeeze(0) if unbatched else result
 
 
 def fold(input: Tensor, output_size: IntOrTuple, kernel_size: IntOrTuple, dilation: IntOrTuple = 1,
          padding: IntOrTuple = 0, stride: IntOrTuple = 1) -> Tensor:
     """col2im: (N, C·kh·kw, L) -> (N, C, H, W) with (H, W) = output_size, overlaps summed (torch's F.fold)."""
-    require_float_cpu("fold", input=input)
+    device = require_float("fold", input=input)
     if input.dim() not in (2, 3):
         raise ShapeError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got {input.dim()}D)")
     kernel, dil, pad, st = _window_params("fold", kernel_size, dilation, padding, stride)
@@ -224,5 +241,6 @@ def fold(input: Tensor, output_size: IntOrTuple, kernel_size: IntOrTuple, dilati
             f"{out[0]} * {out[1]} = {out[0] * out[1]}, but got input.size(2)={positions}."
         )
     window = Window(size, kernel, st, pad, dil, out)  # type: ignore[arg-type]
-    result = ex10.FoldFn.apply(batched, window)
+    fold_fn = cuda_kernels().FoldCuda if device == "cuda" else ex10.FoldFn
+    result = fold_fn.apply(batched, window)
     return result.squeeze(0) if unbatched else result

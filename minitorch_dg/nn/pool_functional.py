@@ -2,7 +2,8 @@
 
 Arguments are checked here with torch's rules (kernel and stride positive, padding at most half the
 effective kernel, an output of at least one element, 2-D/3-D input for 1-D pooling and 3-D/4-D for 2-D);
-unbatched input is accepted; 1-D pooling runs as 2-D pooling on planes of height 1.
+unbatched input is accepted; 1-D pooling runs as 2-D pooling on planes of height 1. CPU tensors go to
+ex10's kernels, cuda tensors to the framework's (cuda_windows.py).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from typing import Any
 
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .conv_functional import IntOrTuple, expand_param, require_float_cpu, to_plane
+from .conv_functional import IntOrTuple, cuda_kernels, expand_param, require_float, to_plane
 from .windows import Window, ex10_module
 
 
 def _batched(fn: str, input: Tensor, dims: int) -> tuple[Tensor, bool]:
     """input as (N, C, H, W) (a 1-D pooling's (N, C, L) gets H = 1), and whether it had no batch dim."""
-    require_float_cpu(fn, input=input)
+    require_float(fn, input=input)
     if input.dim() not in (dims + 1, dims + 2):
         raise ShapeError(
             f"{fn}(): expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input, but got input of size: "
@@ -82,7 +83,10 @@ def _max_pool(fn: str, dims: int, input: Tensor, kernel_size: Any, stride: Any, 
               ceil_mode: bool, return_indices: bool) -> Any:
     x, unbatched = _batched(fn, input, dims)
     window = _pool_window(fn, dims, x, kernel_size, stride, padding, dilation, ceil_mode, "effective")
-    values, indices = ex10_module().max_pool2d(x, window)
+    if x.device == "cuda":
+        values, indices = cuda_kernels().max_pool2d_cuda(x, window)
+    else:
+        values, indices = ex10_module().max_pool2d(x, window)
     values = _restore(values, dims, unbatched)
     if not return_indices:
         return values
@@ -107,7 +111,8 @@ def _avg_pool(fn: str, dims: int, input: Tensor, kernel_size: Any, stride: Any, 
               count_include_pad: bool) -> Tensor:
     x, unbatched = _batched(fn, input, dims)
     window = _pool_window(fn, dims, x, kernel_size, stride, padding, 1, ceil_mode, "half")
-    return _restore(ex10_module().AvgPool2dFn.apply(x, window, bool(count_include_pad)), dims, unbatched)
+    pool = cuda_kernels().AvgPool2dCuda if x.device == "cuda" else ex10_module().AvgPool2dFn
+    return _restore(pool.apply(x, window, bool(count_include_pad)), dims, unbatched)
 
 
 def avg_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
@@ -138,7 +143,8 @@ def _adaptive(fn: str, dims: int, input: Tensor, output_size: Any) -> Tensor:
         raise RuntimeError(f"{fn}(): elements of output_size must be greater than or equal to 0 but got {size}")
     if any(s == 0 for s in spatial) and x.numel():
         raise RuntimeError(f"{fn}(): expected a non-empty input plane, got input of size {list(input.shape)}")
-    result = ex10_module().AdaptiveAvgPool2dFn.apply(x, to_plane(size, 1))
+    pool = cuda_kernels().AdaptiveAvgPool2dCuda if x.device == "cuda" else ex10_module().AdaptiveAvgPool2dFn
+    result = pool.apply(x, to_plane(size, 1))
     return _restore(result, dims, unbatched)
 
 

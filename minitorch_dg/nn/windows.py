@@ -8,9 +8,9 @@ with an even kernel, needs nothing more: the padding after the plane only enters
 
 `as_array` and `from_array` move between tensors and contiguous numpy arrays without surprises: the
 Numba kernels of ex10 read and write plain C-ordered arrays, and `from_array` wraps one without a copy.
-`launch(kernel, *args)` runs a parallel kernel, on one thread when its arrays are small (as the fast
-backend does: waking the other threads costs more than a small kernel's work, and far more on a busy
-machine).
+`launch(kernel, *args)` runs a parallel kernel on all threads, or, when its arrays are small, a serial twin
+of it (as the fast backend does: waking the other threads costs more than a small kernel's work, and far
+more on a busy machine).
 """
 
 from __future__ import annotations
@@ -48,26 +48,43 @@ class Window:
         return (*self.size, *self.kernel, *self.stride, *self.padding, *self.dilation, *self.out)
 
 
-PARALLEL_MIN = 1 << 15  # elements: a kernel whose largest array is smaller runs on one thread
+PARALLEL_MIN = 1 << 18  # elements: a kernel whose largest array is smaller runs on one thread (as fast/threads.py)
+
+_serial_twins: dict[Any, Any] = {}  # parallel kernel -> its serial twin (for the course generation below)
+_twins_generation = -1
 
 
 def launch(kernel: Callable[..., None], *args: Any) -> None:
-    """kernel(*args), on one thread when the largest array argument has fewer than PARALLEL_MIN elements."""
+    """kernel(*args) on every thread the program allows when the largest array argument has PARALLEL_MIN
+    elements or more; otherwise its serial twin (the same loop compiled without parallel=True: a parallel
+    kernel costs microseconds to enter even on one thread, more than a small window loop's work)."""
     work = max((a.size for a in args if isinstance(a, np.ndarray)), default=0)
     if work >= PARALLEL_MIN:
-        kernel(*args)
-        return
-    import numba
+        from ..fast import threads  # (imports Numba: not at the framework's import)
 
-    previous = numba.get_num_threads()
-    if previous == 1:
+        threads.parallel()  # the fast backend may have left Numba on one thread after a small op
         kernel(*args)
-        return
-    numba.set_num_threads(1)
-    try:
-        kernel(*args)
-    finally:
-        numba.set_num_threads(previous)
+    else:
+        _serial(kernel)(*args)
+
+
+def _serial(kernel: Callable[..., None]) -> Callable[..., None]:
+    """The serial twin of an ex10 kernel, made once per kernel (and cached by Numba where ex10's kernels are)."""
+    global _twins_generation
+    if _twins_generation != course.generation():
+        _serial_twins.clear()
+        _twins_generation = course.generation()
+    twin = _serial_twins.get(kernel)
+    if twin is None:
+        if not hasattr(kernel, "py_func") or not kernel.targetoptions.get("parallel"):
+            twin = kernel  # not a parallel Numba kernel (or plain Python in a test): run it as it is
+        else:
+            from ..fast import caching, threads
+
+            with caching.kernel_cache():
+                twin = threads.serial_twin(kernel)
+        _serial_twins[kernel] = twin
+    return twin
 
 
 def as_array(tensor: Tensor) -> np.ndarray:
@@ -95,9 +112,19 @@ def _strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
-def ex10_module():
-    """The ex10 module in force, imported with Numba's cache in the course's cache folder (see fast/caching.py)."""
+_ex10: tuple[int, Any] | None = None  # (course generation, the ex10 module then in force)
+
+
+def ex10_module() -> Any:
+    """The ex10 module in force, imported with Numba's cache in the course's cache folder (see fast/caching.py);
+    kept for the course generation, so that an operation does not pay for the cache folder's set-up."""
+    global _ex10
+    found = _ex10
+    if found is not None and found[0] == course.generation():
+        return found[1]
     from ..fast import caching  # lazy: minitorch_dg.fast loads numba
 
     with caching.kernel_cache():
-        return course.load("ex10")
+        module = course.load("ex10")
+    _ex10 = (course.generation(), module)
+    return module

@@ -27,7 +27,7 @@ import torch
 import minitorch_dg as mt
 from minitorch_dg import backends
 from minitorch_dg import kernels as K
-from minitorch_dg.fast import layout
+from minitorch_dg.fast import PARALLEL_MIN, layout
 from minitorch_dg.scalar_ops import BINARY_OPS, REDUCE_OPS, UNARY_OPS
 from tests.support.compare import assert_close
 from tests.support.tensor_oracle import check_op
@@ -368,9 +368,10 @@ def test_small_work_runs_on_one_thread_and_large_on_all(monkeypatch: pytest.Monk
     (mt.ones(10) + 1).sum()
     small = list(seen)
     seen.clear()
-    (mt.ones(100_000) + 1).sum()
+    large = 2 * PARALLEL_MIN
+    (mt.ones(large) + 1).sum()
     assert small and all(t == 1 for t in small), f"a 10-element op ran on {small} threads"
-    assert seen and all(t == numba.get_num_threads() for t in seen), f"a 100000-element op ran on {seen} threads"
+    assert seen and all(t == numba.get_num_threads() for t in seen), f"a {large}-element op ran on {seen} threads"
     assert numba.get_num_threads() >= 1
 
 

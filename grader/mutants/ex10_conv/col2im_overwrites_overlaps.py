@@ -2,5 +2,5 @@
 
 HINT = "An input that several windows read gets the sum of their gradients: use += in col2im."
 
-PATCH = [("                            x[n, c, iy, ix] += cols[c, i, j, n, y, z]",
-          "                            x[n, c, iy, ix] = cols[c, i, j, n, y, z]")]
+PATCH = [("                        dst[z] += src[z]",
+          "                        dst[z] = src[z]")]
