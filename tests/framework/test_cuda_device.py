@@ -25,6 +25,7 @@ from minitorch_dg import backends
 from minitorch_dg import kernels as K
 from minitorch_dg.backends import cuda as cuda_env
 from minitorch_dg.dtypes import float32
+from tests.support import cuda_schedule
 from tests.support.compare import assert_close
 from tests.support.tensor_oracle import check_op
 
@@ -38,11 +39,11 @@ simulator_only = pytest.mark.skipif(not cuda_env.simulator_enabled(),
 
 
 @pytest.fixture(autouse=True)
-def schedule(request: pytest.FixtureRequest) -> Iterator[cuda_env.ScheduleLog]:
+def schedule(request: pytest.FixtureRequest) -> Iterator[cuda_schedule.ScheduleLog]:
     if "stock_simulator" in request.node.name:  # that test runs the simulator's own concurrent schedule
-        yield cuda_env.ScheduleLog()
+        yield cuda_schedule.ScheduleLog()
         return
-    with cuda_env.serial_schedule() as log:
+    with cuda_schedule.serial_schedule() as log:
         yield log
 
 
@@ -483,7 +484,7 @@ def test_serial_schedule_makes_a_missing_barrier_certain_and_reports_a_divergent
     for _ in range(3):  # without the barrier thread 0 reads slot 1 before thread 1 wrote it: NaN, every time
         shift_kernel[1, 32](out, False)
         assert np.isnan(out.copy_to_host()[0])
-    with pytest.raises(cuda_env.BarrierError, match="have already returned"):
+    with pytest.raises(cuda_schedule.BarrierError, match="have already returned"):
         divergent_kernel[1, 32](out)
 
 
@@ -492,13 +493,13 @@ def test_launches_are_logged_outside_the_simulator_too() -> None:
     configuring a kernel needs no GPU, so this runs in a process without the simulator."""
     script = textwrap.dedent("""
         from numba import cuda
-        from minitorch_dg.backends import cuda as cuda_env
+        from tests.support import cuda_schedule
 
         @cuda.jit
         def kernel(x):
             pass
 
-        with cuda_env.serial_schedule() as log:
+        with cuda_schedule.serial_schedule() as log:
             kernel[(3, 2), 64]
         kernel[1, 1]
         print([(launch.kernel, launch.grid, launch.block) for launch in log.launches])
