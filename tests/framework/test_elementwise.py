@@ -2,8 +2,9 @@
 
 * the table: kinds, op codes, result rules, and the name lists that kernels.py and the backends use;
 * the formulas: as Python, compiled with njit, and their edges (inf, nan, -0.0) against torch;
-* the backends: the simple backend's scalar functions and the fast backend's op ids come from the table,
-  so an op added to it reaches every backend.
+* the backends: the simple backend's scalar functions, the fast backend's op ids and the CUDA element
+  functions (their op codes and generated dispatch) all come from the table, so an op added to it
+  reaches every backend.
 
 The values of every op on every backend and dtype are checked against torch elsewhere
 (test_torch_fidelity.py, test_differential.py, test_fast_backend.py, test_cuda_device.py).
@@ -25,6 +26,7 @@ from numba import njit
 
 from minitorch_dg import elementwise as ew
 from minitorch_dg import scalar_ops
+from minitorch_dg.backends import cuda as cuda_env
 from minitorch_dg.fast import ops as fast_ops
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +71,26 @@ def test_every_backend_takes_its_ops_from_the_table() -> None:
         for code, name in enumerate(ew.names(kind)):
             op = fast_ops.op_id(name, kind)
             assert op % 256 == code and fast_ops.op_name(op, kind) == name
+
+
+def test_the_cuda_element_functions_are_generated_from_the_table() -> None:
+    script = textwrap.dedent("""
+        from minitorch_dg import elementwise as ew
+        from minitorch_dg.backends import cuda_ops
+        assert list(cuda_ops.UNARY_CODES) == list(ew.UNARY_OPS)
+        assert list(cuda_ops.BINARY_CODES) == list(ew.BINARY_OPS)
+        assert list(cuda_ops.REDUCE_CODES) == list(ew.REDUCE_OPS)
+        source = cuda_ops.generated_source()
+        for kind in ew.KINDS:
+            for code, entry in enumerate(ew.ops_of(kind)):
+                assert f"if op == {code}:  # {entry.name}\\n" in source, entry.name
+        assert "less(a, b) * 1.0" in source and "divide(a * 1.0, b * 1.0)" in source
+        print("GENERATED")
+    """)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert "GENERATED" in run.stdout, run.stderr[-1500:]
 
 
 def _same(got: float, want: float) -> bool:
@@ -147,3 +169,38 @@ def test_reductions_start_from_their_identity_in_every_dtype() -> None:
     assert fast_ops.identity(op("min"), np.uint8(0)) == 255
     assert fast_ops.identity(op("max"), np.bool_(True)) == np.bool_(False)
     assert fast_ops.identity(op("prod"), np.float32(0)) == np.float32(1)
+
+
+@pytest.mark.skipif(cuda_env.gpu_present(), reason="checks how a machine without a GPU sets up the cache")
+def test_cuda_kernels_that_use_the_element_functions_have_their_cache_stamped(tmp_path: Path) -> None:
+    """On a GPU a cached kernel keeps its own file's stamp only; a kernel module that uses cuda_ops's functions
+    gets ELEMENT_STAMP added, so that a change of a formula is not hidden by a kernel cached before it.
+    Decorating needs no GPU, so this runs (without the simulator) on any machine."""
+    (tmp_path / "uses_ops.py").write_text(textwrap.dedent("""
+        from numba import cuda
+        from minitorch_dg.backends.cuda_ops import unary_op
+
+        @cuda.jit(cache=True)
+        def kernel(op, out, a):
+            out[0] = unary_op(op, a[0])
+    """))
+    (tmp_path / "plain.py").write_text(textwrap.dedent("""
+        from numba import cuda
+
+        @cuda.jit(cache=True)
+        def kernel(out):
+            out[0] = 1.0
+    """))
+    script = textwrap.dedent("""
+        import uses_ops, plain
+        from minitorch_dg.backends import cuda_ops
+        stamped = uses_ops.kernel._cache._impl.locator.get_source_stamp()
+        plain_stamp = plain.kernel._cache._impl.locator.get_source_stamp()
+        print(stamped[1] == cuda_ops.ELEMENT_STAMP, cuda_ops.ELEMENT_STAMP not in repr(plain_stamp))
+    """)
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_ENABLE_CUDASIM"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT), env.get("PYTHONPATH", "")])
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "cache")
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", script], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.stdout.strip() == "True True", run.stderr[-1500:]
