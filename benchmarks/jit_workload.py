@@ -21,7 +21,7 @@ os.environ.setdefault("MTDG_SOURCE", "solutions")
 
 import minitorch_dg as mt  # noqa: E402
 from minitorch_dg import kernels as K  # noqa: E402
-from minitorch_dg.scalar_ops import BINARY_OPS, REDUCE_OPS, UNARY_OPS  # noqa: E402
+from minitorch_dg.elementwise import BINARY_OPS, REDUCE_OPS, UNARY_OPS  # noqa: E402
 
 
 def workload() -> None:

@@ -14,6 +14,7 @@ simulator says nothing about speed).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,9 @@ import minitorch_dg as mt
 from cuda_cases import ELEMENTS, MATMUL_SIZES, OPERATIONS
 from minitorch_dg import course
 from minitorch_dg.backends import cuda as cuda_env
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root: tests.support
+from tests.support import cuda_schedule  # noqa: E402  (the tests' strict simulator schedule; imports no numba)
 
 cuda_env.use_simulator_without_gpu()  # before numba is imported: no GPU, so the simulator checks correctness
 if "MTDG_SOURCE" not in os.environ and course.solutions_available():
@@ -121,7 +125,7 @@ def test_elementwise_and_reduce_torch(benchmark: Any, name: str) -> None:
                     reason=f"runs only under the CUDA simulator ({cuda_env.describe_mode()})")
 def test_simulator_correctness_of_the_benchmarked_operations() -> None:
     rng = np.random.default_rng(2)
-    with cuda_env.serial_schedule():
+    with cuda_schedule.serial_schedule():
         a_host = rng.standard_normal((24, 20), dtype=np.float32)
         b_host = rng.standard_normal((20, 18), dtype=np.float32)
         got = (mt.tensor(a_host, device="cuda") @ mt.tensor(b_host, device="cuda")).to_numpy()

@@ -15,12 +15,14 @@ Each launcher gets `DeviceTensor`s:
     t.contiguous       True when element i (row-major) sits at storage position i
 
 The element operation is an integer op code, passed to the kernel as an ordinary argument and chosen
-inside the given device functions `unary_op`, `binary_op`, `reduce_start` and `reduce_combine`. Do not
-build a kernel per op (a closure over a Python function): each one would be compiled separately.
+inside the given device functions `unary_op`, `binary_op`, `reduce_start` and `reduce_combine` (imported
+from minitorch_dg.backends.cuda_ops). Do not build a kernel per op (a closure over a Python function):
+each one would be compiled separately.
 
 Rules of kernel code (numba.cuda compiles it for the GPU; the simulator runs it as Python):
     * refer to the CUDA module as `cuda` (the simulator swaps that name), and use only numbers, arrays,
-      `math` and the device functions of this module: no lists, dicts, tuples you grow, or exceptions
+      `math`, the device functions of this module and the given ones: no lists, dicts, tuples you grow,
+      or exceptions
     * a kernel returns nothing; it writes its results into `out`
     * every thread of a block must reach every `cuda.syncthreads()`
     * `out` arrives without initialisation (not zero-filled): write every element of it
@@ -28,12 +30,20 @@ Rules of kernel code (numba.cuda compiles it for the GPU; the simulator runs it 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from numba import cuda, float64
 
+from minitorch_dg.backends.cuda_ops import (  # given: op codes and element functions (see below)
+    BINARY_CODES,
+    REDUCE_CODES,
+    UNARY_CODES,
+    binary_op,
+    reduce_combine,
+    reduce_start,
+    unary_op,
+)
 from minitorch_dg.errors import NotImplementedYet
 
 if TYPE_CHECKING:
@@ -50,172 +60,12 @@ TILE = 16  # matmul: a block has TILE x TILE threads, and the inner dim advances
 WORK = 4  # matmul: each thread computes WORK x WORK outputs, kept in registers
 BLOCK_TILE = WORK * TILE  # matmul: a block computes a BLOCK_TILE x BLOCK_TILE tile of out
 
-INF = math.inf
-NAN = math.nan
-
-# ---------------------------------------------------------------------------------------------------
-# Given: op codes and the scalar functions: torch's meaning, including its edges (exp(1000) = inf,
-# log(0) = -inf, 1/0 = inf, sqrt(-1) = nan). Written with explicit tests instead of relying on IEEE
-# arithmetic, so that they give the same answers on a GPU and in the simulator (which runs Python,
-# where math.exp(1000) raises). Everything is computed in float64 and rounded on store.
-# ---------------------------------------------------------------------------------------------------
-
-UNARY_NAMES = ("id", "neg", "exp", "log", "sigmoid", "relu", "tanh", "inv", "abs", "sqrt", "logical_not")
-BINARY_NAMES = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne",
-                "relu_back", "log_back", "inv_back", "sigmoid_back", "tanh_back")
-REDUCE_NAMES = ("sum", "prod", "max", "min")
-UNARY_CODES = {name: code for code, name in enumerate(UNARY_NAMES)}
-BINARY_CODES = {name: code for code, name in enumerate(BINARY_NAMES)}
-REDUCE_CODES = {name: code for code, name in enumerate(REDUCE_NAMES)}
-
-ID, NEG, EXP, LOG, SIGMOID, RELU, TANH, INV, ABS, SQRT, LOGICAL_NOT = range(11)
-(ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, LT, LE, GT, GE, EQ, NE,
- RELU_BACK, LOG_BACK, INV_BACK, SIGMOID_BACK, TANH_BACK) = range(18)
-SUM, PROD, MAX, MIN = range(4)
-
-EXP_LIMIT = 709.782712893384  # exp(x) overflows float64 above this
-
-
-@cuda.jit(device=True)
-def _divide(a, b):
-    if b == 0:
-        if a == 0 or a != a:
-            return NAN
-        return math.copysign(INF, a) * math.copysign(1.0, b)
-    return a / b
-
-
-@cuda.jit(device=True)
-def _power(a, b):
-    if a != a or b != b:
-        return NAN
-    if a == 0:
-        if b < 0:
-            return INF
-        return 1.0 if b == 0 else 0.0
-    if a < 0 and math.floor(b) != b:
-        return NAN
-    if b * math.log(abs(a)) > EXP_LIMIT:
-        if a < 0 and math.fmod(b, 2.0) != 0:
-            return -INF
-        return INF
-    return math.pow(a, b)
-
-
-@cuda.jit(device=True)
-def _maximum(a, b):
-    if a != a or b != b:
-        return NAN
-    return a if a > b else b
-
-
-@cuda.jit(device=True)
-def _minimum(a, b):
-    if a != a or b != b:
-        return NAN
-    return a if a < b else b
-
-
-@cuda.jit(device=True)
-def unary_op(op, x):
-    """op(x) for a UNARY op code."""
-    if op == ID:
-        return x * 1.0
-    if op == NEG:
-        return -x * 1.0
-    if op == EXP:
-        return INF if x > EXP_LIMIT else math.exp(x)
-    if op == LOG:
-        if x > 0:
-            return math.log(x)
-        return -INF if x == 0 else NAN
-    if op == SIGMOID:
-        if x >= 0:
-            return 1.0 / (1.0 + math.exp(-x))
-        e = math.exp(x)
-        return e / (1.0 + e)
-    if op == RELU:
-        return x * 1.0 if (x > 0 or x != x) else 0.0
-    if op == TANH:
-        return math.tanh(x)
-    if op == INV:
-        if x == 0:
-            return math.copysign(INF, x)
-        return 1.0 / x
-    if op == ABS:
-        return abs(x) * 1.0
-    if op == SQRT:
-        return math.sqrt(x) if x >= 0 else NAN
-    if op == LOGICAL_NOT:
-        return 1.0 if x == 0 else 0.0
-    return NAN
-
-
-@cuda.jit(device=True)
-def binary_op(op, a, b):
-    """op(a, b) for a BINARY op code (comparisons give 1.0 / 0.0; the *_back ops take (input, gradient))."""
-    if op == ADD:
-        return a + b * 1.0
-    if op == SUB:
-        return a - b * 1.0
-    if op == MUL:
-        return a * b * 1.0
-    if op == DIV:
-        return _divide(a * 1.0, b * 1.0)
-    if op == POW:
-        return _power(a * 1.0, b * 1.0)
-    if op == MAXIMUM:
-        return _maximum(a * 1.0, b * 1.0)
-    if op == MINIMUM:
-        return _minimum(a * 1.0, b * 1.0)
-    if op == LT:
-        return 1.0 if a < b else 0.0
-    if op == LE:
-        return 1.0 if a <= b else 0.0
-    if op == GT:
-        return 1.0 if a > b else 0.0
-    if op == GE:
-        return 1.0 if a >= b else 0.0
-    if op == EQ:
-        return 1.0 if a == b else 0.0
-    if op == NE:
-        return 1.0 if a != b else 0.0
-    if op == RELU_BACK:
-        return b * 1.0 if a > 0 else 0.0
-    if op == LOG_BACK:
-        return _divide(b * 1.0, a * 1.0)
-    if op == INV_BACK:
-        return -_divide(b * 1.0, a * a * 1.0)
-    if op == SIGMOID_BACK:
-        return b * a * (1.0 - a)
-    if op == TANH_BACK:
-        return b * (1.0 - a * a)
-    return NAN
-
-
-@cuda.jit(device=True)
-def reduce_start(op):
-    """The identity of a REDUCE op: the value an empty fold gives."""
-    if op == SUM:
-        return 0.0
-    if op == PROD:
-        return 1.0
-    if op == MAX:
-        return -INF
-    return INF
-
-
-@cuda.jit(device=True)
-def reduce_combine(op, acc, x):
-    """acc folded with one more value x."""
-    if op == SUM:
-        return acc + x
-    if op == PROD:
-        return acc * x
-    if op == MAX:
-        return _maximum(acc, x * 1.0)
-    return _minimum(acc, x * 1.0)
-
+# Given, imported above from minitorch_dg.backends.cuda_ops: the op codes UNARY_CODES, BINARY_CODES and
+# REDUCE_CODES (UNARY_CODES["exp"] is the code of exp) and the device functions unary_op(op, x),
+# binary_op(op, a, b), reduce_start(op) and reduce_combine(op, acc, x), which choose the operation from its
+# code. They are generated from the framework's table of element-wise ops (minitorch_dg/elementwise.py):
+# torch's meaning, including its edges (exp(1000) = inf, log(0) = -inf, 1/0 = inf, sqrt(-1) = nan),
+# computed in float64 and rounded on store.
 
 # ---------------------------------------------------------------------------------------------------
 # Part 1: index arithmetic on the device (ex03's ideas, without building index tuples)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from minitorch_dg import course
 
 from .catalog import Catalog, Exercise
+from .contract import check_contract
 from .hints import fingerprints_for, public_tests_digest
 from .mutants import Mutant, MutantError, mutants_for
 from .runner import Limits, RunResult, run_tests
@@ -160,7 +161,7 @@ def verify_exercise(
     if not course.solutions_available():
         verdict.contract = ["this copy has no solutions/: verify is for the instructors' repository"]
         return verdict
-    verdict.contract = course.check_contract(exercise.id)
+    verdict.contract = check_contract(exercise.id)
     files = [s.file for s in exercise.test_sets()]
     limits = _limits(exercise, catalog)
     if solutions:

@@ -8,12 +8,23 @@ can vectorise, and no branch on the op at run time. Because the closure holds a 
 on-disk cache works for it (the cache key includes a hash of the closure's values): a fresh process
 loads the compiled kernel instead of compiling it again.
 
-Op ids. `op_id("exp")` is the position of the name in `scalar_ops.UNARY_OPS` (or BINARY_OPS /
-REDUCE_OPS) plus `256 * FRAMEWORK_STAMP`, a fingerprint of the source files of this package whose code
-is compiled into kernels (ops.py, vecmath.py, indexing.py, memory.py). A
-compiled ex06 kernel contains the code of these functions; when they change, the stamp and therefore
-the op id change, the kernel's cache key changes with them, and Numba compiles afresh instead of
-loading a stale kernel. (Numba's cache only watches the file of the function it compiles.)
+Everything about an op comes from the table of element-wise ops (minitorch_dg/elementwise.py):
+
+* Op ids. `op_id("exp")` is the position of the name in the table's UNARY_OPS (or BINARY_OPS /
+  REDUCE_OPS) plus `256 * FRAMEWORK_STAMP`, a fingerprint of the source files whose code is compiled
+  into kernels (COMPILED_MODULES: this file, vecmath.py, indexing.py, memory.py and the table with its
+  formulas). A compiled ex06 kernel contains the code of these functions; when they change, the stamp
+  and therefore the op id change, the kernel's cache key changes with them, and Numba compiles afresh
+  instead of loading a stale kernel. (Numba's cache only watches the file of the function it compiles.)
+* The code of an op, for the operand types Numba sees: the entry's `vector` function of vecmath.py
+  (float32 in float32, anything else in float64), else its `integers` variant when every operand is an
+  integer or a bool, else its `compiled` variant (IEEE arithmetic), else its `formula`. Unary ops whose
+  result is FLOAT compute integer and bool operands in float64. Formulas are compiled with
+  inline="always", so that they become part of the kernel and take its fastmath flags (a sum loop
+  vectorises only when its additions may be reordered); a fold's formula with branches (max, min) is
+  called instead (see `_fold_numba`).
+* A reduction folds with its combining op's formula, from its `start` (for integers: the dtype's lowest
+  or highest value in place of -inf / inf; for bools: False / True).
 
 Semantics are those of the simple backend (`minitorch_dg.scalar_ops`): torch's values at the edges of
 the domain (exp overflow = inf, log(0) = -inf, 1/0 = inf, maximum propagates NaN) and ex01's functions
@@ -21,13 +32,14 @@ inside it (relu(x) = x if x > 0 else 0, relu_back(x, d) = d if x > 0 else 0; at 
 keeps the nan and relu_back passes d).
 
 Every function here also runs as plain Python (for debugging and for the tests that run a kernel's
-Python source), with the same results.
+Python source), with the same variant choice, on numpy scalars.
 """
 
 from __future__ import annotations
 
+import dis
 import hashlib
-import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +48,17 @@ from numba import njit, types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-from ..scalar_ops import BINARY_OPS, REDUCE_OPS, UNARY_OPS
+from .. import elementwise
+from ..elementwise import FLOAT, ElementOp, Kind
 from . import vecmath
 
 # ---------------------------------------------------------------------------------------------------
 # Op ids
 # ---------------------------------------------------------------------------------------------------
 
-
-COMPILED_MODULES = ("ops.py", "vecmath.py", "indexing.py", "memory.py")  # the code that ends up inside kernels
+PACKAGE = Path(__file__).resolve().parent.parent  # minitorch_dg/
+# the code that ends up inside kernels, relative to the package
+COMPILED_MODULES = ("fast/ops.py", "fast/vecmath.py", "fast/indexing.py", "fast/memory.py", "elementwise.py")
 
 
 def _framework_stamp() -> int:
@@ -52,20 +66,18 @@ def _framework_stamp() -> int:
     digest = hashlib.sha256()
     for name in COMPILED_MODULES:
         digest.update(name.encode())
-        digest.update((Path(__file__).parent / name).read_bytes())
+        digest.update((PACKAGE / name).read_bytes())
     return int.from_bytes(digest.digest()[:2], "little")
 
 
 FRAMEWORK_STAMP = _framework_stamp()
-KINDS = {"unary": UNARY_OPS, "binary": BINARY_OPS, "reduce": REDUCE_OPS}
+KINDS: dict[str, tuple[str, ...]] = {kind: elementwise.names(kind) for kind in elementwise.KINDS}
 
 
-def op_id(name: str, kind: str | None = None) -> int:
+def op_id(name: str, kind: Kind | None = None) -> int:
     """The op id of `name` ('exp', 'add', 'sum', ...), to pass to tensor_map / tensor_zip / tensor_reduce."""
-    kinds = [kind] if kind else [k for k, names in KINDS.items() if name in names]
-    if not kinds or name not in KINDS[kinds[0]]:
-        raise ValueError(f"unknown {kind or 'element'} op {name!r}")
-    return KINDS[kinds[0]].index(name) + 256 * FRAMEWORK_STAMP
+    entry = elementwise.lookup(name, kind)
+    return elementwise.code(entry.name, entry.kind) + 256 * FRAMEWORK_STAMP
 
 
 def op_name(op: int, kind: str) -> str:
@@ -77,159 +89,95 @@ def op_name(op: int, kind: str) -> str:
     return names[code]
 
 
-def _literal_name(op: Any, kind: str, function: str) -> str:
-    """At typing time: the op name from the literal type of `op`, or a TypingError that says what to do."""
+def _entry(op: int, kind: Kind) -> ElementOp:
+    return elementwise.lookup(op_name(op, kind), kind)
+
+
+def _literal_entry(op: Any, kind: Kind, function: str) -> ElementOp:
+    """At typing time: the table entry from the literal type of `op`, or a TypingError that says what to do."""
     if not isinstance(op, types.IntegerLiteral):
         raise TypingError(
             f"{function}(op, ...) needs `op` to be a constant that Numba knows while compiling: build the kernel "
             f"inside a factory such as tensor_map(op), so that `op` is a closure variable of the kernel (got {op})"
         )
     try:
-        return op_name(op.literal_value, kind)
+        return _entry(op.literal_value, kind)
     except ValueError as error:
         raise TypingError(str(error)) from None
 
 
 # ---------------------------------------------------------------------------------------------------
-# Python versions (also the reference semantics)
+# Python versions (the same choice of variant as the compiled ones, on numpy scalars)
 # ---------------------------------------------------------------------------------------------------
 
 
-def _py_div(a: Any, b: Any) -> Any:
+def _is_integer_value(value: Any) -> bool:
+    return isinstance(value, (bool, int, np.bool_, np.integer))
+
+
+def _is_float_value(value: Any) -> bool:
+    return isinstance(value, (float, np.floating))
+
+
+def _python_value(entry: ElementOp, *args: Any) -> Any:
+    """`entry` applied to scalars as Python: its `integers` variant for integer operands, else `compiled`,
+    else `formula`; FLOAT unary ops take integer and bool operands as float64. IEEE errors are silent."""
     with np.errstate(all="ignore"):
-        return np.float64(a) / np.float64(b)
-
-
-def _py_maximum(a: Any, b: Any) -> Any:
-    if a != a or b != b:
-        return math.nan
-    return a if a > b else b
-
-
-def _py_minimum(a: Any, b: Any) -> Any:
-    if a != a or b != b:
-        return math.nan
-    return a if a < b else b
-
-
-def _py_pow(a: Any, b: Any) -> Any:
-    with np.errstate(all="ignore"):
-        if isinstance(a, (int, np.integer, bool, np.bool_)) and isinstance(b, (int, np.integer, bool, np.bool_)):
-            if b >= 0:
-                return int(a) ** int(b)
-            return np.float64(a) ** np.float64(b)
-        return np.power(np.float64(a), np.float64(b))
-
-
-def _py_unary(name: str, x: Any) -> Any:
-    with np.errstate(all="ignore"):
-        f = np.float64(x)
-        if name == "id":
-            return x
-        if name == "neg":
-            return -x
-        if name == "exp":
-            return np.exp(f)
-        if name == "log":
-            return np.log(f)
-        if name == "sigmoid":
-            return vecmath.sigmoid64.py_func(f)
-        if name == "relu":
-            return x if (x > 0 or x != x) else type(x)(0)
-        if name == "tanh":
-            return np.tanh(f)
-        if name == "inv":
-            return 1.0 / f
-        if name == "abs":
-            return abs(x)
-        if name == "sqrt":
-            return np.sqrt(f)
-        if name == "logical_not":
-            return not x
-        raise ValueError(name)
-
-
-def _py_binary(name: str, a: Any, b: Any) -> Any:
-    with np.errstate(all="ignore"):
-        if name == "add":
-            return a + b
-        if name == "sub":
-            return a - b
-        if name == "mul":
-            return a * b
-        if name == "div":
-            return _py_div(a, b)
-        if name == "pow":
-            return _py_pow(a, b)
-        if name == "maximum":
-            return _py_maximum(a, b)
-        if name == "minimum":
-            return _py_minimum(a, b)
-        if name == "lt":
-            return a < b
-        if name == "le":
-            return a <= b
-        if name == "gt":
-            return a > b
-        if name == "ge":
-            return a >= b
-        if name == "eq":
-            return a == b
-        if name == "ne":
-            return a != b
-        if name == "relu_back":
-            return b if (a > 0 or a != a) else type(b)(0)
-        if name == "log_back":
-            return _py_div(b, a)
-        if name == "inv_back":
-            return -_py_div(b, a * a)
-        if name == "sigmoid_back":
-            return b * a * (1 - a)
-        if name == "tanh_back":
-            return b * (1 - a * a)
-        raise ValueError(name)
+        if entry.integers is not None and all(_is_integer_value(a) for a in args):
+            return entry.integers(*args)
+        if entry.kind == elementwise.UNARY and entry.result == FLOAT and not _is_float_value(args[0]):
+            args = (np.float64(args[0]),)
+        function = entry.compiled if entry.compiled is not None else entry.formula
+        return function(*args)
 
 
 def unary(op: int, x: Any) -> Any:
     """op(x) for a unary op id (exp, relu, ...). In a kernel, `op` must be a closure constant."""
-    return _py_unary(op_name(op, "unary"), x)
+    return _python_value(_entry(op, elementwise.UNARY), x)
 
 
 def binary(op: int, a: Any, b: Any) -> Any:
     """op(a, b) for a binary op id (add, lt, relu_back, ...)."""
-    return _py_binary(op_name(op, "binary"), a, b)
+    return _python_value(_entry(op, elementwise.BINARY), a, b)
 
 
 def fold(op: int, acc: Any, x: Any) -> Any:
     """One step of a reduction: acc + x (sum), acc * x (prod), max / min propagating NaN. Same type as acc."""
-    name = op_name(op, "reduce")
-    if name == "sum":
-        return type(acc)(acc + x)
-    if name == "prod":
-        return type(acc)(acc * x)
-    value = _py_maximum(acc, x) if name == "max" else _py_minimum(acc, x)
-    return type(acc)(value)
+    entry = _entry(op, elementwise.REDUCE)
+    with np.errstate(all="ignore"):
+        return type(acc)(entry.formula(acc, x))
+
+
+def _start_value(entry: ElementOp, dtype: np.dtype) -> Any:
+    """A reduction's identity in `dtype`: its `start`, with the dtype's extreme value for an infinite start
+    of an integer dtype, and False / True for -inf / inf in bool."""
+    start = entry.start if entry.start is not None else 0
+    if np.isfinite(start) or dtype.kind == "f":
+        return dtype.type(start)
+    if dtype == np.bool_:
+        return dtype.type(start > 0)
+    info = np.iinfo(dtype)
+    return dtype.type(info.min if start < 0 else info.max)
 
 
 def identity(op: int, like: Any) -> Any:
     """The start value of a reduction, of the type of `like`: 0 (sum), 1 (prod), the lowest (max), highest (min)."""
-    name = op_name(op, "reduce")
-    kind = np.asarray(like).dtype
-    if name == "sum":
-        return kind.type(0)
-    if name == "prod":
-        return kind.type(1)
-    if kind == np.bool_:
-        return kind.type(name == "min")
-    if kind.kind == "f":
-        return kind.type(-np.inf if name == "max" else np.inf)
-    info = np.iinfo(kind)
-    return kind.type(info.min if name == "max" else info.max)
+    return _start_value(_entry(op, elementwise.REDUCE), np.asarray(like).dtype)
 
 
 # ---------------------------------------------------------------------------------------------------
 # Numba versions: chosen at typing time from the literal op
 # ---------------------------------------------------------------------------------------------------
+
+# Every formula of the table compiled twice: to be inlined into the code that calls it (at Numba's IR level,
+# so that it takes the kernel's flags), and as a function of its own (which LLVM inlines later).
+INLINED: dict[str, Any] = elementwise.compile_formulas(lambda function: njit(inline="always")(function))
+CALLED: dict[str, Any] = elementwise.compile_formulas(lambda function: njit(error_model="numpy")(function))
+
+
+def _straight_line(function: Callable[..., Any]) -> bool:
+    """True when `function`'s bytecode has no jump: no branch, loop, conditional expression or and/or."""
+    return not any("JUMP" in instruction.opname for instruction in dis.get_instructions(function))
 
 
 def _is_float(t: Any, bits: int | None = None) -> bool:
@@ -240,184 +188,70 @@ def _is_intlike(t: Any) -> bool:
     return isinstance(t, (types.Integer, types.Boolean))
 
 
-@njit(cache=True, error_model="numpy")
-def _maximum_float(a: Any, b: Any) -> Any:
-    if a != a or b != b:
-        return a + b  # NaN, of the type a and b promote to
-    return a if a > b else b
+def _compiled(function: Callable[..., Any]) -> Any:
+    return INLINED[function.__name__]
 
 
-@njit(cache=True, error_model="numpy")
-def _minimum_float(a: Any, b: Any) -> Any:
-    if a != a or b != b:
-        return a + b
-    return a if a < b else b
+def _numba_function(entry: ElementOp, *operands: Any) -> Any:
+    """The compiled function that computes `entry` on operands of these Numba types (see the docstring)."""
+    if entry.integers is not None and all(_is_intlike(t) for t in operands):
+        return _compiled(entry.integers)
+    return _compiled(entry.compiled if entry.compiled is not None else entry.formula)
 
 
-@njit(cache=True, error_model="numpy")
-def _pow_int(a: Any, b: Any) -> Any:
-    """a ** b for integers: exact for b >= 0 (wrapping on overflow, as int64 does), via float64 for b < 0."""
-    if b < 0:
-        return np.int64(np.float64(a) ** np.float64(b))
-    result = np.int64(1)
-    base = np.int64(a)
-    e = np.int64(b)
-    while e > 0:
-        if e & 1:
-            result = result * base
-        base = base * base
-        e >>= 1
-    return result
+def _unary_impl(entry: ElementOp, x: Any) -> Any:
+    """A Python function (op, x) -> value for `entry` on a value of Numba type `x`."""
+    if entry.vector is not None:
+        single = getattr(vecmath, f"{entry.vector}32")
+        double = getattr(vecmath, f"{entry.vector}64")
+        if _is_float(x, 32):
+            return lambda op, x: single(x)
+        return lambda op, x: double(np.float64(x))
+    function = _numba_function(entry, x)
+    if entry.result == FLOAT and not _is_float(x):
+        return lambda op, x: function(np.float64(x))
+    return lambda op, x: function(x)
 
 
-def _unary_impl(name: str, x: Any) -> Any:
-    """A Python function (op, x) -> value for op `name` on a value of Numba type `x`."""
-    f32 = _is_float(x, 32)
-    if name == "id":
-        return lambda op, x: x
-    if name == "neg":
-        return lambda op, x: -x
-    if name == "exp":
-        if f32:
-            return lambda op, x: vecmath.exp32(x)
-        return lambda op, x: vecmath.exp64(np.float64(x))
-    if name == "log":
-        if _is_float(x):
-            return lambda op, x: np.log(x)
-        return lambda op, x: np.log(np.float64(x))
-    if name == "sigmoid":
-        if f32:
-            return lambda op, x: vecmath.sigmoid32(x)
-        return lambda op, x: vecmath.sigmoid64(np.float64(x))
-    if name == "tanh":
-        if f32:
-            return lambda op, x: vecmath.tanh32(x)
-        return lambda op, x: vecmath.tanh64(np.float64(x))
-    if name == "relu":
-        return lambda op, x: x if (x > 0 or x != x) else type(x)(0)
-    if name == "inv":
-        if _is_float(x):
-            return lambda op, x: type(x)(1) / x
-        return lambda op, x: 1.0 / np.float64(x)
-    if name == "abs":
-        return lambda op, x: abs(x)
-    if name == "sqrt":
-        if _is_float(x):
-            return lambda op, x: np.sqrt(x)
-        return lambda op, x: np.sqrt(np.float64(x))
-    if name == "logical_not":
-        return lambda op, x: not x
-    raise TypingError(f"no fast version of unary op {name!r}")
-
-
-def _binary_impl(name: str, a: Any, b: Any) -> Any:
-    both_int = _is_intlike(a) and _is_intlike(b)
-    if name == "add":
-        return lambda op, a, b: a + b
-    if name == "sub":
-        return lambda op, a, b: a - b
-    if name == "mul":
-        return lambda op, a, b: a * b
-    if name == "div":
-        if both_int:
-            return lambda op, a, b: np.float64(a) / np.float64(b)
-        return lambda op, a, b: a / b
-    if name == "pow":
-        if both_int:
-            return lambda op, a, b: _pow_int(a, b)
-        return lambda op, a, b: a ** b
-    if name in ("maximum", "minimum"):
-        if both_int:
-            if name == "maximum":
-                return lambda op, a, b: a if a > b else b
-            return lambda op, a, b: a if a < b else b
-        if name == "maximum":
-            return lambda op, a, b: _maximum_float(a, b)
-        return lambda op, a, b: _minimum_float(a, b)
-    if name == "lt":
-        return lambda op, a, b: a < b
-    if name == "le":
-        return lambda op, a, b: a <= b
-    if name == "gt":
-        return lambda op, a, b: a > b
-    if name == "ge":
-        return lambda op, a, b: a >= b
-    if name == "eq":
-        return lambda op, a, b: a == b
-    if name == "ne":
-        return lambda op, a, b: a != b
-    if name == "relu_back":
-        return lambda op, a, b: b if (a > 0 or a != a) else type(b)(0)
-    if name == "log_back":
-        if both_int:
-            return lambda op, a, b: np.float64(b) / np.float64(a)
-        return lambda op, a, b: b / a
-    if name == "inv_back":
-        if both_int:
-            return lambda op, a, b: -(np.float64(b) / np.float64(a * a))
-        return lambda op, a, b: -(b / (a * a))
-    if name == "sigmoid_back":
-        return lambda op, a, b: b * a * (type(a)(1) - a)
-    if name == "tanh_back":
-        return lambda op, a, b: b * (type(a)(1) - a * a)
-    raise TypingError(f"no fast version of binary op {name!r}")
+def _binary_impl(entry: ElementOp, a: Any, b: Any) -> Any:
+    """A Python function (op, a, b) -> value for `entry` on values of Numba types `a` and `b`."""
+    function = _numba_function(entry, a, b)
+    return lambda op, a, b: function(a, b)
 
 
 @overload(unary, prefer_literal=True, jit_options={"error_model": "numpy"})
 def _unary_numba(op, x):  # type: ignore[no-untyped-def]  (Numba compares these names with the impl's)
-    return _unary_impl(_literal_name(op, "unary", "unary"), x)
+    return _unary_impl(_literal_entry(op, elementwise.UNARY, "unary"), x)
 
 
 @overload(binary, prefer_literal=True, jit_options={"error_model": "numpy"})
 def _binary_numba(op, a, b):  # type: ignore[no-untyped-def]
-    return _binary_impl(_literal_name(op, "binary", "binary"), a, b)
+    return _binary_impl(_literal_entry(op, elementwise.BINARY, "binary"), a, b)
 
 
 # `fold` and `identity` are inlined into the calling kernel (inline="always"), so that they are compiled
 # with the kernel's own fastmath flags: a sum loop vectorises only when its additions may be reordered.
 
 
-@njit(cache=True)
-def _fold_max(acc, x):  # type: ignore[no-untyped-def]
-    if acc != acc or x != x:
-        return type(acc)(acc + x)  # NaN propagates (no-op for integers: they are never NaN)
-    return acc if acc > x else type(acc)(x)
-
-
-@njit(cache=True)
-def _fold_min(acc, x):  # type: ignore[no-untyped-def]
-    if acc != acc or x != x:
-        return type(acc)(acc + x)
-    return acc if acc < x else type(acc)(x)
+# The combining formula of a fold is inlined too when it is straight-line code (sum's `acc + x`, which must
+# carry the kernel's `reassoc` flag); one with branches (max's NaN test) is called instead: Numba's IR
+# inliner cannot nest its branches inside the inlined fold without warnings, and it needs no fast flags.
 
 
 @overload(fold, prefer_literal=True, inline="always")
 def _fold_numba(op, acc, x):  # type: ignore[no-untyped-def]
-    name = _literal_name(op, "reduce", "fold")
-    if name == "sum":
-        return lambda op, acc, x: type(acc)(acc + x)
-    if name == "prod":
-        return lambda op, acc, x: type(acc)(acc * x)
-    if name == "max":
-        return lambda op, acc, x: _fold_max(acc, x)
-    return lambda op, acc, x: _fold_min(acc, x)
+    formula = _literal_entry(op, elementwise.REDUCE, "fold").formula
+    combine = (INLINED if _straight_line(formula) else CALLED)[formula.__name__]
+    return lambda op, acc, x: type(acc)(combine(acc, x))
 
 
 @overload(identity, prefer_literal=True, inline="always")
 def _identity_numba(op, like):  # type: ignore[no-untyped-def]
-    name = _literal_name(op, "reduce", "identity")
-    if name == "sum":
-        return lambda op, like: type(like)(0)
-    if name == "prod":
-        return lambda op, like: type(like)(1)
+    entry = _literal_entry(op, elementwise.REDUCE, "identity")
     if isinstance(like, types.Boolean):
-        value = name == "min"
+        value = bool(_start_value(entry, np.dtype(np.bool_)))
         return lambda op, like: value
-    if _is_float(like):
-        value = -np.inf if name == "max" else np.inf
-        return lambda op, like: type(like)(value)
-    if isinstance(like, types.Integer):
-        info = np.iinfo(np.dtype(str(like)))
-        value = int(info.min if name == "max" else info.max)
-        return lambda op, like: type(like)(value)
-    raise TypingError(f"identity({name!r}) of a value of type {like}")
+    if isinstance(like, (types.Float, types.Integer)):
+        start = _start_value(entry, np.dtype(str(like))).item()
+        return lambda op, like: type(like)(start)
+    raise TypingError(f"identity({entry.name!r}) of a value of type {like}")

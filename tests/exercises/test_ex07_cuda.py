@@ -1,7 +1,7 @@
 """ex07 public tests: the CUDA kernels under cuda tensors, against torch on the same values.
 
 Every test runs on a GPU when there is one, else in numba's CUDA simulator under the strict schedule of
-`minitorch_dg.backends.cuda.serial_schedule`: the threads of a block run one at a time in thread order,
+`tests.support.cuda_schedule.serial_schedule`: the threads of a block run one at a time in thread order,
 shared memory is NaN before every block, and a barrier that only some threads reach is an error. So a
 missing `cuda.syncthreads()` fails these tests every time, not once in a while. Shapes are small
 (matrices up to 32 x 32, maps of about 2,000 elements, reductions of a few hundred), because the
@@ -22,6 +22,7 @@ import minitorch_dg as mt
 from minitorch_dg import backends, course
 from minitorch_dg import kernels as K
 from minitorch_dg.backends import cuda as cuda_env
+from tests.support import cuda_schedule
 from tests.support.compare import assert_close
 from tests.support.tensor_oracle import check_op
 from tests.support.tensor_strategies import arrays, broadcast_pairs, permutations_of
@@ -33,9 +34,9 @@ pytestmark = pytest.mark.skipif(cuda_env.mode() == "none",
 
 
 @pytest.fixture(autouse=True)
-def schedule() -> Iterator[cuda_env.ScheduleLog]:
+def schedule() -> Iterator[cuda_schedule.ScheduleLog]:
     """The strict simulator schedule (does nothing on a GPU); yields the log of kernel launches."""
-    with cuda_env.serial_schedule() as log:
+    with cuda_schedule.serial_schedule() as log:
         yield log
 
 
@@ -133,7 +134,7 @@ def test_map_kernel_grid_stride_loop_covers_more_elements_than_threads() -> None
 
 
 @pytest.mark.hint("Contiguous operands of out's shape: map_contiguous_kernel / zip_contiguous_kernel, with out[i] = op(a[i]).")
-def test_contiguous_operands_take_the_kernels_without_index_arithmetic(schedule: cuda_env.ScheduleLog) -> None:
+def test_contiguous_operands_take_the_kernels_without_index_arithmetic(schedule: cuda_schedule.ScheduleLog) -> None:
     values = RNG.uniform(-1, 1, size=(6, 50))
     other = RNG.uniform(-1, 1, size=(6, 50))
     x, y = on_cuda(values), on_cuda(other)
@@ -167,7 +168,7 @@ def test_contiguous_kernels_grid_stride_loop_covers_more_elements_than_threads()
 
 
 @pytest.mark.hint("Launch THREADS_PER_BLOCK (256) threads per block: one warp per block leaves a GPU idle.")
-def test_tensor_map_launches_full_blocks(schedule: cuda_env.ScheduleLog) -> None:
+def test_tensor_map_launches_full_blocks(schedule: cuda_schedule.ScheduleLog) -> None:
     values = RNG.uniform(-1, 1, size=2000)
     x = on_cuda(values)
     first = len(schedule.launches)
@@ -184,7 +185,7 @@ def test_tensor_map_launches_full_blocks(schedule: cuda_env.ScheduleLog) -> None
 
 
 @pytest.mark.hint("Pass the op code to one kernel; do not build a kernel (a closure) per op.")
-def test_one_compiled_kernel_serves_every_op(schedule: cuda_env.ScheduleLog) -> None:
+def test_one_compiled_kernel_serves_every_op(schedule: cuda_schedule.ScheduleLog) -> None:
     x = on_cuda(RNG.uniform(0.5, 2, size=(3, 3)))
     assert_close(K.map("log", x).to_numpy(), np.log(x.to_numpy()), what="log")
     for kind, ops in (("map", ("exp", "log", "neg")), ("zip", ("add", "mul", "lt"))):
@@ -370,7 +371,7 @@ def test_tensor_matmul_float32() -> None:
 
 
 @pytest.mark.hint("Each thread computes WORK x WORK outputs at rows ty + TILE * i, cols tx + TILE * j of the block's tile.")
-def test_tensor_matmul_register_tiles_across_several_blocks(schedule: cuda_env.ScheduleLog) -> None:
+def test_tensor_matmul_register_tiles_across_several_blocks(schedule: cuda_schedule.ScheduleLog) -> None:
     module = course.load("ex07")
     n, k, m = module.BLOCK_TILE + 6, 20, module.BLOCK_TILE + 2  # 2 x 2 blocks, the second ones mostly outside
     a, b = RNG.uniform(-1, 1, size=(n, k)), RNG.uniform(-1, 1, size=(k, m))

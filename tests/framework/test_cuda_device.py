@@ -25,6 +25,7 @@ from minitorch_dg import backends
 from minitorch_dg import kernels as K
 from minitorch_dg.backends import cuda as cuda_env
 from minitorch_dg.dtypes import float32
+from tests.support import cuda_schedule
 from tests.support.compare import assert_close
 from tests.support.tensor_oracle import check_op
 
@@ -38,11 +39,11 @@ simulator_only = pytest.mark.skipif(not cuda_env.simulator_enabled(),
 
 
 @pytest.fixture(autouse=True)
-def schedule(request: pytest.FixtureRequest) -> Iterator[cuda_env.ScheduleLog]:
+def schedule(request: pytest.FixtureRequest) -> Iterator[cuda_schedule.ScheduleLog]:
     if "stock_simulator" in request.node.name:  # that test runs the simulator's own concurrent schedule
-        yield cuda_env.ScheduleLog()
+        yield cuda_schedule.ScheduleLog()
         return
-    with cuda_env.serial_schedule() as log:
+    with cuda_schedule.serial_schedule() as log:
         yield log
 
 
@@ -403,12 +404,12 @@ def test_kernel_outputs_are_not_zero_filled_and_zeros_still_are() -> None:
 
 def test_every_framework_op_has_an_op_code_in_ex07() -> None:
     from minitorch_dg import course
-    from minitorch_dg.scalar_ops import BINARY_OPS, REDUCE_OPS, UNARY_OPS
+    from minitorch_dg.elementwise import BINARY_OPS, REDUCE_OPS, UNARY_OPS
 
     module = course.load("ex07")
-    assert set(UNARY_OPS) == set(module.UNARY_CODES), "scalar_ops.UNARY_OPS and ex07's UNARY_CODES differ"
-    assert set(BINARY_OPS) == set(module.BINARY_CODES), "scalar_ops.BINARY_OPS and ex07's BINARY_CODES differ"
-    assert set(REDUCE_OPS) == set(module.REDUCE_CODES), "scalar_ops.REDUCE_OPS and ex07's REDUCE_CODES differ"
+    assert list(module.UNARY_CODES) == list(UNARY_OPS), "the table's UNARY_OPS and ex07's UNARY_CODES differ"
+    assert list(module.BINARY_CODES) == list(BINARY_OPS), "the table's BINARY_OPS and ex07's BINARY_CODES differ"
+    assert list(module.REDUCE_CODES) == list(REDUCE_OPS), "the table's REDUCE_OPS and ex07's REDUCE_CODES differ"
 
 
 def test_without_gpu_or_simulator_cuda_raises_a_clear_error() -> None:
@@ -483,7 +484,7 @@ def test_serial_schedule_makes_a_missing_barrier_certain_and_reports_a_divergent
     for _ in range(3):  # without the barrier thread 0 reads slot 1 before thread 1 wrote it: NaN, every time
         shift_kernel[1, 32](out, False)
         assert np.isnan(out.copy_to_host()[0])
-    with pytest.raises(cuda_env.BarrierError, match="have already returned"):
+    with pytest.raises(cuda_schedule.BarrierError, match="have already returned"):
         divergent_kernel[1, 32](out)
 
 
@@ -492,13 +493,13 @@ def test_launches_are_logged_outside_the_simulator_too() -> None:
     configuring a kernel needs no GPU, so this runs in a process without the simulator."""
     script = textwrap.dedent("""
         from numba import cuda
-        from minitorch_dg.backends import cuda as cuda_env
+        from tests.support import cuda_schedule
 
         @cuda.jit
         def kernel(x):
             pass
 
-        with cuda_env.serial_schedule() as log:
+        with cuda_schedule.serial_schedule() as log:
             kernel[(3, 2), 64]
         kernel[1, 1]
         print([(launch.kernel, launch.grid, launch.block) for launch in log.launches])

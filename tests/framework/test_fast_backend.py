@@ -27,8 +27,8 @@ import torch
 import minitorch_dg as mt
 from minitorch_dg import backends
 from minitorch_dg import kernels as K
+from minitorch_dg.elementwise import BINARY_OPS, REDUCE_OPS, UNARY_OPS
 from minitorch_dg.fast import PARALLEL_MIN, layout
-from minitorch_dg.scalar_ops import BINARY_OPS, REDUCE_OPS, UNARY_OPS
 from tests.support.compare import assert_close
 from tests.support.tensor_oracle import check_op
 

@@ -16,6 +16,7 @@ import torch
 import minitorch_dg as mt
 from minitorch_dg import kernels as K
 from minitorch_dg.backends import cuda as cuda_env
+from tests.support import cuda_schedule
 from tests.support.compare import assert_close
 from tests.support.tensor_oracle import check_op
 
@@ -31,8 +32,8 @@ REDUCE = {"sum": lambda t, d: t.sum(d, keepdim=True), "max": lambda t, d: t.amax
 
 
 @pytest.fixture(autouse=True)
-def schedule() -> Iterator[cuda_env.ScheduleLog]:
-    with cuda_env.serial_schedule() as log:
+def schedule() -> Iterator[cuda_schedule.ScheduleLog]:
+    with cuda_schedule.serial_schedule() as log:
         yield log
 
 
