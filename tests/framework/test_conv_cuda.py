@@ -17,6 +17,7 @@ import torch
 
 import minitorch_dg as mt
 from minitorch_dg.backends import cuda as cuda_env
+from tests.support import cuda_schedule
 from tests.support.compare import assert_close
 from tests.support.tensor_oracle import check_op
 
@@ -28,8 +29,8 @@ TF = torch.nn.functional
 
 
 @pytest.fixture(autouse=True)
-def schedule() -> Iterator[cuda_env.ScheduleLog]:
-    with cuda_env.serial_schedule() as log:
+def schedule() -> Iterator[cuda_schedule.ScheduleLog]:
+    with cuda_schedule.serial_schedule() as log:
         yield log
 
 
