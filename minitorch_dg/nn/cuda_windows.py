@@ -34,6 +34,7 @@ from typing import Any
 from numba import cuda
 
 from .. import kernels as K
+from ..dtypes import int64
 from ..function import Function, TensorContext
 from ..tensor import Tensor
 from .windows import Window
@@ -238,8 +239,6 @@ def max_pool_backward_kernel(grad_x, grad_out, indices, size, height, width, kh,
 
 def max_pool2d_cuda(input: Tensor, window: Window) -> tuple[Tensor, Tensor]:
     """(values, int64 indices) of 2-D max pooling of a (N, C, H, W) cuda tensor; values are differentiable."""
-    from ..dtypes import int64
-
     n_batch, channels = input.shape[0], input.shape[1]
     shape = (n_batch, channels, *window.out)
     values = _output(shape, input)

@@ -33,6 +33,7 @@ PACKAGE_DIR = ROOT / PACKAGE
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "dtypes", "autodiff", "cache_root"),  # facts that import nothing of the framework
     ("course",),  # which module serves each exercise
+    ("elementwise",),  # the one table of element-wise ops (ex01 computes where it has the function)
     ("scalar_ops", "tensor_data"),  # the element ops by name; strided storage and ex03's shape arithmetic
     ("fast",),  # plumbing for ex06's Numba kernels
     ("backends",),  # who runs map/zip/reduce/matmul for a device
@@ -42,6 +43,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("host_ops",),  # sin, cumsum, sort, ... on the host
     ("tensor",),  # the Tensor class: its methods call the layers above this line
     ("ops", "nn.windows", "nn.sparse_functional"),  # torch's functions of tensors (mt.cat, ...); ex10, ex11 glue
+    ("nn.cuda_windows",),  # conv and pooling kernels for cuda tensors
     ("nn.conv_functional",),
     ("nn.pool_functional",),
     ("nn.functional",),  # F.*: the top of the core; nn's Modules, optim, data, ... build on it
@@ -51,14 +53,19 @@ LAYERS: list[tuple[str, ...]] = [
 # hides an upward import or costs a lookup on every call for nothing.
 LAZY: dict[tuple[str, str], str] = {
     ("nn.windows", "fast.caching"): "minitorch_dg.fast's __init__ imports numba: loaded when ex10 first runs",
+    ("nn.windows", "fast.threads"): "as fast.caching (fast.threads starts Numba's thread pool)",
     ("backends.cuda", "backends.cuda_pool"): "cuda_pool imports numba.cuda at its top: loaded with the first "
                                              "cuda tensor, and only when MTDG_CUDA_POOL asks for the pool",
     ("backends.cuda", "backends.cuda_versions"): "used only when numba.cuda fails to import, to say why",
+    ("nn.conv_functional", "nn.cuda_windows"): "cuda_windows imports numba.cuda at its top: loaded with the "
+                                               "first convolution of a cuda tensor",
+    ("nn.pool_functional", "nn.cuda_windows"): "as for nn.conv_functional",
 }
 
 # Core modules that the fresh-interpreter test does not import alone.
 NOT_ALONE = {
     "backends.cuda_pool": "imports numba.cuda at its top (a GPU or the simulator); the cuda tests import it",
+    "nn.cuda_windows": "imports numba.cuda at its top (a GPU or the simulator); the cuda tests import it",
 }
 
 
