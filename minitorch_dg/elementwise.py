@@ -486,6 +486,8 @@ def ops_of(kind: Kind) -> tuple[ElementOp, ...]:
 
 
 _BY_KIND: dict[str, dict[str, ElementOp]] = {kind: {e.name: e for e in ops_of(kind)} for kind in KINDS}
+_CODES: dict[str, dict[str, int]] = {kind: {name: i for i, name in enumerate(ops)} for kind, ops in _BY_KIND.items()}
+_NAMES: dict[str, tuple[str, ...]] = {kind: tuple(ops) for kind, ops in _BY_KIND.items()}
 
 UNARY_OPS: tuple[str, ...] = tuple(_BY_KIND[UNARY])
 BINARY_OPS: tuple[str, ...] = tuple(_BY_KIND[BINARY])
@@ -496,7 +498,7 @@ FLOAT_RESULT_UNARY: tuple[str, ...] = tuple(e.name for e in ops_of(UNARY) if e.r
 
 def names(kind: Kind) -> tuple[str, ...]:
     """The names of one kind's ops; an op's position is its op code."""
-    return tuple(_BY_KIND[kind])
+    return _NAMES[kind]
 
 
 def lookup(name: str, kind: Kind | None = None) -> ElementOp:
@@ -509,8 +511,11 @@ def lookup(name: str, kind: Kind | None = None) -> ElementOp:
 
 
 def code(name: str, kind: Kind) -> int:
-    """The op code of `name` among the ops of `kind`: its position in the table."""
-    return names(kind).index(lookup(name, kind).name)
+    """The op code of `name` among the ops of `kind`: its position in the table. ValueError if none."""
+    found = _CODES[kind].get(name)
+    if found is None:
+        raise ValueError(f"unknown {kind} op {name!r}")
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -112,16 +112,18 @@ def _literal_entry(op: Any, kind: Kind, function: str) -> ElementOp:
 
 
 def _is_integer_value(value: Any) -> bool:
-    return isinstance(value, (bool, int, np.bool_, np.integer))
+    return isinstance(value, (np.bool_, np.integer))
 
 
 def _is_float_value(value: Any) -> bool:
-    return isinstance(value, (float, np.floating))
+    return isinstance(value, np.floating)
 
 
 def _python_value(entry: ElementOp, *args: Any) -> Any:
     """`entry` applied to scalars as Python: its `integers` variant for integer operands, else `compiled`,
-    else `formula`; FLOAT unary ops take integer and bool operands as float64. IEEE errors are silent."""
+    else `formula`; FLOAT unary ops take integer and bool operands as float64. Python numbers are taken as
+    numpy scalars (whose arithmetic follows IEEE, as compiled code does: 1 / 0.0 = inf); errors are silent."""
+    args = tuple(a if isinstance(a, np.generic) else np.asarray(a)[()] for a in args)
     with np.errstate(all="ignore"):
         if entry.integers is not None and all(_is_integer_value(a) for a in args):
             return entry.integers(*args)
