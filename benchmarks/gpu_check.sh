@@ -9,10 +9,11 @@
 #   1. environment: nvidia-smi, versions, whether numba.cuda imports and sees the GPU   -> env.txt
 #   2. `mtdg grade ex07 --source solutions`: the grading child must see the GPU          -> grade-ex07.txt/.json
 #   3. benchmarks/cuda_table.py: ex07 against torch, ratios and the issue's goals         -> cuda-table.txt
-#      then again with the caching allocator (MTDG_CUDA_POOL=1, cuda_pool.py)            -> cuda-table-pool.txt
-#   4. the cuda tests (public, hidden, framework) under pytest                           -> cuda-tests.txt
-#   5. `mtdg verify ex07 --skip-solutions`: stubs fail, every mutant is caught           -> verify-ex07.txt
-#   6. benchmarks/test_bench_cuda.py under pytest-benchmark                              -> bench-cuda.txt/.json
+#   4. benchmarks/cuda_profile.py: each case's kernels and GPU time against its wall time -> cuda-profile.txt
+#   5. the cuda tests (public, hidden, framework) under pytest                           -> cuda-tests.txt
+#   6. `mtdg verify ex07 --skip-solutions`: stubs fail, every mutant is caught           -> verify-ex07.txt
+#   7. the table again with the caching allocator (MTDG_CUDA_POOL=1, cuda_pool.py)       -> cuda-table-pool.txt
+#   8. benchmarks/test_bench_cuda.py under pytest-benchmark                              -> bench-cuda.txt/.json
 # summary.txt has one line per step: its exit status and seconds (124: it ran past its limit).
 set -u
 cd "$(dirname "$0")/.."
@@ -47,10 +48,11 @@ step() {  # step NAME LIMIT_SECONDS COMMAND... : run it, output to $OUT/NAME.txt
 step env 90 "$PY" benchmarks/gpu_environment.py
 step grade-ex07 180 "$PY" -m grader grade ex07 --source solutions --json "$OUT/grade-ex07.json"
 step cuda-table 150 "$PY" benchmarks/cuda_table.py --rounds 5
-step cuda-table-pool 120 env MTDG_CUDA_POOL=1 "$PY" benchmarks/cuda_table.py --rounds 5
+step cuda-profile 90 "$PY" benchmarks/cuda_profile.py
 step cuda-tests 180 "$PY" -m pytest -p no:cacheprovider -n 0 -q -rs tests/exercises/test_ex07_cuda.py \
     tests/hidden/test_ex07_cuda.py tests/framework/test_cuda_device.py
 step verify-ex07 180 "$PY" -m grader verify ex07 --skip-solutions
+step cuda-table-pool 120 env MTDG_CUDA_POOL=1 "$PY" benchmarks/cuda_table.py --rounds 5
 step bench-cuda 120 "$PY" -m pytest -p no:cacheprovider -n 0 -q benchmarks/test_bench_cuda.py --benchmark-enable \
     --benchmark-group-by=group --benchmark-columns=min,median,max --benchmark-json="$OUT/bench-cuda.json"
 cat "$OUT/summary.txt"
