@@ -77,7 +77,7 @@ def main() -> int:
         compiled = next(iter(kernel.overloads.values()), None)
         if compiled is not None and hasattr(compiled, "launch"):
             grid3, block3 = (ex07.blocks_for(n, 256), 1, 1), (256, 1, 1)
-            rows["_Kernel.launch direct"] = lambda: compiled.launch((code, raw_out, raw_a, n), grid3, block3, 0, 0)
+            rows["_Kernel.launch direct"] = lambda: compiled.launch((code, raw_out, raw_a, n), grid3, block3, cuda.default_stream(), 0)
         be = kernels._backend("cuda")
         out_data = mt.zeros(n, device="cuda")._data
         view_a, view_out = be.view(data), be.view(out_data)

@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["MTDG_SOURCE"] = "solutions"
     from numba import cuda
 
+    mt.zeros(1, device="cuda")  # the backend first: it installs the caching allocator before numba's context exists
     torch_gpu = torch.cuda.is_available()
     if torch_gpu:
         torch.backends.cuda.matmul.allow_tf32 = False

@@ -12,7 +12,7 @@
 #   4. benchmarks/cuda_profile.py: each case's kernels and GPU time against its wall time -> cuda-profile.txt
 #   5. the cuda tests (public, hidden, framework) under pytest                           -> cuda-tests.txt
 #   6. `mtdg verify ex07 --skip-solutions`: stubs fail, every mutant is caught           -> verify-ex07.txt
-#   7. the table again with the caching allocator (MTDG_CUDA_POOL=1, cuda_pool.py)       -> cuda-table-pool.txt
+#   7. the table again without the caching allocator (MTDG_CUDA_POOL=0, cuda_pool.py)    -> cuda-table-nopool.txt
 #   8. benchmarks/test_bench_cuda.py under pytest-benchmark                              -> bench-cuda.txt/.json
 # summary.txt has one line per step: its exit status and seconds (124: it ran past its limit).
 set -u
@@ -52,7 +52,7 @@ step cuda-profile 90 "$PY" benchmarks/cuda_profile.py
 step cuda-tests 180 "$PY" -m pytest -p no:cacheprovider -n 0 -q -rs tests/exercises/test_ex07_cuda.py \
     tests/hidden/test_ex07_cuda.py tests/framework/test_cuda_device.py
 step verify-ex07 180 "$PY" -m grader verify ex07 --skip-solutions
-step cuda-table-pool 120 env MTDG_CUDA_POOL=1 "$PY" benchmarks/cuda_table.py --rounds 5
+step cuda-table-nopool 120 env MTDG_CUDA_POOL=0 "$PY" benchmarks/cuda_table.py --rounds 5
 step bench-cuda 120 "$PY" -m pytest -p no:cacheprovider -n 0 -q benchmarks/test_bench_cuda.py --benchmark-enable \
     --benchmark-group-by=group --benchmark-columns=min,median,max --benchmark-json="$OUT/bench-cuda.json"
 cat "$OUT/summary.txt"

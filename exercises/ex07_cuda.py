@@ -57,7 +57,7 @@ TARGET_REDUCE_BLOCKS = 1024  # enough blocks to fill a GPU; a lone slice is spli
 MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y and gridDim.z
 REDUCE_UNROLL = 4  # reduce: loads a thread has in flight at once in its strided loop
 TILE = 16  # matmul: a block has TILE x TILE threads, and the inner dim advances TILE at a time
-WORK = 4  # matmul: each thread computes WORK x WORK outputs, kept in registers
+WORK = 8  # matmul: each thread computes WORK x WORK outputs, kept in registers
 BLOCK_TILE = WORK * TILE  # matmul: a block computes a BLOCK_TILE x BLOCK_TILE tile of out
 
 # Given, imported above from minitorch_dg.backends.cuda_ops: the op codes UNARY_CODES, BINARY_CODES and
@@ -199,9 +199,10 @@ def reduce_kernel(op, out, out_shape, out_strides, slices, a, a_shape, a_strides
 
 
 def reduce_threads(n: int) -> int:
-    """Threads per reduce block: the power of two >= n, between one warp and REDUCE_THREADS."""
+    """Threads per reduce block: the power of two >= n / (2 * REDUCE_UNROLL), between one warp and
+    REDUCE_THREADS, so that each thread folds at least two rounds of REDUCE_UNROLL loads before the tree."""
     threads = MIN_REDUCE_THREADS
-    while threads < n and threads < REDUCE_THREADS:
+    while threads * 2 * REDUCE_UNROLL < n and threads < REDUCE_THREADS:
         threads *= 2
     return threads
 

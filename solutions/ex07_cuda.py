@@ -21,7 +21,7 @@ Layout of the work:
     reduce      block (c, s) folds share c of slice s with a strided loop (four loads in flight), then a
                 shared-memory tree; with several shares per slice a second launch folds the partial
                 results (multi-pass), queued right behind the first
-    matmul      64 x 64 output tiles per block of 16 x 16 threads, each thread 4 x 4 outputs in registers;
+    matmul      128 x 128 output tiles per block of 16 x 16 threads, each thread 8 x 8 outputs in registers;
                 the block walks the inner dim through shared-memory tiles of a and b
 """
 
@@ -53,7 +53,7 @@ TARGET_REDUCE_BLOCKS = 1024  # enough blocks to fill a GPU; a lone slice is spli
 MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y and gridDim.z
 REDUCE_UNROLL = 4  # reduce: loads a thread has in flight at once in its strided loop
 TILE = 16  # matmul: a block has TILE x TILE threads, and the inner dim advances TILE at a time
-WORK = 4  # matmul: each thread computes WORK x WORK outputs, kept in registers
+WORK = 8  # matmul: each thread computes WORK x WORK outputs, kept in registers
 BLOCK_TILE = WORK * TILE  # matmul: a block computes a BLOCK_TILE x BLOCK_TILE tile of out
 
 # Given, imported above from minitorch_dg.backends.cuda_ops: the op codes UNARY_CODES, BINARY_CODES and
@@ -247,9 +247,10 @@ def reduce_kernel(op, out, out_shape, out_strides, slices, a, a_shape, a_strides
 
 
 def reduce_threads(n: int) -> int:
-    """Threads per reduce block: the power of two >= n, between one warp and REDUCE_THREADS."""
+    """Threads per reduce block: the power of two >= n / (2 * REDUCE_UNROLL), between one warp and
+    REDUCE_THREADS, so that each thread folds at least two rounds of REDUCE_UNROLL loads before the tree."""
     threads = MIN_REDUCE_THREADS
-    while threads < n and threads < REDUCE_THREADS:
+    while threads * 2 * REDUCE_UNROLL < n and threads < REDUCE_THREADS:
         threads *= 2
     return threads
 

@@ -117,8 +117,8 @@ def _import_cuda() -> Any:
         raise CudaUnavailable(describe_import_failure(error)) from None
     if _loaded_as_simulator(cuda):
         return cuda
-    if os.environ.get("MTDG_CUDA_POOL", "").strip() not in ("", "0"):  # opt-in caching allocator (cuda_pool.py)
-        from .cuda_pool import install_if_requested
+    if os.environ.get("MTDG_CUDA_POOL", "").strip().lower() not in ("0", "off", "no", "false"):
+        from .cuda_pool import install_if_requested  # the caching allocator (cuda_pool.py), on by default
 
         install_if_requested(cuda)
     try:

@@ -77,8 +77,8 @@ def test_the_pool_rounds_sizes_reuses_freed_blocks_and_empties_itself_when_out_o
     script = ("from minitorch_dg.backends import cuda_pool as p\n"
               "assert p.rounded_size(1) == 512 and p.rounded_size(513) == 1024\n"
               "assert p.rounded_size(40_000_000) == 20 * 2 * 1024 * 1024\n"
-              "assert not p.pool_requested({}) and not p.pool_requested({'MTDG_CUDA_POOL': '0'})\n"
-              "assert p.pool_requested({'MTDG_CUDA_POOL': '1'})\n"
+              "assert p.pool_requested({}) and p.pool_requested({'MTDG_CUDA_POOL': '1'})\n"
+              "assert not p.pool_requested({'MTDG_CUDA_POOL': '0'}) and not p.pool_requested({'MTDG_CUDA_POOL': 'off'})\n"
               + CHECKS)
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=300)
