@@ -62,39 +62,51 @@ def output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after:
 
 
 @njit(cache=True)
-def _valid_span(count: int, step: int, offset: int, size: int) -> tuple[int, int]:
-    """The positions z in [0, count) whose input z·step + offset lies in [0, size), as [first, last): every
-    z before `first` falls on the padding before the input, every z from `last` on the padding after it."""
-    first = min(count, max(0, (step - 1 - offset) // step))
-    last = max(first, min(count, (size - offset + step - 1) // step))
-    return first, last
+def _tap_sources(height: int, width: int, kh: int, kw: int, oh: int, ow: int, sh: int, sw: int, ph: int, pw: int,
+                dh: int, dw: int) -> Array:
+    """sources[i, j, y·ow + z] = a·W + b, the place in an (H, W) plane that tap (i, j) of window (y, z) reads
+    (a = y·sh − ph + i·dh, b = z·sw − pw + j·dw), or −1 where that is padding.
+
+    The window geometry is the same for every sample and channel: im2col and col2im work it out once here,
+    and their loops over N·C planes only look it up (no index arithmetic, no bounds test per element).
+    """
+    sources = np.empty((kh, kw, oh * ow), dtype=np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            for y in range(oh):
+                iy = y * sh - ph + i * dh
+                for z in range(ow):
+                    ix = z * sw - pw + j * dw
+                    if 0 <= iy < height and 0 <= ix < width:
+                        sources[i, j, y * ow + z] = iy * width + ix
+                    else:
+                        sources[i, j, y * ow + z] = -1
+    return sources
 
 
 @njit(parallel=True, cache=True)
 def im2col(cols: Array, x: Array, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int) -> None:
     """cols[c, i, j, n, y, z] = x[n, c, y·sh − ph + i·dh, z·sw − pw + j·dw], and 0 where that is padding.
 
-    x is (N, C, H, W); cols is (C, kh, kw, N, oh, ow). Parallel over the C·kh·kw rows of cols.
+    x is (N, C, H, W); cols is (C, kh, kw, N, oh, ow). Parallel over the C·kh·kw rows of cols; each row
+    copies, for every sample, the oh·ow inputs that _tap_sources lists for its tap (i, j).
     """
     n_batch, channels, height, width = x.shape
     _, kh, kw, _, oh, ow = cols.shape
+    sources = _tap_sources(height, width, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw)
+    planes = x.reshape(n_batch, channels, height * width)
+    rows = cols.reshape(channels, kh, kw, n_batch, oh * ow)
     for row in prange(channels * kh * kw):
         c = row // (kh * kw)
         i = (row // kw) % kh
         j = row % kw
+        tap = sources[i, j]
         for n in range(n_batch):
-            for y in range(oh):
-                iy = y * sh - ph + i * dh
-                if iy < 0 or iy >= height:
-                    for z in range(ow):
-                        cols[c, i, j, n, y, z] = 0
-                    continue
-                for z in range(ow):
-                    ix = z * sw - pw + j * dw
-                    if 0 <= ix < width:
-                        cols[c, i, j, n, y, z] = x[n, c, iy, ix]
-                    else:
-                        cols[c, i, j, n, y, z] = 0
+            plane = planes[n, c]
+            out = rows[c, i, j, n]
+            for p in range(oh * ow):
+                at = tap[p]
+                out[p] = plane[at] if at >= 0 else 0
 
 
 @njit(parallel=True, cache=True)
@@ -107,26 +119,23 @@ def col2im(x: Array, cols: Array, sh: int, sw: int, ph: int, pw: int, dh: int, d
     """
     n_batch, channels, height, width = x.shape
     _, kh, kw, _, oh, ow = cols.shape
-    for plane in prange(n_batch * channels):
-        n = plane // channels
-        c = plane % channels
-        for a in range(height):
-            for b in range(width):
-                x[n, c, a, b] = 0
+    sources = _tap_sources(height, width, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw)
+    planes = x.reshape(n_batch, channels, height * width)
+    rows = cols.reshape(channels, kh, kw, n_batch, oh * ow)
+    for index in prange(n_batch * channels):
+        n = index // channels
+        c = index % channels
+        plane = planes[n, c]
+        for a in range(height * width):
+            plane[a] = 0
         for i in range(kh):
             for j in range(kw):
-                first, last = _valid_span(ow, sw, j * dw - pw, width)
-                if last == first:
-                    continue
-                start = first * sw - pw + j * dw
-                for y in range(oh):
-                    iy = y * sh - ph + i * dh
-                    if iy < 0 or iy >= height:
-                        continue
-                    dst = x[n, c, iy, start : start + (last - first - 1) * sw + 1 : sw]
-                    src = cols[c, i, j, n, y, first:last]
-                    for z in range(last - first):
-                        dst[z] += src[z]
+                tap = sources[i, j]
+                entries = rows[c, i, j, n]
+                for p in range(oh * ow):
+                    at = tap[p]
+                    if at >= 0:
+                        plane[at] += entries[p]
 
 
 def _cols_shape(channels: int, n_batch: int, window: Window) -> tuple[int, ...]:
