@@ -1,5 +1,4 @@
-"""The window's taps step through the input one row at a time, forgetting the dilation (i instead of i·dh), in
-the table of tap positions that im2col and col2im share."""
+"""The table of tap places that im2col and col2im share forgets the dilation (row i instead of i·dh)."""
 
 HINT = "A dilated window skips dilation − 1 inputs between its taps: the row is y·sh − ph + i·dh."
 
