@@ -62,8 +62,9 @@ class FastBackend:
     def __init__(self) -> None:
         import numba
 
-        from ..fast import caching, debug, layout, ops, threads
+        from ..fast import caching, debug, heap, layout, ops, threads
 
+        heap.keep_freed_memory()  # large temporaries are reused, not faulted in again on every step
         self._numba = numba
         self._threads_of = threads
         self._caching = caching
