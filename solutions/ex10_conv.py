@@ -231,15 +231,17 @@ class Conv2dFn(Function):
         rows = channels // groups * window.kernel[0] * window.kernel[1]
         cols = unfold_array(x, window).reshape(groups, rows, n_batch * window.positions)
         w = as_array(weight).reshape(groups, out_channels // groups, rows)
-        # Out (G, Og, N·L) = W @ Cols: both operands as they lie in memory (no transposed copy to pack), and
-        # ex06 cuts the few rows (Og) into column blocks for its threads.
-        product = as_array(K.matmul(from_array(w), from_array(cols)))
-        rows_out = product.reshape(out_channels, n_batch, window.positions).transpose(1, 0, 2)
+        # Outᵀ (G, N·L, Og) = Colsᵀ @ Wᵀ: ex06 packs Colsᵀ a block of rows at a time, while it is in cache
+        # (as B, all of Cols would be copied into panels first), and has N·L rows to share among its threads.
+        per_group = out_channels // groups
+        product = as_array(K.matmul(K.permute(from_array(cols), (0, 2, 1)), K.permute(from_array(w), (0, 2, 1))))
+        moved = product.reshape(groups, n_batch, window.positions, per_group).transpose(1, 0, 3, 2)  # (N, G, Og, L)
         out = np.empty((n_batch, out_channels, window.positions), dtype=x.dtype)
-        if bias is not None:  # the bias is added while the rows move to (N, O, L): one pass, not two
-            np.add(rows_out, as_array(bias).reshape(1, out_channels, 1), out=out)
+        grouped = out.reshape(n_batch, groups, per_group, window.positions)
+        if bias is not None:  # the bias is added while the values move to (N, O, L): one pass, not two
+            np.add(moved, as_array(bias).reshape(1, groups, per_group, 1), out=grouped)
         else:
-            np.copyto(out, rows_out)
+            np.copyto(grouped, moved)
         ctx.save_for_backward(input, weight)
         ctx.cols, ctx.w, ctx.window, ctx.groups, ctx.channels = cols, w, window, groups, channels
         ctx.has_bias = bias is not None
@@ -255,11 +257,6 @@ class Conv2dFn(Function):
         g_rows = np.ascontiguousarray(g.reshape(n_batch, out_channels, positions).transpose(1, 0, 2))
         g_rows = g_rows.reshape(groups, out_channels // groups, n_batch * positions)  # (G, Og, N·L)
         grad_input = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            w_t = K.permute(from_array(ctx.w), (0, 2, 1))  # (G, Cg·kh·kw, Og)
-            d_cols = as_array(K.matmul(w_t, from_array(g_rows)))
-            d_cols = d_cols.reshape(_cols_shape(ctx.channels, n_batch, window))
-            grad_input = from_array(fold_array(d_cols, window))
         if ctx.needs_input_grad[1]:
             # dWᵀ = Cols @ dOutᵀ (Cg·kh·kw rows, not Og), a sum over N·L: cut into `parts` stretches of the
             # N·L columns, one product each in a batch (more work items for ex06's threads), then added up.
@@ -271,6 +268,12 @@ class Conv2dFn(Function):
             d_w_t = as_array(K.matmul(cols_parts, g_parts)).sum(axis=1)  # (G, Cg·kh·kw, Og)
             d_w = np.ascontiguousarray(d_w_t.transpose(0, 2, 1))  # (G, Og, Cg·kh·kw)
             grad_weight = from_array(d_w.reshape(tuple(weight.shape)))
+        ctx.cols = cols_parts = None  # the column matrix is done with: let ∂ℓ/∂Cols reuse its memory
+        if ctx.needs_input_grad[0]:
+            w_t = K.permute(from_array(ctx.w), (0, 2, 1))  # (G, Cg·kh·kw, Og)
+            d_cols = as_array(K.matmul(w_t, from_array(g_rows)))
+            d_cols = d_cols.reshape(_cols_shape(ctx.channels, n_batch, window))
+            grad_input = from_array(fold_array(d_cols, window))
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = from_array(g.sum(axis=(0, 2, 3)))
         return grad_input, grad_weight, grad_bias, None, None
