@@ -65,7 +65,7 @@ REDUCE_BLOCK = 8192  # across: columns one work item folds at a time (a 4096-wid
 
 # matmul blocking of the optional part (see docs/ex06_measurements.md for the numbers behind them)
 NR = TILE_COLS  # columns of a register tile (64 with AVX-512, 16 with AVX2: minitorch_dg/fast/memory.py)
-KC = 512  # depth of a packed block: panels are KC x NR of B and MR x KC of A
+KC = 256  # the most depth of a packed block: panels are KC x NR of B and MR x KC of A
 MC = 64  # rows of C that one parallel work item computes
 
 

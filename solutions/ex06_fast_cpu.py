@@ -52,7 +52,7 @@ REDUCE_BLOCK = 8192  # across: columns one work item folds at a time (a 4096-wid
 
 # matmul blocking (measured on this machine, see the handout)
 NR = TILE_COLS  # columns of a register tile (64 with AVX-512, 16 with AVX2: minitorch_dg/fast/memory.py)
-KC = 512  # depth of a packed block: panels are KC x NR of B and MR x KC of A
+KC = 256  # the most depth of a packed block: panels are KC x NR of B (16 KB with AVX2: it stays in L1) and MR x KC of A
 MC = 64  # rows of C that one parallel work item computes
 ITEMS_PER_THREAD = 4  # a product with fewer row blocks than this many per thread is also cut into column blocks
 
@@ -446,15 +446,15 @@ def _pack_a_columns(packed_a: Storage, a: Storage, start: int, col_step: int, de
 @njit(cache=True)
 def _row_block(out: Storage, c_at: int, c_rows: int, c_cols: int, a: Storage, a_at: int, a_rows: int,
                a_cols: int, packed_b: Storage, packed_a: Storage, m: int, n: int, k: int, first: int,
-               last: int) -> None:
+               last: int, depth: int) -> None:
     """C block (m x the columns of panels first .. last - 1, m <= MC) = A block (m x k) @ B, with B already
-    packed (panels of NR columns, in blocks of KC rows). For each depth block: pack the A rows once, then one
-    micro-kernel call per tile."""
+    packed (panels of NR columns, in blocks of `depth` <= KC rows). For each depth block: pack the A rows once,
+    then one micro-kernel call per tile."""
     mr = tile_rows(packed_a)
     tiles = (m + mr - 1) // mr
     panels = (n + NR - 1) // NR
-    for pc in range(0, k, KC):
-        kc = min(KC, k - pc)
+    for pc in range(0, k, depth):
+        kc = min(depth, k - pc)
         if a_rows == 1 and a_cols != 1:  # a transposed A: a column of the block is contiguous, pack in one pass
             _pack_a_columns(packed_a, a, a_at + pc * a_cols, a_cols, kc, m)
         else:
@@ -481,14 +481,16 @@ def _matmul_kernel(out: Storage, out_shape: Index, out_strides: Index, a: Storag
     panels = (n + NR - 1) // NR
     per_batch = panels * NR * k  # packed B of one product: depth blocks of `panels` panels of NR columns
     packed_b = np.empty(batches * per_batch, dtype=out.dtype)
-    # 1. pack every B once, in parallel over (product, depth block, panel)
+    # 1. pack every B once, in parallel over (product, depth block, panel); the depth blocks are of equal
+    #    size, at most KC (k = 288 gives two of 144, not 256 and a short 32)
     depth_blocks = (k + KC - 1) // KC
+    depth = (k + depth_blocks - 1) // depth_blocks
     for item in prange(batches * depth_blocks * panels):
         t = item // (depth_blocks * panels)
         rest = item - t * depth_blocks * panels
-        pc = (rest // panels) * KC
+        pc = (rest // panels) * depth
         q = rest - (rest // panels) * panels
-        kc = min(KC, k - pc)
+        kc = min(depth, k - pc)
         at = t * per_batch + pc * panels * NR + q * kc * NR
         pack_b(packed_b[at : at + kc * NR], b,
                position(t, batch, b_strides[: nd - 2]) + pc * b_strides[nd - 2] + q * NR * b_strides[nd - 1],
@@ -496,7 +498,8 @@ def _matmul_kernel(out: Storage, out_shape: Index, out_strides: Index, a: Storag
     # 2. blocks of MC rows of every product, in parallel; each packs its own rows of A. When those blocks are
     #    too few to keep every thread busy (a wide product: 64 x 25088), they are cut into column blocks too.
     row_blocks = (m + MC - 1) // MC
-    col_blocks = min(panels, max(1, (ITEMS_PER_THREAD * threads) // (batches * row_blocks)))
+    wanted = ITEMS_PER_THREAD * threads
+    col_blocks = min(panels, max(1, (wanted + batches * row_blocks - 1) // (batches * row_blocks)))
     per_item = (panels + col_blocks - 1) // col_blocks  # panels of one column block
     col_blocks = (panels + per_item - 1) // per_item
     for item in prange(batches * row_blocks * col_blocks):
@@ -504,11 +507,11 @@ def _matmul_kernel(out: Storage, out_shape: Index, out_strides: Index, a: Storag
         rest = item - t * row_blocks * col_blocks
         ic = (rest // col_blocks) * MC
         first = (rest - (rest // col_blocks) * col_blocks) * per_item
-        packed_a = np.empty(MC * min(KC, k), dtype=out.dtype)  # MC is a multiple of every tile height
+        packed_a = np.empty(MC * depth, dtype=out.dtype)  # MC is a multiple of every tile height
         _row_block(out, position(t, batch, out_strides[: nd - 2]) + ic * out_strides[nd - 2], out_strides[nd - 2],
                    out_strides[nd - 1], a, position(t, batch, a_strides[: nd - 2]) + ic * a_strides[nd - 2],
                    a_strides[nd - 2], a_strides[nd - 1], packed_b[t * per_batch : (t + 1) * per_batch], packed_a,
-                   min(MC, m - ic), n, k, first, min(panels, first + per_item))
+                   min(MC, m - ic), n, k, first, min(panels, first + per_item), depth)
 
 
 _matmul_kernel_serial = serial_twin(_matmul_kernel)  # products of fewer than MATMUL_PARALLEL_MIN multiply-adds

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from .. import course
-from ..fast import caching as _caching, debug as _debug, layout as _layout, ops as _ops, threads as _threads
+from ..fast import caching as _caching, debug as _debug, heap as _heap, layout as _layout, ops as _ops
+from ..fast import threads as _threads
 from ..fast.threads import MATMUL_PARALLEL_MIN, PARALLEL_MIN  # one thread below these
 from ..tensor_data import TensorData, contiguous_strides
 
@@ -62,6 +63,7 @@ class FastBackend:
     def __init__(self) -> None:
         import numba
 
+        _heap.keep_freed_memory()  # large temporaries are reused, not faulted in again on every step
         self._numba = numba
         self._threads_of = _threads
         self._caching = _caching

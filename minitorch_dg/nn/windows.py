@@ -98,10 +98,15 @@ def as_array(tensor: Tensor) -> np.ndarray:
 
 def from_array(array: np.ndarray) -> Tensor:
     """A tensor over a C-contiguous numpy array (float32 / float64 / int64), sharing its memory."""
-    array = np.ascontiguousarray(array)
-    shape = tuple(int(s) for s in array.shape)
-    strides = tuple(int(s) // array.itemsize for s in array.strides) if array.size else _strides(shape)
-    return Tensor._from_data(TensorData(array.reshape(-1), shape, strides, "cpu"))
+    if not isinstance(array, np.ndarray) or not array.flags.c_contiguous or array.ndim == 0:
+        array = np.ascontiguousarray(array)  # (which also makes a 0-d array 1-d, as it always did here)
+    shape = array.shape  # a tuple of ints already: TensorData.fresh skips the constructor's conversions
+    if array.size:
+        itemsize = array.itemsize
+        strides = tuple([s // itemsize for s in array.strides])
+    else:
+        strides = _strides(shape)
+    return Tensor._from_data(TensorData.fresh(array.reshape(-1), shape, strides, "cpu"))
 
 
 def _strides(shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -2,5 +2,5 @@
 
 HINT = "An input that several windows read gets the sum of their gradients: use += in col2im."
 
-PATCH = [("                        dst[z] += src[z]",
-          "                        dst[z] = src[z]")]
+PATCH = [("                        plane[at] += entries[p]",
+          "                        plane[at] = entries[p]")]
