@@ -1,9 +1,10 @@
-"""Train the digits MLP data-parallel on several processes (or machines) with minitorch-dg's DDP.
+"""Train the digits MLP (or CNN) data-parallel on several processes (or machines) with minitorch-dg's DDP.
 
 One machine, two processes:
 
     torchrun --nproc-per-node 2 examples/ddp_digits.py
     torchrun --nproc-per-node 2 examples/ddp_digits.py --epochs 3 --threads 1
+    torchrun --nproc-per-node 2 examples/ddp_digits.py --model cnn    # examples/digits_cnn.py's network
 
 Several machines (run the same command on each, with its own --node-rank; MASTER is the address of the
 machine with node rank 0, reachable from the others, and the port is free there):
@@ -13,7 +14,8 @@ machine with node rank 0, reachable from the others, and the port is free there)
 
 (or with elastic rendezvous: `--rdzv-backend c10d --rdzv-endpoint MASTER:29500 --rdzv-id digits` instead of
 the --master-* and --node-rank options). Every process holds the whole model
-(examples/digits_mlp.py's Linear(64, 128) - ReLU - Dropout - Linear(128, 10)); a DistributedSampler gives it
+(examples/digits_mlp.py's Linear(64, 128) - ReLU - Dropout - Linear(128, 10), or with --model cnn
+examples/digits_cnn.py's two conv-relu-pool stages and a linear layer); a DistributedSampler gives it
 its share of every epoch, and DistributedDataParallel (ex14's core) starts every process from rank 0's
 weights and averages the gradients after each backward. The global batch is --batch-size, split evenly
 over the processes, so one step is the same step whatever the number of processes. Rank 0 prints the
@@ -32,6 +34,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import minitorch_dg as mt
 import minitorch_dg.distributed as dist
@@ -40,6 +43,7 @@ from minitorch_dg.nn.parallel import DistributedDataParallel
 from minitorch_dg.utils.data import DataLoader, DistributedSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import digits_cnn  # noqa: E402
 from digits_mlp import Config, build_model, evaluate, load_data  # noqa: E402
 
 if "MTDG_SOURCE" not in os.environ and mt.course.solutions_available():
@@ -71,21 +75,31 @@ def replicas_agree(model: mt.nn.Module) -> bool:
     return flag.item() == 0.0
 
 
-def train(config: Config, threads: int) -> dict[str, list[float]]:
+def model_and_data(config: Config, kind: str) -> tuple[mt.nn.Module, Any, Any]:
+    """The network and the (train, test) datasets of examples/digits_mlp.py ('mlp') or digits_cnn.py ('cnn')."""
+    if kind == "mlp":
+        train_set, test_set = load_data(config)
+        return build_model(config), train_set, test_set
+    cnn = digits_cnn.Config(seed=config.seed, subset=config.subset)
+    train_set, test_set = digits_cnn.load_data(cnn)
+    return digits_cnn.build_model(cnn, digits_cnn.image_size(train_set)), train_set, test_set
+
+
+def train(config: Config, threads: int, kind: str = "mlp") -> dict[str, list[float]]:
     rank, world = dist.get_rank(), dist.get_world_size()
     if config.batch_size % world:
         raise ValueError(f"--batch-size {config.batch_size} must be a multiple of the number of processes ({world})")
     set_threads(threads)
     mt.manual_seed(config.seed)
-    train_set, test_set = load_data(config)
+    network, train_set, test_set = model_and_data(config, kind)
     sampler = DistributedSampler(train_set, shuffle=True, seed=config.seed, drop_last=True)
     loader = DataLoader(train_set, batch_size=config.batch_size // world, sampler=sampler, drop_last=True)
-    model = DistributedDataParallel(build_model(config))
+    model = DistributedDataParallel(network)
     mt.manual_seed(config.seed + rank)  # each rank its own dropout masks
     optimizer = mt.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history: dict[str, list[float]] = {"train_loss": [], "test_accuracy": [], "samples_per_second": []}
     if rank == 0:
-        print(f"DDP digits MLP: {world} processes x {threads} thread(s), global batch {config.batch_size}, "
+        print(f"DDP digits {kind.upper()}: {world} processes x {threads} thread(s), global batch {config.batch_size}, "
               f"{len(loader)} steps per epoch, backend '{mt.backends.cpu_backend_name()}', {mt.course.describe()}",
               flush=True)
     for epoch in range(config.epochs):
@@ -130,6 +144,7 @@ def _main(argv: list[str] | None = None) -> int:
     defaults = Config()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="the network (default mlp)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="global batch (all processes)")
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -143,7 +158,7 @@ def _main(argv: list[str] | None = None) -> int:
     config = Config(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, subset=args.subset)
     dist.init_process_group("gloo", timeout=args.timeout)
     try:
-        history = train(config, args.threads)
+        history = train(config, args.threads, args.model)
         if args.json is not None and dist.get_rank() == 0:
             args.json.write_text(json.dumps(history, indent=2) + "\n")
     finally:
