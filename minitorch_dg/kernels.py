@@ -164,12 +164,27 @@ def zip(op: str, a: Tensor, b: Tensor) -> Tensor:
         db = cast(b, common)._data
     backend = _backend(device)
     out = _output_on(backend, shape, bool_ if op in _COMPARE else common, device)
-    if da.strides == out.strides and db.strides == out.strides and da.shape == shape and db.shape == shape \
-            and out.storage.size > 1 and hasattr(backend, "flat"):
-        backend.flat("zip", op, out.storage.size, out.storage, da.storage, db.storage)
-    else:
-        backend.zip(op, da, db, out)
+    size = out.storage.size
+    if size > 1 and hasattr(backend, "flat"):
+        single = _single_operand(da, db, shape, out.strides)
+        if single != -2:
+            backend.flat("zip", op, size, out.storage, da.storage, db.storage, single=single)
+            return tensor_class._from_data(out)
+    backend.zip(op, da, db, out)
     return tensor_class._from_data(out)
+
+
+def _single_operand(da: TensorData, db: TensorData, shape: tuple[int, ...], strides: tuple[int, ...]) -> int:
+    """How a flat loop over a fresh contiguous output of `shape` / `strides` reads a and b: -1 when both are
+    laid out as the output, 0 (or 1) when a (or b) holds one element in its whole storage and the other is
+    laid out as the output, -2 when a flat loop cannot do it."""
+    if da.shape == shape and da.strides == strides:
+        if db.shape == shape and db.strides == strides:
+            return -1
+        return 1 if db.storage.size == 1 and db.size == 1 else -2
+    if db.shape == shape and db.strides == strides and da.storage.size == 1 and da.size == 1:
+        return 0
+    return -2
 
 
 def can_write_into(op: str, out: Tensor, b: Tensor) -> bool:
@@ -197,11 +212,15 @@ def zip_into(op: str, out: Tensor, b: Tensor) -> None:
     """out = op(out, b) element-wise, written into out's memory (see can_write_into for when that is right)."""
     do, db = out._data, b._data
     backend = _backend(do.device)
-    if db.shape == do.shape and db.strides == do.strides and do.strides == contiguous_strides(do.shape) \
-            and do.storage.size > 1 and hasattr(backend, "flat"):
-        backend.flat("zip", op, prod(do.shape), do.storage, do.storage, db.storage)
-    else:
-        backend.zip(op, do, db, do)
+    if do.storage.size > 1 and hasattr(backend, "flat") and do.strides == contiguous_strides(do.shape) \
+            and do.storage.size == prod(do.shape):
+        if db.shape == do.shape and db.strides == do.strides:
+            backend.flat("zip", op, do.storage.size, do.storage, do.storage, db.storage)
+            return
+        if db.size == 1 and db.storage.size == 1:
+            backend.flat("zip", op, do.storage.size, do.storage, do.storage, db.storage, single=1)
+            return
+    backend.zip(op, do, db, do)
 
 
 def reduce(op: str, a: Tensor, dim: int, keepdim: bool = True) -> Tensor:

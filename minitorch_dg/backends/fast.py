@@ -74,6 +74,7 @@ class FastBackend:
         self._index = _layout.IndexArrays()
         self._layouts: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._one = self._index((1,))
+        self._zero = self._index((0,))  # the stride of a one-element operand in a flat loop: read in place
         self._kernels: dict[tuple[int, str, str], Callable[..., None]] = {}
         if not self.debug:
             _caching.forget_stale_kernels(_ops.FRAMEWORK_STAMP)
@@ -199,23 +200,25 @@ class FastBackend:
             size *= n
         return size if strides == self._contiguous(shape) or self._layout._row_major(shape, strides) else -1
 
-    def flat(self, kind: str, op: str, size: int, out: Any, *inputs: Any) -> None:
+    def flat(self, kind: str, op: str, size: int, out: Any, *inputs: Any, single: int = -1) -> None:
         """out[i] = op(inputs[0][i], ...) for i < size, on storages that the caller knows to be laid out
         identically and contiguously (K.zip and K.map check that while they allocate `out`): the per-op path
-        of small tensors, with no layout work left to do here."""
+        of small tensors, with no layout work left to do here. `single` names an input (0 or 1) that holds
+        one element, read at every i (stride 0): a tensor and a Python number, as in `x * 0.9`."""
         kernel = self._kernel(kind, op)
         if size < PARALLEL_MIN:
             self._threads_of.serial()
         else:
             self._threads_of.parallel()
         one, n = self._one, self._index((size,))
+        strides = [self._zero if i == single else one for i in range(len(inputs))]
         if self.debug:
             args = [out, n, one]
-            for x in inputs:
-                args += (x, one)
+            for x, stride in zip(inputs, strides):
+                args += (x, stride)
             self._call((f"tensor_{kind}", op), 1, kernel, *args)
         elif len(inputs) == 2:
-            kernel(out, n, one, inputs[0], one, inputs[1], one)
+            kernel(out, n, one, inputs[0], strides[0], inputs[1], strides[1])
         else:
             kernel(out, n, one, inputs[0], one)
 
