@@ -69,7 +69,8 @@ def test_ddp_speedup(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.skip("the speed-up needs both throughput runs (run the whole file)")
     ratio = RESULTS["throughput_2"] / RESULTS["throughput_1"]
     with capsys.disabled():
-        print(f"\ndigits {os.environ.get('DDP_MODEL', 'cnn').upper()} DDP: 1 process {RESULTS['throughput_1']:.0f} samples/s, 2 processes "
+        model = os.environ.get("DDP_MODEL", "cnn").upper()
+        print(f"\ndigits {model} DDP: 1 process {RESULTS['throughput_1']:.0f} samples/s, 2 processes "
               f"{RESULTS['throughput_2']:.0f} samples/s "
               f"(1 thread each, batch {_batch_words()}): {ratio:.2f}x (goal >= 1.6x; "
               f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
