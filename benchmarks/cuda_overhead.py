@@ -77,7 +77,8 @@ def main() -> int:
         compiled = next(iter(kernel.overloads.values()), None)
         if compiled is not None and hasattr(compiled, "launch"):
             grid3, block3 = (ex07.blocks_for(n, 256), 1, 1), (256, 1, 1)
-            rows["_Kernel.launch direct"] = lambda: compiled.launch((code, raw_out, raw_a, n), grid3, block3, cuda.default_stream(), 0)
+            stream = cuda.default_stream()
+            rows["_Kernel.launch direct"] = lambda: compiled.launch((code, raw_out, raw_a, n), grid3, block3, stream, 0)
         be = kernels._backend("cuda")
         out_data = mt.zeros(n, device="cuda")._data
         view_a, view_out = be.view(data), be.view(out_data)
@@ -181,7 +182,8 @@ def kernel_lab(ex07: Any, small: bool = False) -> None:
         us = _gpu_us(lambda: ex07.map_contiguous_kernel[blocks, 256](code, out, a, n), calls)
         print(f"  map exp 1e7, ex07 map_contiguous_kernel, {blocks} blocks: {us:8.1f}")
     for blocks in ((2,) if small else (1024, 2048, 4096)):
-        print(f"  map exp 1e7, unrolled x4, {blocks} blocks: {_gpu_us(lambda: map_unrolled_kernel[blocks, 256](code, out, a, n), calls):8.1f}")
+        us = _gpu_us(lambda: map_unrolled_kernel[blocks, 256](code, out, a, n), calls)
+        print(f"  map exp 1e7, unrolled x4, {blocks} blocks: {us:8.1f}")
     # reduce over the last dim of (10000, 1000) with other block sizes; the whole 1e7 with other share counts
     total = REDUCE_CODES["sum"]
     rows_shape, rows_strides = lay((rows, cols))
