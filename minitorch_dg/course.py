@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import inspect
 import os
 import re
 import weakref
@@ -31,7 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from . import errors
-from .errors import ContractError, SourceError
+from .errors import SourceError
 
 SOURCES = ("exercises", "solutions")
 ENV_VAR = "MTDG_SOURCE"
