@@ -6,21 +6,16 @@ tests/exercises/test_ex10_conv.py."""
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import minitorch_dg as mt
+from tests.support.guarded_run import run_as_exercise_code
 
 F = mt.nn.functional
-ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def test_conv2d_init_bounds() -> None:
@@ -62,27 +57,10 @@ def test_the_grader_guard_sees_no_access_to_solutions_when_conv_kernels_compile(
     """ex13's students may train a CNN: their fit() (exercise code) then makes the first convolution and pooling
     of the grading process, which imports ex10 and compiles its kernels and their serial twins on a cold cache.
     None of that may read solutions/ while exercise code is on the stack (the guard would score the student 0)."""
-    script = textwrap.dedent(f"""
-        import os, sys
-        sys.path.insert(0, {ROOT!r})
-        from grader.child import build_guard
-        refused = []
-        guard = build_guard(None, refused.append)
-        guard.install()
-        import minitorch_dg as mt
-        code = compile("def step(model, x):\\n    model(x).sum().backward()\\n",
-                       os.path.join({ROOT!r}, "exercises", "ex13_train.py"), "exec")
-        namespace = {{}}
-        exec(code, namespace)
+    run_as_exercise_code("ex13_train.py", "def step(model, x):\n    model(x).sum().backward()\n", """
         nn = mt.nn
         model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.AvgPool2d(2),
                               nn.AdaptiveAvgPool2d(1), nn.Flatten())
         namespace["step"](model, mt.randn(2, 1, 8, 8))
-        print("refused:", refused)
-    """)
-    env = dict(os.environ, MTDG_SOURCE="solutions", MTDG_CACHE=str(tmp_path), MTDG_BACKEND="fast")
-    env.pop("NUMBA_CACHE_DIR", None)
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "refused: []" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    """, tmp_path)
     assert list(tmp_path.glob("numba/solutions_*/ex10_conv*.nbi")), "ex10's kernels were not cached in the course's cache"

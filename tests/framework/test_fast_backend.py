@@ -30,6 +30,7 @@ from minitorch_dg import kernels as K
 from minitorch_dg.elementwise import BINARY_OPS, REDUCE_OPS, UNARY_OPS
 from minitorch_dg.fast import PARALLEL_MIN, layout
 from tests.support.compare import assert_close
+from tests.support.guarded_run import run_as_exercise_code
 from tests.support.tensor_oracle import check_op
 
 rng = np.random.default_rng(2024)
@@ -378,27 +379,11 @@ def test_small_work_runs_on_one_thread_and_large_on_all(monkeypatch: pytest.Monk
 def test_the_grader_guard_sees_no_access_to_solutions_when_kernels_compile(tmp_path: Any) -> None:
     """A student's forward() making the first tensor op of a grading process, with a cold kernel cache: the
     backend must not read solutions/ (the guard would refuse it and score the student 0)."""
-    script = textwrap.dedent(f"""
-        import os, sys
-        sys.path.insert(0, {ROOT!r})
-        from grader.child import build_guard
-        refused = []
-        guard = build_guard(None, refused.append)
-        guard.install()
-        import minitorch_dg as mt
-        code = compile("def forward(x, y):\\n    return ((x @ y).relu() + 1).log().sum(1)\\n",
-                       os.path.join({ROOT!r}, "exercises", "ex05_tensor_autograd.py"), "exec")
-        namespace = {{}}
-        exec(code, namespace)
+    run_as_exercise_code("ex05_tensor_autograd.py", "def forward(x, y):\n    return ((x @ y).relu() + 1).log().sum(1)\n",
+                         """
         x, y = mt.randn(5, 7), mt.randn(7, 3)
         print(namespace["forward"](x, y).shape)
-        print("refused:", refused)
-    """)
-    env = dict(os.environ, MTDG_SOURCE="solutions", MTDG_CACHE=str(tmp_path), MTDG_BACKEND="fast")
-    env.pop("NUMBA_CACHE_DIR", None)
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "refused: []" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    """, tmp_path)
     assert list(tmp_path.glob("numba/solutions_*/*.nbi")), "the kernels were not cached in the course's cache"
 
 
