@@ -3,6 +3,7 @@ failure, one-line refusals of a bad source, a check without an exercise, the opt
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -200,3 +201,20 @@ def test_a_failing_optional_part_never_fails_the_check(monkeypatch: pytest.Monke
     assert cli.cmd_check(argparse.Namespace(exercise="ex06"), CATALOG) == 0
     out = capsys.readouterr().out
     assert "all 10 public tests pass" in out and "optional part: 0/1" in out
+
+
+def test_a_failure_names_the_file_where_it_really_is() -> None:
+    # The deepest frame in exercise code wins; without one, the test file, with its real path (tests/exercises/...).
+    from grader.child import describe_failure
+
+    namespace: dict[str, object] = {}
+    exec(compile("def student():\n    raise ValueError('bad')\n", str(ROOT / "exercises" / "ex02_autodiff.py"), "exec"),
+         namespace)
+    exec(compile("def test_a(f):\n    f()\n", str(ROOT / "tests" / "exercises" / "test_ex02_autodiff.py"), "exec"),
+         namespace)
+    with pytest.raises(ValueError) as through_student:
+        namespace["test_a"](namespace["student"])  # type: ignore[operator]
+    with pytest.raises(ValueError) as test_only:
+        namespace["test_a"](functools.partial(int, "x"))  # type: ignore[operator]  (no Python frame of its own)
+    assert describe_failure(through_student)[1] == "ValueError: bad (at exercises/ex02_autodiff.py:2 in student)"
+    assert describe_failure(test_only)[1].endswith("(at tests/exercises/test_ex02_autodiff.py:2 in test_a)")
