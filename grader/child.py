@@ -176,12 +176,18 @@ class Reporter:
             self._seal()
 
     def _contract(self) -> None:
-        from grader.contract import check_contract
+        from grader.contract import IMPORT_FAILED, check_contract, import_exercise
 
-        try:
-            problems = check_contract(self.exercise)
-        except BaseException as error:  # the student's module may not even import
-            problems = [f"importing the module failed: {type(error).__name__}: {error}"]
+        try:  # the student's module may not even import (a release has no reference to compare with, either)
+            import_exercise(self.exercise)
+        except BaseException as error:  # noqa: BLE001 - a NameError, an ImportError, sys.exit at module level
+            where = _student_frame(error.__traceback__)
+            problems = [f"{IMPORT_FAILED}: {type(error).__name__}: {error}" + (f" (at {where})" if where else "")]
+        else:
+            try:
+                problems = check_contract(self.exercise)
+            except BaseException as error:  # noqa: BLE001 - said as a problem, not a crash of the run
+                problems = [f"comparing it with its reference failed: {type(error).__name__}: {error}"]
         self.channel.send("contract", problems=problems)
 
     def _seal(self) -> None:
