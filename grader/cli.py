@@ -530,6 +530,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CatalogError, CourseError, ReleaseError, AutograderError) as error:
         print(f"mtdg: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`mtdg hint ex02 | head -3`): nothing to say, and no one to say it to
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the final flush at exit does not fail again
+        return 1
     except OSError as error:  # a folder that cannot be written, a disk that is full
         where = f" ({error.filename})" if error.filename else ""
         print(f"mtdg: {error.strerror or error}{where}; check the path and its permissions", file=sys.stderr)

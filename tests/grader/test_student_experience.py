@@ -275,3 +275,19 @@ def test_a_failure_names_the_file_where_it_really_is() -> None:
         namespace["test_a"](functools.partial(int, "x"))  # type: ignore[operator]  (no Python frame of its own)
     assert describe_failure(through_student)[1] == "ValueError: bad (at exercises/ex02_autodiff.py:2 in student)"
     assert describe_failure(test_only)[1].endswith("(at tests/exercises/test_ex02_autodiff.py:2 in test_a)")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    # `mtdg list | head -1`: the reader is gone before mtdg writes; no "Broken pipe" message, no traceback.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MTDG_CACHE": str(tmp_path / "cache"), "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "list"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # long before the child has imported the grader
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert stderr == "", stderr
