@@ -36,6 +36,9 @@ from .release import ReleaseError, build_release
 from .verify import fingerprint_exercise, verify_exercise
 
 
+TORCH_CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"  # the README's install line: torch's CPU build
+
+
 def _print(text: str = "") -> None:
     """Print a line; above a progress bar when one is drawn (tqdm moves the bar down)."""
     tqdm.write(text, file=sys.stdout)
@@ -375,7 +378,7 @@ def cmd_release(args: argparse.Namespace, catalog: Catalog) -> int:
     for item in summary.incomplete:
         _print(report.red(f"  note: the catalog lists {item}; students cannot do that exercise yet"))
     _print("it has no solutions/, no hidden tests and no mutants. Students start with:")
-    _print(f"  python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" && .venv/bin/mtdg check "
+    _print(f"  python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" {TORCH_CPU_INDEX} && .venv/bin/mtdg check "
            f"{catalog.exercises[0].id}")
     return 0
 
