@@ -24,6 +24,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
+from tabulate import tabulate  # noqa: E402
+
 from minitorch_dg.backends import cuda as cuda_env  # noqa: E402  (imports no numba)
 
 
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"GPU: {name}; minitorch-dg: {mt.course.describe()}; torch {torch.__version__} "
           f"({'CUDA' if torch_gpu else 'no CUDA: torch columns empty'}, TF32 off)", flush=True)
     header = ("case", "minitorch-dg ms", "torch ms", "torch/ours", "goal", "met", "agrees")
-    rows = [header]
+    rows: list[tuple[str, ...]] = []
     for case in cuda_cases():
         if args.only and args.only not in case.name:
             continue
@@ -96,12 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                      met, agrees))
         print("  " + " | ".join(rows[-1]), flush=True)
         del a, b, ours
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     print()
-    for n, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if n == 0:
-            print("  ".join("-" * width for width in widths))
+    print(tabulate(rows, headers=header, tablefmt="simple", disable_numparse=True))
     return 0
 
 

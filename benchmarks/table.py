@@ -35,6 +35,7 @@ sys.path.insert(0, ROOT)
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from tabulate import tabulate  # noqa: E402
 
 from bench_cases import Case, cases  # noqa: E402
 from conv_cases import cases as conv_cases  # noqa: E402  (ex10: conv2d, max_pool2d, the digits CNN epoch)
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
           f"on {os.cpu_count()} cores", flush=True)
     header = ("group", "case", "fast ms", "torch ms", "numpy ms", "simple ms", "torch/fast", "target", "met",
               "spread")
-    rows: list[tuple[str, ...]] = [header]
+    rows: list[tuple[str, ...]] = []
     selected = [c for c in cases() + conv_cases() if args.only in c.group or args.only in c.name]
     for case in selected:
         result = measure(case, args.rounds, args.budget)
@@ -155,12 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"{ratio:.2f}", goal, met,
                      f"{result['spread']:.2f}"))
         print("  " + " | ".join(rows[-1]), flush=True)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     print()
-    for n, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if n == 0:
-            print("  ".join("-" * width for width in widths))
+    print(tabulate(rows, headers=header, tablefmt="simple", disable_numparse=True))
     load_after = os.getloadavg()
     print(f"\nload average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; spread = slowest / "
           "fastest round of the fast backend (1.00: steady; a busy machine shows up here)")

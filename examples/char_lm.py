@@ -22,6 +22,9 @@ In --out (default examples/runs/char_lm):
     curves.png        train and validation loss (bpc) per step, minitorch-dg and torch
     checkpoint.npz    model and optimizer state, config, vocabulary and history (mt.save; reload with mt.load)
     history.json      the numbers, and a sample of generated text at --temperature
+
+Exercise code comes from MTDG_SOURCE (the instructors' copy defaults to the reference, as digits_mlp.py
+does); the source in force is printed first and recorded in history.json ("source") and the plot's title.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ import numpy as np
 from tqdm import tqdm
 
 import minitorch_dg as mt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from digits_mlp import source_in_force  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "runs" / "char_lm"
 
@@ -229,7 +235,7 @@ def run(config: Config, out: Path | None = DEFAULT_OUT, compare_torch: bool = Tr
                  f"{config.batch} x {config.seq_len}; CPU backend '{mt.backends.cpu_backend_name()}', "
                  f"{mt.course.describe()}\n")
     history, optimizer = train(mt, config, model, train_data, val_data, stream)
-    result: dict[str, Any] = {"config": asdict(config), "minitorch": asdict(history)}
+    result: dict[str, Any] = {"config": asdict(config), "source": source_in_force(), "minitorch": asdict(history)}
     stream.write(f"minitorch-dg: validation {history.val_bpc[-1]:.4f} bpc after {config.steps} steps, "
                  f"{config.steps / history.seconds[-1]:.2f} steps/s\n")
     if compare_torch:
@@ -270,8 +276,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
             h = result[name]
             axis.plot(h["step"], h["train_bpc"], style, label=f"{name} train")
             axis.plot(h["step"], h["val_bpc"], style, marker="o", label=f"{name} validation")
-    axis.set(title=f"char LM ({result['config']['cell'].upper()}) on pydoc_data.topics", xlabel="step",
-             ylabel="bits per character")
+    axis.set(title=f"char LM ({result['config']['cell'].upper()}) on pydoc_data.topics ({result['source']})",
+             xlabel="step", ylabel="bits per character")
     axis.grid(alpha=0.3)
     axis.legend()
     fig.tight_layout()

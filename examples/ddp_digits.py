@@ -44,7 +44,7 @@ from minitorch_dg.utils.data import DataLoader, DistributedSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import digits_cnn  # noqa: E402
-from digits_mlp import Config, build_model, evaluate, load_data  # noqa: E402
+from digits_mlp import Config, build_model, evaluate, load_data, source_in_force  # noqa: E402
 
 if "MTDG_SOURCE" not in os.environ and mt.course.solutions_available():
     os.environ["MTDG_SOURCE"] = "solutions"  # the instructors' copy runs the reference; a release runs yours
@@ -85,7 +85,7 @@ def model_and_data(config: Config, kind: str) -> tuple[mt.nn.Module, Any, Any]:
     return digits_cnn.build_model(cnn, digits_cnn.image_size(train_set)), train_set, test_set
 
 
-def train(config: Config, threads: int, kind: str = "mlp") -> dict[str, list[float]]:
+def train(config: Config, threads: int, kind: str = "mlp") -> dict[str, Any]:
     rank, world = dist.get_rank(), dist.get_world_size()
     if config.batch_size % world:
         raise ValueError(f"--batch-size {config.batch_size} must be a multiple of the number of processes ({world})")
@@ -97,7 +97,8 @@ def train(config: Config, threads: int, kind: str = "mlp") -> dict[str, list[flo
     model = DistributedDataParallel(network)
     mt.manual_seed(config.seed + rank)  # each rank its own dropout masks
     optimizer = mt.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    history: dict[str, list[float]] = {"train_loss": [], "test_accuracy": [], "samples_per_second": []}
+    history: dict[str, Any] = {"train_loss": [], "test_accuracy": [], "samples_per_second": [],
+                               "source": source_in_force()}  # which code served the exercises
     if rank == 0:
         print(f"DDP digits {kind.upper()}: {world} processes x {threads} thread(s), global batch {config.batch_size}, "
               f"{len(loader)} steps per epoch, backend '{mt.backends.cpu_backend_name()}', {mt.course.describe()}",
@@ -151,7 +152,7 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subset", type=int, default=None, help="use only the first N training and N test samples")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per process (default 1)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds a process waits for its peers")
-    parser.add_argument("--json", type=Path, default=None, help="rank 0 writes the per-epoch numbers here")
+    parser.add_argument("--json", type=Path, default=None, help="rank 0 writes the per-epoch numbers (and the MTDG_SOURCE in force) here")
     args = parser.parse_args(argv)
     if "RANK" not in os.environ:
         parser.error("start it with torchrun, e.g. `torchrun --nproc-per-node 2 examples/ddp_digits.py`")

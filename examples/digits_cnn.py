@@ -19,7 +19,8 @@ training images by a random pixel, dropout 0.3 or 40 epochs instead of 20 helped
 Every epoch prints a progress bar, then the train and test loss and accuracy and the time it took. At the
 end, in --out (default examples/runs/digits_cnn): curves.png, checkpoint.npz (mt.save: model, optimizer,
 scheduler, config, history) and history.json. The same --seed gives the same numbers. Exercise code comes
-from MTDG_SOURCE (the instructors' copy defaults to the reference solutions, as digits_mlp.py does).
+from MTDG_SOURCE (the instructors' copy defaults to the reference solutions, as digits_mlp.py does); the
+source in force is printed first and recorded in history.json ("source") and in the plot's title.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import minitorch_dg as mt  # noqa: E402
 import minitorch_dg.nn.functional as F  # noqa: E402
-from digits_mlp import History, evaluate  # noqa: E402
+from digits_mlp import History, evaluate, source_in_force  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from minitorch_dg import nn  # noqa: E402
 from minitorch_dg.utils.data import DataLoader, Subset, TensorDataset  # noqa: E402
@@ -115,7 +116,7 @@ def train(config: Config, out: Path | None = DEFAULT_OUT, stream: TextIO = sys.s
     model = build_model(config, image_size(train_set))
     optimizer = mt.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = mt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    history = History()
+    history = History(source=source_in_force())
     stream.write(f"digits CNN: {len(train_set)} training and {len(test_set)} test images of "
                  f"{image_size(train_set)}x{image_size(train_set)}, {sum(p.numel() for p in model.parameters())} "
                  f"parameters, CPU backend '{mt.backends.cpu_backend_name()}', {mt.course.describe()}\n")
@@ -171,7 +172,7 @@ def plot(history: History, path: Path) -> None:
         axis.set(title=title, xlabel="epoch")
         axis.grid(alpha=0.3)
         axis.legend()
-    fig.suptitle("minitorch-dg: LeNet-style CNN on handwritten digits")
+    fig.suptitle(f"minitorch-dg: LeNet-style CNN on handwritten digits ({history.source or source_in_force()})")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -31,7 +31,7 @@ from typing import Any
 
 from grader.guard import Guard
 
-EXERCISE_DIRS = (os.sep + "exercises" + os.sep, os.sep + "mutants" + os.sep)
+MUTANTS_DIR = os.sep + "mutants" + os.sep  # a mutant module is exercise code too
 MAX_MESSAGE = 2000
 
 
@@ -56,14 +56,44 @@ class Channel:
         self._send(event, data)
 
 
-def _student_frame(excinfo: Any) -> str:
-    """'exercises/ex01_operators.py:42 in sigmoid' for the deepest frame in exercise code, if any."""
-    where = ""
-    for entry in traceback.extract_tb(excinfo.tb):
-        if any(d in entry.filename for d in EXERCISE_DIRS):
-            short = entry.filename.split(os.sep)
-            where = f"{'/'.join(short[-2:])}:{entry.lineno} in {entry.name}"
-    return where
+def _code_dirs() -> tuple[list[str], str]:
+    """(folders of exercise code in this run: exercises/ and a submission that shadows it, the tests folder)."""
+    import importlib.util
+
+    from grader.paths import project_root
+
+    package = sys.modules.get("exercises")  # its __path__ has the submission first, once the run put it there
+    found = list(getattr(package, "__path__", [])) if package is not None else []
+    if not found:
+        spec = importlib.util.find_spec("exercises")
+        found = list(spec.submodule_search_locations or []) if spec else []
+    exercise_dirs = [os.path.join(os.path.abspath(d), "") for d in found]
+    return exercise_dirs, os.path.join(str(project_root() / "tests"), "")
+
+
+def _shown(filename: str) -> str:
+    """A file as the student finds it: relative to the project (tests/exercises/test_ex02_autodiff.py),
+    or its full path outside it (a --submission folder)."""
+    from grader.paths import project_root
+
+    root = os.path.join(str(project_root()), "")
+    return filename[len(root):] if filename.startswith(root) else filename
+
+
+def _student_frame(tb: Any) -> str:
+    """'exercises/ex01_operators.py:42 in sigmoid': the deepest frame in exercise code (the student's module
+    or a mutant); without one, the deepest frame in a test file ('tests/exercises/test_ex01_operators.py:7
+    in test_sigmoid'); '' when neither is on the stack."""
+    exercise_dirs, tests_dir = _code_dirs()
+    student = test = ""
+    for entry in traceback.extract_tb(tb):
+        filename = os.path.abspath(entry.filename)
+        where = f"{_shown(filename)}:{entry.lineno} in {entry.name}"
+        if any(filename.startswith(d) for d in exercise_dirs) or MUTANTS_DIR in filename:
+            student = where
+        elif filename.startswith(tests_dir):
+            test = where
+    return student or test
 
 
 def describe_failure(excinfo: Any) -> tuple[str, str]:
@@ -78,7 +108,7 @@ def describe_failure(excinfo: Any) -> tuple[str, str]:
     if isinstance(value, TestTimeout):
         return "timeout", str(value)
     if isinstance(value, MemoryError):
-        where = _student_frame(excinfo)
+        where = _student_frame(excinfo.tb)
         return "memory", ("MemoryError: the test ran out of memory (the grader limits each exercise's address "
                           f"space){' at ' + where if where else ''}; is something allocating without bound?")
     from grader.guard import GuardError
@@ -90,7 +120,7 @@ def describe_failure(excinfo: Any) -> tuple[str, str]:
         kind = "failed"
     else:
         text = f"{type(value).__name__}: {value}"
-        where = _student_frame(excinfo)
+        where = _student_frame(excinfo.tb)
         if where:
             text += f" (at {where})"
         kind = "error"
@@ -146,12 +176,18 @@ class Reporter:
             self._seal()
 
     def _contract(self) -> None:
-        from grader.contract import check_contract
+        from grader.contract import IMPORT_FAILED, check_contract, import_exercise
 
-        try:
-            problems = check_contract(self.exercise)
-        except BaseException as error:  # the student's module may not even import
-            problems = [f"importing the module failed: {type(error).__name__}: {error}"]
+        try:  # the student's module may not even import (a release has no reference to compare with, either)
+            import_exercise(self.exercise)
+        except BaseException as error:  # noqa: BLE001 - a NameError, an ImportError, sys.exit at module level
+            where = _student_frame(error.__traceback__)
+            problems = [f"{IMPORT_FAILED}: {type(error).__name__}: {error}" + (f" (at {where})" if where else "")]
+        else:
+            try:
+                problems = check_contract(self.exercise)
+            except BaseException as error:  # noqa: BLE001 - said as a problem, not a crash of the run
+                problems = [f"comparing it with its reference failed: {type(error).__name__}: {error}"]
         self.channel.send("contract", problems=problems)
 
     def _seal(self) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import re
 import secrets
 import sys
 import time
@@ -35,6 +34,9 @@ from .grading import ExerciseReport, grade_exercise, source_for
 from .paths import project_root
 from .release import ReleaseError, build_release
 from .verify import fingerprint_exercise, verify_exercise
+
+
+TORCH_CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"  # the README's install line: torch's CPU build
 
 
 def _print(text: str = "") -> None:
@@ -137,12 +139,6 @@ def cmd_progress(args: argparse.Namespace, catalog: Catalog) -> int:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _stub_name(message: str) -> str:
-    """'Inv.forward' out of a NotImplementedYet message ("ex02: `Inv.forward` is not implemented yet ...")."""
-    found = re.search(r"`([^`]+)` is not implemented", message)
-    return found.group(1) if found else message.split("\n")[0][:60]
-
-
 def cmd_hint(args: argparse.Namespace, catalog: Catalog) -> int:
     ex = catalog.get(args.exercise)
     entry = state.load().get(ex.id)
@@ -162,13 +158,22 @@ def cmd_hint(args: argparse.Namespace, catalog: Catalog) -> int:
     if not failed and not entry.get("reason"):
         _print(f"Nothing failed in {when}. " + (f"Next: `mtdg grade {ex.id}`." if entry.get("command") == "check" else ""))
         return 0
+    again = f"then run `mtdg {entry.get('command', 'check')} {ex.id}` again"
+    if entry.get("import_failure"):  # no test ran any of its code: the handout's hints would be guesses
+        _print(f"{ex.id}: {ex.module}.py does not import: {entry['import_failure']}")
+        _print(f"No hint applies until it imports: fix that line, {again}.")
+        return 0
     if entry.get("reason"):
         _print(f"{ex.id}: {entry['reason']}")
     for looks in entry.get("looks_like", []) or []:
         _print(looks)
-    unwritten = [f for f in failed if f.get("failure") in ("not_implemented", "missing")]
+    failed = [f for f in failed if f.get("failure") not in hints.NOT_A_BUG or f.get("failure") == "not_implemented"]
+    if entry.get("reason") and not failed:  # refused (or stopped) before any test could fail on its own
+        _print(f"No test ran your code far enough for a hint: fix that, {again}.")
+        return 0
+    unwritten = [f for f in failed if f.get("failure") == "not_implemented"]
     failed = [f for f in failed if f not in unwritten]
-    stubs = sorted({_stub_name(f.get("message", "")) for f in unwritten if f.get("failure") == "not_implemented"})
+    stubs = sorted({report.stub_name(f.get("message", "")) for f in unwritten})
     if stubs:
         _print(f"not written yet (their tests fail until you write them; no hint needed): {', '.join(stubs)}")
     chosen = hints.hints_for_failures(available, [(f["test"], f.get("message", "")) for f in failed])
@@ -220,7 +225,8 @@ def _run_reports(exercises: Sequence[Exercise], catalog: Catalog, args: argparse
         looks_like = [str(d) for d in hints.diagnose_report(rep)]
         for line in looks_like:
             _print(f"  {line}")
-        if rep.tests and not rep.run.all_passed() and not rep.not_started and not rep.run.reason:
+        if rep.tests and not rep.run.all_passed() and not rep.not_started and not rep.run.reason \
+                and not rep.run.import_failure:
             _print(dim_line(f"  `mtdg hint {ex.id}` shows the handout's hints for these failures"))
         if not args.source and (not args.submission or os.environ.get("MTDG_STATE_DIR")):
             state.record(rep, command, looks_like)
@@ -372,7 +378,7 @@ def cmd_release(args: argparse.Namespace, catalog: Catalog) -> int:
     for item in summary.incomplete:
         _print(report.red(f"  note: the catalog lists {item}; students cannot do that exercise yet"))
     _print("it has no solutions/, no hidden tests and no mutants. Students start with:")
-    _print(f"  python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" && .venv/bin/mtdg check "
+    _print(f"  python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" {TORCH_CPU_INDEX} && .venv/bin/mtdg check "
            f"{catalog.exercises[0].id}")
     return 0
 
@@ -527,6 +533,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CatalogError, CourseError, ReleaseError, AutograderError) as error:
         print(f"mtdg: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`mtdg hint ex02 | head -3`): nothing to say, and no one to say it to
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the final flush at exit does not fail again
+        return 1
     except OSError as error:  # a folder that cannot be written, a disk that is full
         where = f" ({error.filename})" if error.filename else ""
         print(f"mtdg: {error.strerror or error}{where}; check the path and its permissions", file=sys.stderr)

@@ -16,6 +16,10 @@ from typing import Any
 from minitorch_dg import course
 from minitorch_dg.errors import ContractError
 
+# How a grading child reports an exercise module that does not import (a NameError or ImportError at module
+# level, an exception in its top-level code): the first of its contract problems starts with this.
+IMPORT_FAILED = "importing the module failed"
+
 
 def public_api(module: ModuleType) -> dict[str, Any]:
     """Functions and classes that `module` itself defines and does not hide with a leading underscore.
@@ -86,6 +90,11 @@ def contract_problems(student: ModuleType, reference: ModuleType) -> list[str]:
         elif signature_text(got) != signature_text(ref):
             problems.append(f"`{name}` has signature {signature_text(got)}, expected {signature_text(ref)}")
     return problems
+
+
+def import_exercise(exercise: str) -> ModuleType:
+    """Import the exercise's module from exercises/ (or the submission that shadows it)."""
+    return importlib.import_module(f"exercises.{course.module_name(course.normalize_id(exercise))}")
 
 
 def check_contract(exercise: str) -> list[str]:

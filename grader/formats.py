@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .grading import ExerciseReport
-from .report import summary_line
+from .report import import_failure_text, summary_line
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
@@ -56,7 +56,8 @@ def gradescope(reports: Sequence[ExerciseReport], *, hidden_visibility: str, sec
             tests.append({
                 "name": f"{ex.id} — how the run went",
                 "score": 0.0, "max_score": 0.0, "status": "failed",
-                "output": "\n".join(([report.run.reason] if report.run.reason else []) + report.notes),
+                "output": "\n".join([text for text in (report.run.reason, import_failure_text(report)) if text]
+                                    + report.notes),
                 "visibility": "visible",
             })
         for scored in report.tests:

@@ -203,7 +203,7 @@ def grade_exercise(
         scored, maximum = _score(exercise.id, test_set, mine)
         report.tests += scored
         report.max_by_kind[test_set.kind] = maximum
-    if run.contract:
+    if run.contract and not run.import_failure:  # a module that does not import: report.import_failure_lines
         report.notes.append(
             f"exercises/{exercise.module}.py does not match its contract: " + "; ".join(run.contract)
         )

@@ -168,13 +168,14 @@ def diagnose(exercise: Exercise, failing: Iterable[str], path: Path | None = Non
     return [d for d in found if d.precision >= best - 1e-9][:2]
 
 
-NOT_A_BUG = ("not_implemented", "missing", "policy", "violation")
+NOT_A_BUG = ("not_implemented", "missing", "policy", "violation", "environment")
 
 
 def failing_public_tests(report: "ExerciseReport") -> list[str]:
     """Names of the public tests that failed because of what the code computes (not a stub, a crash of
-    the whole run or a refusal): the pattern a fingerprint is compared with."""
-    if report.run.reason or report.not_started:
+    the whole run, a refusal, or a module that does not import or breaks its contract): the pattern a
+    fingerprint is compared with."""
+    if report.run.reason or report.run.contract or report.not_started:
         return []
     return [s.test.name for s in report.of_kind("public")
             if s.test.outcome == "failed" and s.test.kind not in NOT_A_BUG]

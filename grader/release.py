@@ -19,6 +19,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tabulate import tabulate
+
 from .catalog import Catalog, Exercise
 from .paths import project_root
 
@@ -73,13 +75,14 @@ def student_pyproject(text: str) -> str:
 
 
 def _exercise_table(catalog: Catalog, released: set[str]) -> str:
-    rows = ["| id | exercise | handout | points |", "|---|---|---|---|"]
+    """The README's table of exercises, in markdown."""
+    rows = []
     for ex in catalog.exercises:
         points = float(ex.public.points or 0) if ex.public else 0.0
         extra = f" (+{ex.optional_points:g} optional)" if ex.optional is not None else ""
         note = " (reference code released)" if ex.id in released else ""
-        rows.append(f"| {ex.id} | {ex.title}{note} | `{ex.handout}` | {points:g} public of {ex.points:g}{extra} |")
-    return "\n".join(rows)
+        rows.append((ex.id, f"{ex.title}{note}", f"`{ex.handout}`", f"{points:g} public of {ex.points:g}{extra}"))
+    return tabulate(rows, headers=("id", "exercise", "handout", "points"), tablefmt="github", disable_numparse=True)
 
 
 def student_readme(catalog: Catalog, released: list[Exercise]) -> str:

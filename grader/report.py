@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable
 
@@ -92,6 +93,18 @@ def _failure_lines(test: ScoredTest) -> list[str]:
     return lines
 
 
+def import_failure_text(report: ExerciseReport) -> str:
+    """'ex02_autodiff.py does not import: NameError: ... (at ...)', or "" when the module imported."""
+    error = report.run.import_failure
+    return f"{report.exercise.module}.py does not import: {error}" if error else ""
+
+
+def stub_name(message: str) -> str:
+    """'Inv.forward' out of a NotImplementedYet message ("ex02: `Inv.forward` is not implemented yet ...")."""
+    found = re.search(r"`([^`]+)` is not implemented", message)
+    return found.group(1) if found else message.split("\n")[0][:60]
+
+
 def details(report: ExerciseReport, command: str = "check") -> str:
     """Notes, the abnormal end if any, and the failures of one exercise (grouped, capped). `command` is
     the mtdg command to suggest running again (check or grade)."""
@@ -102,9 +115,14 @@ def details(report: ExerciseReport, command: str = "check") -> str:
     if report.run.reason:
         lines.append(red(f"  {ex.id}: {report.run.reason}"))
     failing = [t for t in report.tests if not t.test.passed and t.test.outcome != "skipped"]
+    if report.run.import_failure:  # every test failed on the same import: say it once, with what to do
+        lines.append(red(f"  {ex.id}: {import_failure_text(report)}"))
+        lines.append(f"  No test can use it until it imports ({len(failing)} failed on this): fix that line, "
+                     f"then run `mtdg {command} {ex.id}` again.")
+        return "\n".join(lines)
     if report.not_started:
         lines.append(f"  {ex.id} is not started yet: read {ex.handout}, write your code in exercises/{ex.module}.py,")
-        lines.append(f"  then run `mtdg {command} {ex.id}` again. First stub called: {failing[0].test.message}")
+        lines.append(f"  then run `mtdg {command} {ex.id}` again. First stub called: `{stub_name(failing[0].test.message)}`.")
         return "\n".join(lines)
     if report.run.reason:  # the reason says it for these: do not repeat it under every test
         failing = [t for t in failing if t.test.outcome != "missing" and t.test.kind not in ("policy", "violation")]
@@ -138,4 +156,6 @@ def summary_line(report: ExerciseReport) -> str:
         text += f"; optional part {opt_ok}/{opt_n} passed"
     if report.run.reason:
         text += f" — {report.run.reason}"
+    elif report.run.import_failure:
+        text += f" — {import_failure_text(report)}"
     return text

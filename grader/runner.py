@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from minitorch_dg.backends import cuda as cuda_env
 
 from . import memory as memory_limits
+from .contract import IMPORT_FAILED
 from .paths import project_root
 
 SIGNAL_REASONS = {
@@ -88,6 +89,15 @@ class RunResult:
 
     def all_passed(self) -> bool:
         return not self.reason and self.total > 0 and self.passed == self.total
+
+    @property
+    def import_failure(self) -> str:
+        """Why the exercise's module did not import ('NameError: ... (at ex02_autodiff.py:234 in <module>)'),
+        or "" when it imported (or the run never tried)."""
+        for problem in self.contract:
+            if problem.startswith(IMPORT_FAILED):
+                return problem[len(IMPORT_FAILED):].lstrip(": ")
+        return ""
 
 
 @dataclass(frozen=True)
@@ -282,9 +292,11 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
             if test.outcome == "passed":
                 test.outcome, test.kind = "failed", "violation"
                 test.message = "not counted: exercise code broke the grading rules during this run"
-    for test in tests.values():
+    for test_id, test in tests.items():
         if test.outcome == "missing":
             test.message = result.reason or "this test never reported a result"
+        if result.import_failure and not hint_when.get(test_id):
+            test.hint = ""  # the test's advice is about the maths; the module did not even import
     result.tests = list(tests.values())
     return result
 

@@ -39,6 +39,7 @@ def record(report: ExerciseReport, command: str, looks_like: list[str] | None = 
         "public": [pub_ok, pub_n],
         "public_points": _points(report, "public"),
         "reason": report.run.reason,
+        "import_failure": report.run.import_failure,
         "looks_like": list(looks_like or []),
         "failed": [
             {"test": t.test.name, "kind": t.kind, "failure": t.test.kind, "message": t.test.message[:500],

@@ -44,7 +44,8 @@ def test_reduced_run_matches_torch_and_writes_its_outputs(example: ModuleType, c
     assert "minitorch-dg / torch validation bpc" in text and "sample at temperature" in text
     assert len(result["sample"]) == len("The ") + 20
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert json.loads((tmp_path / "history.json").read_text())["config"]["cell"] == cell
+    saved = json.loads((tmp_path / "history.json").read_text())
+    assert saved["config"]["cell"] == cell and saved["source"] == mt.course.describe()
     checkpoint = mt.load(tmp_path / "checkpoint.npz")
     restored = example.CharModel(mt, len(checkpoint["vocab"]), config)
     restored.load_state_dict(checkpoint["model"])

@@ -28,6 +28,7 @@ def test_ddp_digits_trains_on_two_processes(tmp_path: Path) -> None:
     assert "replicas identical after training: yes" in done.stdout
     history = json.loads(out.read_text())
     assert len(history["train_loss"]) == 2 and history["train_loss"][1] < history["train_loss"][0]
+    assert history["source"].startswith("MTDG_SOURCE="), history.get("source")
 
 
 def test_ddp_digits_without_torchrun_says_how_to_start_it() -> None:

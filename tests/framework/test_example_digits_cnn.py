@@ -43,6 +43,7 @@ def test_training_loop_outputs_and_checkpoint(example: ModuleType, tmp_path: Pat
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     saved = json.loads((tmp_path / "history.json").read_text())
     assert saved["test_accuracy"] == history.test_accuracy and saved["config"]["channels1"] == 4
+    assert saved["source"] == mt.course.describe() and saved["source"].startswith("MTDG_SOURCE=")
 
     restored = example.build_model(_small(example))
     restored.load_state_dict(mt.load(tmp_path / "checkpoint.npz")["model"])

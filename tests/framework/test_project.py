@@ -25,3 +25,9 @@ def test_ci_runs_the_readme_install_and_test_commands() -> None:
     assert install in ci, f"{install!r} is not in .ci/run"
     assert test in ci, f"{test!r} is not in .ci/run"
     assert "export CI=true" in ci
+
+
+def test_the_install_line_gives_the_cpu_build_of_torch() -> None:
+    # On a stock Linux machine PyPI's torch is the CUDA build; PyTorch's CPU index has the +cpu wheel.
+    install = _quick_start()[0]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in install

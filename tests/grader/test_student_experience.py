@@ -3,6 +3,7 @@ failure, one-line refusals of a bad source, a check without an exercise, the opt
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -16,7 +17,7 @@ from grader.cli import progress
 from grader.grading import MICRO, ExerciseReport, _score, share_points
 from grader import runner
 from grader.runner import Limits, RunResult, _assemble, hint_applies
-from tests.grader.conftest import ROOT, Mtdg
+from tests.grader.conftest import ROOT, Mtdg, make_submission
 
 CATALOG = load()
 
@@ -200,3 +201,93 @@ def test_a_failing_optional_part_never_fails_the_check(monkeypatch: pytest.Monke
     assert cli.cmd_check(argparse.Namespace(exercise="ex06"), CATALOG) == 0
     out = capsys.readouterr().out
     assert "all 10 public tests pass" in out and "optional part: 0/1" in out
+
+
+def test_an_import_failure_drops_the_hints_that_speak_of_the_maths() -> None:
+    events: list[dict[str, object]] = [
+        {"event": "collected", "tests": [{"id": "t.py::a", "hint": "divide by 2ε", "hint_when": ""},
+                                         {"id": "t.py::b", "hint": "use a stack", "hint_when": "RecursionError"}]},
+        {"event": "contract", "problems": ["importing the module failed: NameError: name 'x' is not defined (at e.py:3 in <module>)"]},
+        {"event": "result", "id": "t.py::a", "outcome": "failed", "kind": "error", "message": "NameError: name 'x'"},
+        {"event": "result", "id": "t.py::b", "outcome": "failed", "kind": "error", "message": "RecursionError: depth"},
+        {"event": "done"},
+    ]
+    result = _assemble(events, 0, False, Limits(10, 10, 1000, 10))
+    assert result.import_failure == "NameError: name 'x' is not defined (at e.py:3 in <module>)"
+    assert [t.hint for t in result.tests] == ["", "use a stack"]
+    rep = ExerciseReport(CATALOG.get("ex02"), "solutions", result)
+    assert hints.failing_public_tests(rep) == [] and hints.diagnose_report(rep) == []
+
+
+def test_a_module_that_does_not_import_is_one_message_without_hints(mtdg: Mtdg, tmp_path: Path) -> None:
+    # The audit's case: ex02's reference with a stray name at module level. No "looks like", no test's hint,
+    # no NameError under every test: what happened and what to do, once; `mtdg hint` says the same.
+    sub = make_submission(tmp_path / "sub", ex02_autodiff="solution+undefined_name_here\n")
+    env = {"MTDG_STATE_DIR": str(tmp_path / "state")}
+    result = mtdg("check", "ex02", "--submission", str(sub), env=env)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "ex02_autodiff.py does not import: NameError: name 'undefined_name_here' is not defined" in out, out
+    assert f"(at {sub / 'ex02_autodiff.py'}:" in out and "then run `mtdg check ex02` again" in out
+    assert "looks like" not in out and "hint" not in out and "✗" not in out, out
+    hint = mtdg("hint", "ex02", env=env).stdout
+    assert "does not import" in hint and "###" not in hint and "Divide by" not in hint, hint
+
+
+def test_hint_after_a_refusal_says_only_the_refusal(mtdg: Mtdg, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    reason = "refused before running: ex02_autodiff.py:9: syntax-error: Python cannot parse this file"
+    (state / "progress.json").write_text(json.dumps({"ex02": {
+        "command": "grade", "when": "2026-11-27 10:00", "status": "failing", "reason": reason,
+        "failed": [{"test": "test_central_difference_matches_the_exact_derivative", "kind": "public",
+                    "failure": "policy", "message": reason, "hint": "Divide by 2ε and change only `arg`."},
+                   {"test": "test_unary_function_forward_and_backward[Inv]", "kind": "public", "failure": "policy",
+                    "message": reason, "hint": ""}]}}))
+    out = mtdg("hint", "ex02", env={"MTDG_STATE_DIR": str(state)}).stdout
+    assert reason in out and "then run `mtdg grade ex02` again" in out
+    assert "###" not in out and "Divide by" not in out, out
+
+
+def test_the_not_started_advice_names_the_command_that_ran() -> None:
+    rep = ExerciseReport(CATALOG.get("ex02"), "solutions", RunResult())
+    message = ("NotImplementedYet: ex02: `Inv.forward` is not implemented yet. Read exercises/ex02_autodiff.md, "
+               "write it in exercises/ex02_autodiff.py, then run `mtdg check ex02`.")
+    outcome = runner.TestOutcome("f.py::test_inv", outcome="failed", kind="not_implemented", message=message)
+    rep.tests, _ = _score("ex02", CATALOG.get("ex02").public, [outcome])
+    text = report.details(rep, "grade")
+    assert "then run `mtdg grade ex02` again" in text and "`Inv.forward`" in text
+    assert "mtdg check" not in text, text
+
+
+def test_a_failure_names_the_file_where_it_really_is() -> None:
+    # The deepest frame in exercise code wins; without one, the test file, with its real path (tests/exercises/...).
+    from grader.child import describe_failure
+
+    namespace: dict[str, object] = {}
+    exec(compile("def student():\n    raise ValueError('bad')\n", str(ROOT / "exercises" / "ex02_autodiff.py"), "exec"),
+         namespace)
+    exec(compile("def test_a(f):\n    f()\n", str(ROOT / "tests" / "exercises" / "test_ex02_autodiff.py"), "exec"),
+         namespace)
+    with pytest.raises(ValueError) as through_student:
+        namespace["test_a"](namespace["student"])  # type: ignore[operator]
+    with pytest.raises(ValueError) as test_only:
+        namespace["test_a"](functools.partial(int, "x"))  # type: ignore[operator]  (no Python frame of its own)
+    assert describe_failure(through_student)[1] == "ValueError: bad (at exercises/ex02_autodiff.py:2 in student)"
+    assert describe_failure(test_only)[1].endswith("(at tests/exercises/test_ex02_autodiff.py:2 in test_a)")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    # `mtdg list | head -1`: the reader is gone before mtdg writes; no "Broken pipe" message, no traceback.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MTDG_CACHE": str(tmp_path / "cache"), "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "list"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # long before the child has imported the grader
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert stderr == "", stderr
