@@ -138,7 +138,7 @@ def _class_targets(fn: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tens
             flat_in, flat_target, shape = input, target, expected
         else:  # (N, C, d1, ...) -> (N·d1·..., C)
             order = [0] + list(range(2, input.dim())) + [1]
-            flat_in = input.permute(*order).reshape(-1, input.shape[1])
+            flat_in = input.permute(*order).reshape(math.prod(expected), input.shape[1])  # not -1: C may be 0
             flat_target, shape = target.reshape(-1), expected
     classes = flat_in.shape[1]
     if flat_target.numel():
@@ -180,6 +180,8 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", *, wei
     _not_in_scope("cross_entropy", weight, ignore_index, label_smoothing)
     _check_reduction(reduction)
     flat_in, flat_target, shape = _class_targets("cross_entropy", input, target)
+    if flat_in.numel() == 0:  # an empty batch (C may be 0 too): nothing to normalise, torch's nan / 0 / []
+        return _finish(_ex08.nll_loss(log_softmax(flat_in, 1), flat_target, reduction), reduction, shape)
     return _finish(_ex08.cross_entropy(flat_in, flat_target, reduction), reduction, shape)
 
 

@@ -141,6 +141,9 @@ PROGRAMS: dict[str, Any] = {
     "13-split-empty": lambda lib: tuple(lib.zeros(0).split(2)),
     "13-chunk-empty": lambda lib: tuple(lib.zeros(0).chunk(1)),
     "13-nll-no-classes": lambda lib: lib.nn.functional.nll_loss(lib.zeros(0, 0), lib.zeros(0, dtype=lib.int64)),
+    "13-cross-entropy-empty-batch": lambda lib: tuple(
+        _empty_batch_loss(lib, loss, shape, reduction) for loss in ("cross_entropy", "nll_loss")
+        for shape in ((0, 0), (0, 5), (0, 0, 3)) for reduction in ("mean", "sum", "none")),
     # 14. index assignment
     "14-setitem-ellipsis-broadcast": lambda lib: _setitem(lib, lambda x: x.__setitem__(..., lib.ones(1, 2, 2))),
     "14-setitem-mask-11": lambda lib: _setitem(lib, lambda x: x.__setitem__(lib.tensor([[True, False], [False, True]]),
@@ -157,6 +160,14 @@ PROGRAMS: dict[str, Any] = {
     "18-cat-0d": lambda lib: lib.cat([lib.tensor(1.0), lib.tensor(2.0)]),
     "18-index-out-of-range": lambda lib: lib.zeros(0)[lib.tensor([0])],
 }
+
+
+def _empty_batch_loss(lib: Any, loss: str, shape: tuple[int, ...], reduction: str) -> Any:
+    """(loss, input.grad) of a classification loss on an empty batch of `shape` (N = 0; C may be 0 too)."""
+    x = lib.zeros(*shape, requires_grad=True)
+    out = getattr(lib.nn.functional, loss)(x, lib.zeros(shape[:1] + shape[2:], dtype=lib.int64), reduction=reduction)
+    out.sum().backward()
+    return out, x.grad
 
 
 def _setitem(lib: Any, assign: Any) -> Any:
