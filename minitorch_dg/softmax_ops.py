@@ -68,8 +68,16 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     if not input.dtype.is_floating_point:
         input = input.float()
     given = (dim,) if isinstance(dim, int) else tuple(dim)
-    if not given:
-        raise RuntimeError("logsumexp(dim=()): torch refuses an empty dim list here too; name the dims to reduce")
+    if not given and input.dim():
+        # torch reduces every dim for dim=(), but only keeps a result it can write: with keepdim=True, or
+        # for an empty input without keepdim (-inf, 0-d). Otherwise it raises; so do we, in plain words.
+        if not keepdim and input.numel():
+            raise RuntimeError(
+                f"logsumexp(dim=()) of a tensor of shape {tuple(input.shape)} without keepdim: torch raises here "
+                f"too (output with shape [] doesn't match the broadcast shape {[1] * input.dim()}); pass "
+                "keepdim=True or name the dims to reduce"
+            )
+        given = tuple(range(input.dim()))
     listed = [K.normalize_dim(d, input.dim()) for d in given]
     for d in listed:
         if listed.count(d) > 1:

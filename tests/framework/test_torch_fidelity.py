@@ -112,6 +112,13 @@ PROGRAMS: dict[str, Any] = {
     "10-amin-empty-dims": lambda lib: lib.arange(6.0).reshape(2, 3).amin(dim=()),
     "10-std-empty-dims": lambda lib: lib.arange(6.0).reshape(2, 3).std(dim=()),
     "10-logsumexp-empty-dims": lambda lib: lib.arange(6.0).reshape(2, 3).logsumexp(dim=()),
+    # torch reduces every dim for dim=(): a 0-d tensor is its own value, keepdim=True or an empty input works
+    "10-logsumexp-empty-dims-0d": lambda lib: tuple(grad_of(lib, v, lambda x: x.logsumexp(dim=()))
+                                                    for v in (3.0, INF, -INF, NAN)),
+    "10-logsumexp-empty-dims-keepdim": lambda lib: grad_of(lib, [[1.0, 2.0, 3.0]],
+                                                           lambda x: x.logsumexp(dim=(), keepdim=True)),
+    "10-logsumexp-empty-dims-empty": lambda lib: (lib.zeros(2, 0).logsumexp(dim=()),
+                                                  lib.zeros(0, 3).logsumexp(dim=(), keepdim=True)),
     # 11. type promotion
     "11-int-pow-half": lambda lib: lib.tensor([2, 3]) ** 0.5,
     "11-int-clamp-float": lambda lib: lib.tensor([-1, 3]).clamp(min=0.5),
