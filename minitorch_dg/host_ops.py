@@ -152,14 +152,36 @@ class Flip(Function):
         return K.from_host(np.flip(g, ctx.dims) if ctx.dims else g, grad.device, grad.dtype), None
 
 
-def flip(x: Tensor, dims: Any) -> Tensor:
-    """torch.flip(x, dims): dims is an int or a tuple of ints (each at most once)."""
-    given = (dims,) if isinstance(dims, int) else tuple(dims)
-    normalized = tuple(K.normalize_dim(d, x.dim()) for d in given)
-    if len(set(normalized)) != len(normalized):
-        raise RuntimeError(f"dims has duplicates, original flip dims size={len(given)}, but unique flip dims "
-                           f"size={len(set(normalized))}")
-    return Flip.apply(x, normalized if x.dim() else ())
+def flip(input: Tensor, dims: Any) -> Tensor:
+    """torch.flip(input, dims): dims is a tuple or list of ints, each at most once (torch refuses a bare int
+    here; the method takes one: Tensor.flip)."""
+    if isinstance(dims, (int, np.integer)) or not isinstance(dims, (tuple, list)):
+        raise TypeError(f"flip(): argument 'dims' must be tuple of ints, not {type(dims).__name__}")
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) and not (K.is_tensor(d) and d.numel() == 1
+                                                          and not d.dtype.is_floating_point):
+            raise TypeError(f"flip(): argument 'dims' must be tuple of ints, but found element of type "
+                            f"{type(d).__name__}")
+    normalized = tuple(K.normalize_dim(int(d), input.dim()) for d in dims)
+    for d in normalized:
+        if normalized.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return Flip.apply(input, normalized if input.dim() else ())
+
+
+def flip_method(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+    """Tensor.flip as torch has it: x.flip(0, 1), x.flip((0, 1)), x.flip([0, 1]) or x.flip(dims=(0, 1))."""
+    if set(kwargs) - {"dims"}:
+        raise TypeError(f"flip() got an unexpected keyword argument '{sorted(set(kwargs) - {'dims'})[0]}'")
+    if "dims" in kwargs:
+        if dims:
+            raise TypeError("flip() got multiple values for argument 'dims'")
+        return flip(self, kwargs["dims"])
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        return flip(self, dims[0])
+    return flip(self, list(dims))
 
 
 class SortResult(NamedTuple):

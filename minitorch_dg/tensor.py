@@ -1064,7 +1064,7 @@ class Tensor:
     isfinite = host_ops.isfinite
     nan_to_num = host_ops.nan_to_num
     cumsum = host_ops.cumsum
-    flip = host_ops.flip
+    flip = host_ops.flip_method
     sort = host_ops.sort
     topk = host_ops.topk
     movedim = host_ops.movedim

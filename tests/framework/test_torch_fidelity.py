@@ -246,6 +246,11 @@ ADDED: dict[str, Any] = {
     "cumsum": lambda lib: grad_of(lib, X, lambda x: x.cumsum(1)),
     "cumsum-int": lambda lib: lib.tensor([[True, False], [True, True]]).cumsum(0),
     "flip": lambda lib: grad_of(lib, X, lambda x: x.flip(0) * lib.arange(3.0)),
+    "flip-forms": lambda lib: grad_of(lib, X, lambda x: lib.stack([x.flip(0, 1), x.flip((0, 1)), x.flip([-1, 0]),
+                                                                   x.flip(dims=(1,)), lib.flip(x, (0, 1)),
+                                                                   lib.flip(x, [1]), x.flip(())]) * lib.arange(3.0)),
+    "flip-duplicate-dims": lambda lib: lib.ones(2, 3).flip(0, -2),
+    "flip-function-int-dims": lambda lib: lib.flip(lib.ones(2, 3), 0),
     "sign-floor-round": lambda lib: tuple(f(lib.tensor([-1.5, 0.5, 2.5, -0.0, NAN])) for f in
                                           (lib.sign, lib.floor, lib.round)),
     "isnan-isinf-nan_to_num": lambda lib: (lib.tensor([NAN, INF, 1.0]).isnan(), lib.isinf(lib.tensor([NAN, -INF])),
