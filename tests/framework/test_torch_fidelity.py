@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import torch
 
 import minitorch_dg as mt
 from minitorch_dg.backends import cuda as cuda_env
-from tests.support.agreement import OnDevice, agree, raises_like_torch
+from tests.support.agreement import OnDevice, agree, disagreement, raises_like_torch, run
 
 INF, NAN = float("inf"), float("nan")
 
@@ -226,8 +227,6 @@ def test_refusals_say_what_happened(name: str, words: str) -> None:
     }
     raises_like_torch(programs[name], words)
     for leak in ("axis", "tuple index"):
-        from tests.support.agreement import run
-
         error = run(programs[name], mt).error
         assert leak not in str(error), f"the message leaks numpy's wording: {error}"
 
@@ -288,6 +287,76 @@ ADDED: dict[str, Any] = {
 @pytest.mark.parametrize("name", sorted(ADDED))
 def test_added_function_agrees_with_torch(name: str) -> None:
     agree(ADDED[name])
+
+
+# Found when the differential test drew the added functions, losses and index assignment (issue #12, second round).
+F_ACTIVATIONS = ("gelu", "silu", "leaky_relu", "elu", "softplus")
+DRAWN: dict[str, Any] = {
+    **{f"{name}-{dtype}-refused": (lambda lib, name=name, dtype=dtype: getattr(lib.nn.functional, name)(
+        lib.tensor([1, 0], dtype=getattr(lib, dtype)))) for name in F_ACTIVATIONS for dtype in ("int64", "bool")},
+    "gelu-tanh-int64-refused": lambda lib: lib.nn.functional.gelu(lib.tensor([1, 0]), approximate="tanh"),
+    # torch's fused derivatives: inf times the slope at 0, not inf * 0 = nan from a chain rule
+    "silu-gelu-tanh-inf-grad": lambda lib: tuple(grad_of(lib, [0.0, 1.0, -INF, INF], lambda x: f(x) * INF, "float64")
+                                                 for f in (lib.nn.functional.silu,
+                                                           lambda x: lib.nn.functional.gelu(x, approximate="tanh"))),
+    "softplus-nan-grad": lambda lib: grad_of(lib, [NAN, -INF, INF, 0.0, 25.0, 2.0],
+                                             lambda x: lib.nn.functional.softplus(x, beta=0.5, threshold=5.0)),
+    "elu-nan-grad": lambda lib: grad_of(lib, [NAN, -1.0, 2.0, -INF], lambda x: lib.nn.functional.elu(x, 2.0)),
+    # no slope: exactly 0, also times an incoming inf or nan
+    "floor-sign-round-zero-grad": lambda lib: grad_of(lib, [INF, NAN, 1.5, -INF],
+                                                      lambda x: (x.floor() + x.sign() + x.round()).cos()),
+    "sign-bool": lambda lib: lib.tensor([True, False]).sign(),
+    "topk-bool-refused": lambda lib: lib.tensor([True, False]).topk(1),
+    # // has no derivative in torch: the backward pass raises, the forward does not; number % x neither
+    "floordiv-backward-refused": lambda lib: grad_of(lib, [1.5, -2.0], lambda x: x // 2),
+    "floordiv-forward-with-grad": lambda lib: lib.tensor([1.5, -2.0], requires_grad=True) // 2 > 0,
+    "rmod-number-backward-refused": lambda lib: grad_of(lib, [1.5, -2.0], lambda x: 2 % x),
+    "mod-grad": lambda lib: grads2(lib, [1.0, -2.5, 0.0], [2.0, 0.75, -1.5], lambda x, y: x % y),
+    "bool-floordiv-bool-refused": lambda lib: lib.tensor([True, False]) // lib.tensor([True, True]),
+    "bool-mod-true-refused": lambda lib: lib.tensor([True, False]) % True,
+    "bool-floordiv-int": lambda lib: (lib.tensor([True, False]) // 2, lib.tensor([True, False]) % 2),
+    # index_put wants the value's dtype; a one-element value through one bool mask is a masked fill (cast)
+    "setitem-index-dtype-refused": lambda lib: _setitem(lib, lambda x: x.__setitem__(lib.tensor([0]), lib.tensor([1]))),
+    "setitem-mask-many-dtype-refused": lambda lib: _setitem(lib, lambda x: x.__setitem__(
+        lib.tensor([[True, False], [False, True]]), lib.tensor([1, 2]))),
+    "setitem-mask-one-value-casts": lambda lib: _setitem(lib, lambda x: x.__setitem__(
+        lib.tensor([True, False]), lib.tensor([[5]]))),
+    "setitem-basic-casts": lambda lib: _setitem(lib, lambda x: x.__setitem__(0, lib.tensor([1, 2]))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DRAWN))
+def test_drawn_program_agrees_with_torch(name: str) -> None:
+    agree(DRAWN[name])
+
+
+DELIBERATE_REFUSALS: dict[str, Any] = {
+    "setitem-value-requires-grad": lambda lib: _setitem(lib, lambda x: x.__setitem__(
+        0, lib.tensor([1.0, 2.0], requires_grad=True))),
+    "copy-value-requires-grad": lambda lib: lib.zeros(2).copy_(lib.ones(2, requires_grad=True)),
+    "setitem-in-graph": lambda lib: (lambda x: x.__setitem__(0, 1.0))(lib.ones(2, requires_grad=True) * 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DELIBERATE_REFUSALS))
+def test_deliberate_refusals_say_so(name: str) -> None:
+    """torch accepts these; minitorch-dg refuses them on purpose, says so, and the random programs accept
+    that refusal only because it says so (docs/torch_differences.md lists them)."""
+    program = DELIBERATE_REFUSALS[name]
+    ours, theirs = run(program, mt), run(program, torch)
+    assert theirs.error is None, theirs.describe()
+    assert ours.error is not None and "deliberately" in str(ours.error), ours.describe()
+    assert disagreement(program, allow_deliberate=True) is None
+    assert disagreement(program) is not None
+
+
+def test_a_refusal_that_does_not_say_deliberately_is_a_disagreement() -> None:
+    def program(lib: Any) -> Any:
+        if lib is mt:
+            raise RuntimeError("not implemented")
+        return lib.ones(1)
+
+    assert disagreement(program, allow_deliberate=True) is not None
 
 
 def test_loss_options_out_of_scope_are_refused_on_purpose() -> None:
