@@ -89,7 +89,9 @@ def difference(ours: Any, theirs: Any, path: str = "result", precision: str | No
             return f"{path}: dtype {d1} where torch gives {d2}"
         if a1.shape != a2.shape:
             return f"{path}: shape {a1.shape} where torch gives {a2.shape}"
-        rtol, atol = tolerance(precision or d2) if d2.startswith("float") else (0.0, 0.0)
+        # a float32 result gets float32's tolerance even in a float64 program (cos of a bool is float32)
+        loosest = "float32" if "float32" in (precision, d2) else (precision or d2)
+        rtol, atol = tolerance(loosest) if d2.startswith("float") else (0.0, 0.0)
         index = first_mismatch(a1.astype(np.float64), a2.astype(np.float64), rtol, atol)
         if index is not None:
             return f"{path}{list(index)}: {a1[index]!r} where torch gives {a2[index]!r}"
