@@ -754,16 +754,25 @@ class Tensor:
             correction: Any = None) -> Tensor:
         """Σ (x - mean)² / (n - correction) over `dim` (correction 1 by default, 0 when unbiased=False);
         nan when n <= correction (one element, or none), as torch."""
+        wide = self._wide_var(dim, unbiased, keepdim, correction)
+        return wide if wide.dtype is self.dtype else wide.to(self.dtype)
+
+    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:
+        """sqrt(var), taken before the result goes back to float32 (so std of 1e30s is finite, as torch's)."""
+        wide = tensor_functions.StdFromVar.apply(self._wide_var(dim, unbiased, keepdim, correction))
+        return wide if wide.dtype is self.dtype else wide.to(self.dtype)
+
+    def _wide_var(self, dim: Any, unbiased: bool, keepdim: bool, correction: Any) -> Tensor:
+        """var in the precision torch's CPU kernel accumulates in: float32 in float64 (x² of 1e20 overflows
+        float32), float64 as it is. The caller casts back, after the sqrt for std."""
         if not self.dtype.is_floating_point:
             raise RuntimeError(f"std and var only support floating point and complex dtypes, got {self.dtype.name}")
         dims = self._dims(dim)
         n = prod(tuple(self.shape[d] for d in dims)) if self.dim() else 1
         c = (1 if unbiased else 0) if correction is None else correction
-        return tensor_functions.Var.apply(self, dims, keepdim, float(max(n - c, 0)))
-
-    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
-            correction: Any = None) -> Tensor:
-        return tensor_functions.StdFromVar.apply(self.var(dim, unbiased, keepdim, correction=correction))
+        source = self.to(float64) if self.dtype is float32 and self.device == "cpu" else self
+        return tensor_functions.Var.apply(source, dims, keepdim, float(max(n - c, 0)))
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """True where every element along `dim` (all of them by default) is non-zero."""

@@ -90,6 +90,10 @@ PROGRAMS: dict[str, Any] = {
     "6-std-none": lambda lib: lib.zeros(0).std(),
     "6-var-dim-one": lambda lib: lib.tensor([[1.0, 2.0]]).var(0),
     "6-var-grad-one": lambda lib: grad_of(lib, [3.0], lambda x: x.var()),
+    # float32 var/std accumulate in float64, as torch's CPU kernel: std of 1e30s is finite, var overflows
+    "6-std-huge-float32": lambda lib: (grad_of(lib, [0.0, 0.0, 1e30], lambda x: x.std()),
+                                       grad_of(lib, [[1e25, -1e25], [2.0, 3.0]], lambda x: x.std(0, keepdim=True)),
+                                       grad_of(lib, [0.0, 0.0, 1e30], lambda x: x.var())),
     # 7. min over bool
     "7-bool-min": lambda lib: lib.tensor([True, False]).min(),
     "7-bool-amin": lambda lib: lib.tensor([[True, False], [True, True]]).amin(1),
