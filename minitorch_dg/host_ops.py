@@ -239,6 +239,13 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     return x.permute(*full) if n else x.clone()
 
 
+def _integer_zero_divisor(a: Tensor, b: Tensor) -> bool:
+    """An integer division that divides something by 0 (torch raises; an empty result divides nothing)."""
+    if a.dtype.is_floating_point or 0 in np.broadcast_shapes(tuple(a.shape), tuple(b.shape)):
+        return False
+    return bool((_host(b) == 0).any())
+
+
 def _no_derivative(op: str) -> RuntimeError:
     return RuntimeError(f"derivative for aten::{op} is not implemented (as in torch: detach the operands, or "
                         "leave this op out of what you differentiate)")
@@ -252,7 +259,7 @@ class FloorDivide(Function):
     def forward(ctx: TensorContext, a: Tensor, b: Tensor) -> Tensor:
         ctx.shapes = (tuple(a.shape), tuple(b.shape))
         with np.errstate(all="ignore"):
-            if not a.dtype.is_floating_point and (_host(b) == 0).any():
+            if _integer_zero_divisor(a, b):
                 raise RuntimeError("ZeroDivisionError: integer division by zero")
             out = np.floor_divide(_host(a), _host(b))
         return K.from_host(out, a.device, a.dtype)
@@ -269,7 +276,7 @@ class Remainder(Function):
     def forward(ctx: TensorContext, a: Tensor, b: Tensor, number_dividend: bool) -> Tensor:
         ctx.number_dividend = number_dividend
         with np.errstate(all="ignore"):
-            if not a.dtype.is_floating_point and (_host(b) == 0).any():
+            if _integer_zero_divisor(a, b):
                 raise RuntimeError("ZeroDivisionError: integer modulo by zero")
             ctx.quotient = np.floor_divide(_host(a), _host(b))
             out = np.mod(_host(a), _host(b))

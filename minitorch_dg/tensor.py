@@ -772,7 +772,7 @@ class Tensor:
         n = prod(tuple(self.shape[d] for d in dims)) if self.dim() else 1
         c = (1 if unbiased else 0) if correction is None else correction
         source = self.to(float64) if self.dtype is float32 and self.device == "cpu" else self
-        return tensor_functions.Var.apply(source, dims, keepdim, float(max(n - c, 0)))
+        return tensor_functions.Var.apply(source, dims, keepdim, float(n - c), dim is None or self.dim() == 0)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """True where every element along `dim` (all of them by default) is non-zero."""

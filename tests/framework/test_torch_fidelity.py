@@ -90,6 +90,16 @@ PROGRAMS: dict[str, Any] = {
     "6-std-none": lambda lib: lib.zeros(0).std(),
     "6-var-dim-one": lambda lib: lib.tensor([[1.0, 2.0]]).var(0),
     "6-var-grad-one": lambda lib: grad_of(lib, [3.0], lambda x: x.var()),
+    # torch's var_backward: over dims 2 / (n - correction) as it is (negative past n); over the whole tensor
+    # with n <= correction, inf, or nan where x is its mean
+    "6-var-grad-correction-past-n": lambda lib: (grad_of(lib, [3.0], lambda x: x.var(0, correction=2)),
+                                                 grad_of(lib, [[1.0, 5.0]], lambda x: x.std(1, correction=3))),
+    "6-var-grad-whole-no-dof": lambda lib: tuple(grad_of(lib, v, lambda x: x.var(), "float64")
+                                                 for v in (NAN, [NAN], [-INF], 2.0, [3.0])),
+    "6-var-grad-whole-correction": lambda lib: grad_of(lib, [1.0, 2.0, NAN], lambda x: x.var(correction=5)),
+    "6-var-var-neg-inf": lambda lib: grad_of(lib, [[-INF, 1.0], [2.0, 3.0]], lambda x: x.var(0).var(0)),
+    "6-var-where-var-nan": lambda lib: grads64(lib, NAN, NAN, lambda x, y: lib.where(
+        x.var(0, correction=2) > y, x, y).var(0, correction=2)),
     # float32 var/std accumulate in float64, as torch's CPU kernel: std of 1e30s is finite, var overflows
     "6-std-huge-float32": lambda lib: (grad_of(lib, [0.0, 0.0, 1e30], lambda x: x.std()),
                                        grad_of(lib, [[1e25, -1e25], [2.0, 3.0]], lambda x: x.std(0, keepdim=True)),
@@ -153,6 +163,10 @@ PROGRAMS: dict[str, Any] = {
     "13-split-empty": lambda lib: tuple(lib.zeros(0).split(2)),
     "13-chunk-empty": lambda lib: tuple(lib.zeros(0).chunk(1)),
     "13-nll-no-classes": lambda lib: lib.nn.functional.nll_loss(lib.zeros(0, 0), lib.zeros(0, dtype=lib.int64)),
+    "13-int-division-by-zero-empty": lambda lib: (lib.zeros(0, 3, dtype=lib.int64) // 0,
+                                                  lib.zeros(0, dtype=lib.int64) % lib.tensor(0),
+                                                  2 // lib.zeros(0, dtype=lib.int64)),
+    "13-int-division-by-zero": lambda lib: lib.tensor(5) % lib.tensor([1, 0]),
     "13-cross-entropy-empty-batch": lambda lib: tuple(
         _empty_batch_loss(lib, loss, shape, reduction) for loss in ("cross_entropy", "nll_loss")
         for shape in ((0, 0), (0, 5), (0, 0, 3)) for reduction in ("mean", "sum", "none")),
