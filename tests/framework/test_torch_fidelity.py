@@ -61,6 +61,10 @@ PROGRAMS: dict[str, Any] = {
     "1-maximum-inf": lambda lib: lib.maximum(lib.tensor([INF, -INF]), lib.tensor([1.0, 2.0])),
     "1-minimum-inf": lambda lib: lib.minimum(lib.tensor([INF, -INF]), lib.tensor([1.0, 2.0])),
     "1-max-of-tensor": lambda lib: lib.tensor([-INF, 3.0]).max(lib.tensor([INF, 1.0])),
+    # a tie keeps the first operand, so the sign of a zero survives (1 / result shows it)
+    "1-clamp-maximum-signed-zero": lambda lib: tuple(1.0 / f(lib.tensor([-0.0, 0.0, -0.0]), lib.tensor([0.0, -0.0, -0.0]))
+                                                     for f in (lambda a, b: a.clamp(min=0), lambda a, b: a.clamp(max=-0.0),
+                                                               lib.maximum, lib.minimum, lambda a, b: -INF // a)),
     # 2. exact zeros in backward
     "2-clamp-inf-grad": lambda lib: grad_of(lib, [1.0, 5.0], lambda x: x.clamp(max=2.0) * lib.tensor(INF)),
     "2-where-inf-grad": lambda lib: grads2(lib, [1.0, 2.0], [3.0, 4.0],
