@@ -89,6 +89,9 @@ PROGRAMS: dict[str, Any] = {
     "5-cross-entropy-neg-inf": lambda lib: lib.nn.functional.cross_entropy(
         lib.tensor([[-INF, 0.0], [1.0, 2.0]]), lib.tensor([1, 0])),
     "5-logsumexp-grad-neg-inf": lambda lib: grad_of(lib, [[-INF, -INF], [0.0, 1.0]], lambda x: x.logsumexp(1)),
+    # torch's gradient exp(x - logsumexp(x)): 1 for each huge tie once logsumexp rounds to max(x)
+    "5-logsumexp-grad-huge-ties": lambda lib: (grad_of(lib, [1e8, 1e8], lambda x: x.logsumexp(0)),
+                                               grad_of(lib, [[1e30, 1e30], [1.0, 1e30]], lambda x: x.logsumexp((0, 1)))),
     # 6. var/std of one element or none
     "6-var-one": lambda lib: lib.tensor([3.0]).var(),
     "6-std-none": lambda lib: lib.zeros(0).std(),
