@@ -209,18 +209,19 @@ def power(a: Any, b: Any) -> Any:
 
 @register_formula
 def maximum(a: Any, b: Any) -> Any:
-    """The larger of a and b; nan when either is nan (a + b is that nan, in the type a and b promote to)."""
+    """The larger of a and b; nan when either is nan (a + b is that nan, in the type a and b promote to);
+    a when they tie, as torch (maximum(-0.0, 0.0) is -0.0, so clamp(-0.0, min=0) keeps its sign)."""
     if a != a or b != b:
         return a + b
-    return a if a > b else b
+    return b if b > a else a
 
 
 @register_formula
 def minimum(a: Any, b: Any) -> Any:
-    """The smaller of a and b; nan when either is nan."""
+    """The smaller of a and b; nan when either is nan; a when they tie, as torch."""
     if a != a or b != b:
         return a + b
-    return a if a < b else b
+    return b if b < a else a
 
 
 @register_formula
@@ -386,12 +387,16 @@ def _scalar_pow(a: Any, b: Any) -> Any:
 def _scalar_maximum(a: Any, b: Any) -> Any:
     if a != a or b != b:
         return NAN
+    if a == b:  # a tie keeps a, as torch (the sign of a zero: maximum(-0.0, 0.0) is -0.0)
+        return a
     return ex01.max(a, b)
 
 
 def _scalar_minimum(a: Any, b: Any) -> Any:
     if a != a or b != b:
         return NAN
+    if a == b:
+        return a
     return -ex01.max(-a, -b)
 
 

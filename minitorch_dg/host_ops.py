@@ -55,7 +55,9 @@ class Elementwise(Function):
 def _unary(name: str, f: Callable[[np.ndarray], np.ndarray], df: Derivative | None,
            float_result: bool = True) -> Callable[[Tensor], Tensor]:
     def op(x: Tensor) -> Tensor:
-        if x.dtype is bool_ and name in ("sign", "floor", "round"):
+        if x.dtype is bool_ and name == "sign":  # sign of True is True (1), of False False
+            return x.clone()
+        if x.dtype is bool_ and name in ("floor", "round"):
             raise RuntimeError(f"{name} is not implemented for bool tensors (torch refuses it too)")
         if not float_result and not x.dtype.is_floating_point:
             return x.clone() if name in ("floor", "round") else K.from_host(f(_host(x)), x.device, x.dtype)
@@ -66,16 +68,14 @@ def _unary(name: str, f: Callable[[np.ndarray], np.ndarray], df: Derivative | No
     return op
 
 
-def _zero_derivative(values: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return np.zeros_like(values)
-
-
 sin = _unary("sin", np.sin, lambda x, y: np.cos(x))
 cos = _unary("cos", np.cos, lambda x, y: -np.sin(x))
 log1p = _unary("log1p", np.log1p, lambda x, y: 1.0 / (1.0 + x))
 expm1 = _unary("expm1", np.expm1, lambda x, y: y + 1.0)
-floor = _unary("floor", np.floor, _zero_derivative, float_result=False)
-sign = _unary("sign", lambda v: np.where(v != v, 0, np.sign(v)), _zero_derivative, float_result=False)  # sign(nan) = 0
+# floor, sign and round have no slope: their gradient is exactly 0 (df None), also where the incoming one is inf
+# or nan, as torch's zeros_like
+floor = _unary("floor", np.floor, None, float_result=False)
+sign = _unary("sign", lambda v: np.where(v != v, 0, np.sign(v)), None, float_result=False)  # sign(nan) = 0
 
 
 def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
@@ -85,7 +85,7 @@ def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
     if not x.dtype.is_floating_point:
         return x.clone()
     scale = 10.0 ** decimals
-    return Elementwise.apply(x, lambda v: np.round(v * scale) / scale if decimals else np.rint(v), _zero_derivative, True)
+    return Elementwise.apply(x, lambda v: np.round(v * scale) / scale if decimals else np.rint(v), None, True)
 
 
 def isnan(x: Tensor) -> Tensor:
@@ -152,14 +152,36 @@ class Flip(Function):
         return K.from_host(np.flip(g, ctx.dims) if ctx.dims else g, grad.device, grad.dtype), None
 
 
-def flip(x: Tensor, dims: Any) -> Tensor:
-    """torch.flip(x, dims): dims is an int or a tuple of ints (each at most once)."""
-    given = (dims,) if isinstance(dims, int) else tuple(dims)
-    normalized = tuple(K.normalize_dim(d, x.dim()) for d in given)
-    if len(set(normalized)) != len(normalized):
-        raise RuntimeError(f"dims has duplicates, original flip dims size={len(given)}, but unique flip dims "
-                           f"size={len(set(normalized))}")
-    return Flip.apply(x, normalized if x.dim() else ())
+def flip(input: Tensor, dims: Any) -> Tensor:
+    """torch.flip(input, dims): dims is a tuple or list of ints, each at most once (torch refuses a bare int
+    here; the method takes one: Tensor.flip)."""
+    if isinstance(dims, (int, np.integer)) or not isinstance(dims, (tuple, list)):
+        raise TypeError(f"flip(): argument 'dims' must be tuple of ints, not {type(dims).__name__}")
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) and not (K.is_tensor(d) and d.numel() == 1
+                                                          and not d.dtype.is_floating_point):
+            raise TypeError(f"flip(): argument 'dims' must be tuple of ints, but found element of type "
+                            f"{type(d).__name__}")
+    normalized = tuple(K.normalize_dim(int(d), input.dim()) for d in dims)
+    for d in normalized:
+        if normalized.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return Flip.apply(input, normalized if input.dim() else ())
+
+
+def flip_method(self: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+    """Tensor.flip as torch has it: x.flip(0, 1), x.flip((0, 1)), x.flip([0, 1]) or x.flip(dims=(0, 1))."""
+    if set(kwargs) - {"dims"}:
+        raise TypeError(f"flip() got an unexpected keyword argument '{sorted(set(kwargs) - {'dims'})[0]}'")
+    if "dims" in kwargs:
+        if dims:
+            raise TypeError("flip() got multiple values for argument 'dims'")
+        return flip(self, kwargs["dims"])
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        return flip(self, dims[0])
+    return flip(self, list(dims))
 
 
 class SortResult(NamedTuple):
@@ -188,6 +210,8 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
     """torch.topk: the k largest (or smallest) values along dim, in order, and their indices."""
     d = K.normalize_dim(dim, x.dim())
+    if x.dtype is bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU (as in torch; convert with .long())")
     size = x.shape[d] if x.dim() else 1
     if not 0 <= k <= size:
         raise RuntimeError(f"selected index k out of range: k={k} for a dim of size {size}")
@@ -215,30 +239,44 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     return x.permute(*full) if n else x.clone()
 
 
+def _integer_zero_divisor(a: Tensor, b: Tensor) -> bool:
+    """An integer division that divides something by 0 (torch raises; an empty result divides nothing)."""
+    if a.dtype.is_floating_point or 0 in np.broadcast_shapes(tuple(a.shape), tuple(b.shape)):
+        return False
+    return bool((_host(b) == 0).any())
+
+
+def _no_derivative(op: str) -> RuntimeError:
+    return RuntimeError(f"derivative for aten::{op} is not implemented (as in torch: detach the operands, or "
+                        "leave this op out of what you differentiate)")
+
+
 class FloorDivide(Function):
-    """a // b rounded toward -inf (torch's floor_divide); the gradient is 0 (a step function)."""
+    """a // b rounded toward -inf (torch's floor_divide). torch has no derivative for it: a backward pass
+    through it raises (the forward does not)."""
 
     @staticmethod
     def forward(ctx: TensorContext, a: Tensor, b: Tensor) -> Tensor:
         ctx.shapes = (tuple(a.shape), tuple(b.shape))
         with np.errstate(all="ignore"):
-            if not a.dtype.is_floating_point and (_host(b) == 0).any():
+            if _integer_zero_divisor(a, b):
                 raise RuntimeError("ZeroDivisionError: integer division by zero")
             out = np.floor_divide(_host(a), _host(b))
         return K.from_host(out, a.device, a.dtype)
 
     @staticmethod
     def backward(ctx: TensorContext, grad: Tensor) -> tuple[Tensor, Tensor]:
-        return tuple(K.zeros(shape, grad.dtype, grad.device) for shape in ctx.shapes)  # type: ignore[return-value]
+        raise _no_derivative("floor_divide")
 
 
 class Remainder(Function):
     """a % b with the sign of b (torch's remainder, Python's %); d/da = 1, d/db = -floor(a / b)."""
 
     @staticmethod
-    def forward(ctx: TensorContext, a: Tensor, b: Tensor) -> Tensor:
+    def forward(ctx: TensorContext, a: Tensor, b: Tensor, number_dividend: bool) -> Tensor:
+        ctx.number_dividend = number_dividend
         with np.errstate(all="ignore"):
-            if not a.dtype.is_floating_point and (_host(b) == 0).any():
+            if _integer_zero_divisor(a, b):
                 raise RuntimeError("ZeroDivisionError: integer modulo by zero")
             ctx.quotient = np.floor_divide(_host(a), _host(b))
             out = np.mod(_host(a), _host(b))
@@ -246,28 +284,35 @@ class Remainder(Function):
         return K.from_host(out, a.device, a.dtype)
 
     @staticmethod
-    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Tensor, Tensor]:
+    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Tensor, Tensor, None]:
+        if ctx.number_dividend:  # torch's remainder(Scalar, Tensor) has no derivative
+            raise _no_derivative("remainder")
         a_shape, b_shape = ctx.shapes
         g = _host(grad)
         with np.errstate(all="ignore"):
             gb = K.from_host(-g * ctx.quotient, grad.device, grad.dtype)
-        return _sum_to(grad, a_shape), _sum_to(gb, b_shape)
+        return _sum_to(grad, a_shape), _sum_to(gb, b_shape), None
 
 
-def _promoted(a: Tensor, b: Any) -> tuple[Tensor, Tensor]:
+def _promoted(a: Tensor, b: Any, kernel: str) -> tuple[Tensor, Tensor]:
     b_t = a._other(b)
     dtype = K.result_type(a, b_t)
-    if dtype is bool_:
-        dtype = int64
+    if dtype is bool_:  # bool // bool, bool % True: torch has no kernel for bool (bool // 2 is int64: fine)
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\' (as in torch; convert with .long())')
     return a.to(dtype), b_t.to(dtype)
 
 
 def floor_divide(a: Tensor, b: Any) -> Tensor:
-    return FloorDivide.apply(*_promoted(a, b))
+    return FloorDivide.apply(*_promoted(a, b, "div_floor_cpu"))
 
 
 def remainder(a: Tensor, b: Any) -> Tensor:
-    return Remainder.apply(*_promoted(a, b))
+    return Remainder.apply(*_promoted(a, b, "remainder_cpu"), False)
+
+
+def rremainder(a: Tensor, number: Any) -> Tensor:
+    """number % a (torch's remainder(Scalar, Tensor)): torch has no derivative for it."""
+    return Remainder.apply(*_promoted(a._other(number), a, "remainder_cpu"), True)
 
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -284,3 +329,52 @@ def _gelu_derivative(v: np.ndarray, out: np.ndarray) -> np.ndarray:
 def gelu_exact(x: Tensor) -> Tensor:
     """x · Φ(x) with Φ the standard normal CDF, Φ(x) = (1 + erf(x / √2)) / 2 (torch's default gelu)."""
     return Elementwise.apply(x, _gelu, _gelu_derivative, True)
+
+
+# The other activations with torch's own formulas for the value and the derivative (not composed of
+# tensor ops): a composition's chain rule turns an infinite upstream gradient times a zero factor into nan
+# where torch's fused derivative gives inf (silu and gelu at 0), and a clamp hides a nan input's gradient.
+_GELU_BETA, _GELU_KAPPA = math.sqrt(2.0 / math.pi), 0.044715
+
+
+def _gelu_tanh(v: np.ndarray) -> np.ndarray:
+    return 0.5 * v * (1.0 + np.tanh(_GELU_BETA * (v + _GELU_KAPPA * v * v * v)))
+
+
+def _gelu_tanh_derivative(v: np.ndarray, out: np.ndarray) -> np.ndarray:
+    t = np.tanh(_GELU_BETA * (v + _GELU_KAPPA * v * v * v))
+    return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * _GELU_BETA * (1.0 + 3.0 * _GELU_KAPPA * v * v)
+
+
+def gelu_tanh(x: Tensor) -> Tensor:
+    """0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))): gelu(approximate='tanh')."""
+    return Elementwise.apply(x, _gelu_tanh, _gelu_tanh_derivative, True)
+
+
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def silu(x: Tensor) -> Tensor:
+    """x σ(x), computed as x / (1 + e^-x); the derivative σ(x) (1 + x (1 − σ(x)))."""
+    return Elementwise.apply(x, lambda v: v / (1.0 + np.exp(-v)),
+                             lambda v, y: _sigmoid(v) * (1.0 + v * (1.0 - _sigmoid(v))), True)
+
+
+def elu(x: Tensor, alpha: float) -> Tensor:
+    """x where x > 0, alpha (eˣ − 1) elsewhere; a nan takes the x > 0 side of the derivative (1), as torch's
+    scalar loop does (its vectorized loop, on blocks of 8 float64 / 16 float32, gives nan there)."""
+    return Elementwise.apply(x, lambda v: np.where(v <= 0, np.expm1(v) * alpha, v),
+                             lambda v, y: np.where(v <= 0, alpha * np.exp(v), 1.0), True)
+
+
+def softplus(x: Tensor, beta: float, threshold: float) -> Tensor:
+    """log(1 + e^(βx)) / β, and x itself where βx > threshold; the derivative z / (z + 1), z = e^(βx)."""
+    def value(v: np.ndarray) -> np.ndarray:
+        return np.where(v * beta > threshold, v, np.log1p(np.exp(v * beta)) / beta)
+
+    def derivative(v: np.ndarray, y: np.ndarray) -> np.ndarray:
+        z = np.exp(v * beta)
+        return np.where(v * beta > threshold, 1.0, z / (z + 1.0))
+
+    return Elementwise.apply(x, value, derivative, True)

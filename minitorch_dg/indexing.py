@@ -96,6 +96,14 @@ def is_basic(key: Key) -> bool:
     return not any(isinstance(item, np.ndarray) for item in key)
 
 
+def fills_through_mask(key: Key, count: int) -> bool:
+    """Whether torch writes a value through this advanced key as a masked fill (casting the value to the
+    target's dtype): one bool mask of at least one dim, and a value of one element. Other advanced keys go
+    through index_put, which requires the value's dtype to be the target's."""
+    arrays = [item for item in key if isinstance(item, np.ndarray)]
+    return count == 1 and len(arrays) == 1 and arrays[0].dtype == np.bool_ and arrays[0].ndim >= 1
+
+
 def numpy_key(key: Key) -> tuple[Any, ...]:
     """The same key for numpy (ints, slices, None and arrays mean the same there)."""
     return tuple(np.newaxis if item is None else item for item in key)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import course
 from . import kernels as K
 from .dtypes import resolve
+from .function import Function, TensorContext
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -68,24 +69,57 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     if not input.dtype.is_floating_point:
         input = input.float()
     given = (dim,) if isinstance(dim, int) else tuple(dim)
-    if not given:
-        raise RuntimeError("logsumexp(dim=()): torch refuses an empty dim list here too; name the dims to reduce")
+    if not given and input.dim():
+        # torch reduces every dim for dim=(), but only keeps a result it can write: with keepdim=True, or
+        # for an empty input without keepdim (-inf, 0-d). Otherwise it raises; so do we, in plain words.
+        if not keepdim and input.numel():
+            raise RuntimeError(
+                f"logsumexp(dim=()) of a tensor of shape {tuple(input.shape)} without keepdim: torch raises here "
+                f"too (output with shape [] doesn't match the broadcast shape {[1] * input.dim()}); pass "
+                "keepdim=True or name the dims to reduce"
+            )
+        given = tuple(range(input.dim()))
     listed = [K.normalize_dim(d, input.dim()) for d in given]
     for d in listed:
         if listed.count(d) > 1:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    dims = tuple(sorted(listed))
+    if input.dim() and any(input.shape[d] == 0 for d in dims):  # log of an empty sum: -inf
+        return input.sum(dims, keepdim=keepdim) + float("-inf")
+    return LogSumExp.apply(input, dims, keepdim)
+
+
+def _logsumexp_kept(input: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """ex08's logsumexp over `dims` (sorted, none of size 0), keeping them as size 1."""
     if input.dim() == 0:
         return _ex08.logsumexp(input.reshape(1), 0, False).reshape(())
-    dims = tuple(sorted(listed))
-    if any(input.shape[d] == 0 for d in dims):  # log of an empty sum: -inf
-        return input.sum(dims, keepdim=keepdim) + float("-inf")
     if len(dims) == 1:
-        return _ex08.logsumexp(input, dims[0], keepdim)
+        return _ex08.logsumexp(input, dims[0], True)
     # Several dims: move them to the end, merge them into one, reduce that one.
     rest = [d for d in range(input.dim()) if d not in dims]
-    moved = input.permute(*rest, *dims)
-    merged = moved.reshape(*[input.shape[d] for d in rest], -1)
-    out = _ex08.logsumexp(merged, -1, False)
-    if keepdim:
-        out = out.reshape(*[1 if d in dims else input.shape[d] for d in range(input.dim())])
-    return out
+    merged = input.permute(*rest, *dims).reshape(*[input.shape[d] for d in rest], -1)
+    return _ex08.logsumexp(merged, -1, False).reshape(*[1 if d in dims else input.shape[d]
+                                                          for d in range(input.dim())])
+
+
+class LogSumExp(Function):
+    """The value is ex08's logsumexp; the gradient is torch's formula, g · exp(x − logsumexp(x)).
+
+    That is softmax(x), except where log n is below the result's precision: at huge tied values
+    (x = [1e8, 1e8] in float32) logsumexp rounds to max(x) and each tie gets 1, not 1/2. torch gives
+    those 1s, so minitorch-dg does too; the differential test holds both to the same formula."""
+
+    @staticmethod
+    def forward(ctx: TensorContext, input: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
+        kept = _logsumexp_kept(input, dims)
+        ctx.save_for_backward(input, kept)
+        ctx.keepdim = keepdim
+        if keepdim or input.dim() == 0:
+            return kept
+        return kept.reshape(*[s for d, s in enumerate(input.shape) if d not in dims])
+
+    @staticmethod
+    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Tensor, None, None]:
+        input, kept = ctx.saved_tensors
+        g = grad if ctx.keepdim else grad.reshape(*kept.shape)
+        return g * (input - kept).exp(), None, None

@@ -662,7 +662,7 @@ class Tensor:
         return tensor_functions.masked_fill(self, mask, value)
 
     def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
-        return self._inplace("masked_fill_", lambda: tensor_functions.masked_fill(self, mask, value))
+        return self._inplace("masked_fill_", lambda: tensor_functions.masked_fill(self, mask, value), sources=(value,))
 
     def where(self, condition: Tensor, other: Any) -> Tensor:
         """x.where(cond, y) is torch.where(cond, x, y)."""
@@ -754,16 +754,25 @@ class Tensor:
             correction: Any = None) -> Tensor:
         """Σ (x - mean)² / (n - correction) over `dim` (correction 1 by default, 0 when unbiased=False);
         nan when n <= correction (one element, or none), as torch."""
+        wide = self._wide_var(dim, unbiased, keepdim, correction)
+        return wide if wide.dtype is self.dtype else wide.to(self.dtype)
+
+    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:
+        """sqrt(var), taken before the result goes back to float32 (so std of 1e30s is finite, as torch's)."""
+        wide = tensor_functions.StdFromVar.apply(self._wide_var(dim, unbiased, keepdim, correction))
+        return wide if wide.dtype is self.dtype else wide.to(self.dtype)
+
+    def _wide_var(self, dim: Any, unbiased: bool, keepdim: bool, correction: Any) -> Tensor:
+        """var in the precision torch's CPU kernel accumulates in: float32 in float64 (x² of 1e20 overflows
+        float32), float64 as it is. The caller casts back, after the sqrt for std."""
         if not self.dtype.is_floating_point:
             raise RuntimeError(f"std and var only support floating point and complex dtypes, got {self.dtype.name}")
         dims = self._dims(dim)
         n = prod(tuple(self.shape[d] for d in dims)) if self.dim() else 1
         c = (1 if unbiased else 0) if correction is None else correction
-        return tensor_functions.Var.apply(self, dims, keepdim, float(max(n - c, 0)))
-
-    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
-            correction: Any = None) -> Tensor:
-        return tensor_functions.StdFromVar.apply(self.var(dim, unbiased, keepdim, correction=correction))
+        source = self.to(float64) if self.dtype is float32 and self.device == "cpu" else self
+        return tensor_functions.Var.apply(source, dims, keepdim, float(n - c), dim is None or self.dim() == 0)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """True where every element along `dim` (all of them by default) is non-zero."""
@@ -954,9 +963,16 @@ class Tensor:
         return tensor_functions.AdvancedIndex.apply(self, norm)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._check_inplace("item assignment")
+        self._check_inplace("item assignment", value)
         norm = indexing.normalize_key(self, key)
         src = self._other(value) if not isinstance(value, Tensor) else value
+        if isinstance(value, Tensor) and value.dtype is not self.dtype and not indexing.is_basic(norm) \
+                and not indexing.fills_through_mask(norm, value.numel()):
+            raise RuntimeError(
+                f"Index put requires the source and destination dtypes match, got {_torch_name(self.dtype)} for "
+                f"the destination and {_torch_name(value.dtype)} for the source. (As in torch: convert the value "
+                "with .to(x.dtype))"
+            )
         src = src.to(self.dtype).detach()
         if indexing.is_basic(norm):
             target = Tensor._from_data(self._data.basic_index(norm))
@@ -969,7 +985,16 @@ class Tensor:
     # In-place operations (for parameters under no_grad, and buffers)
     # ------------------------------------------------------------------------------------------------
 
-    def _check_inplace(self, what: str) -> None:
+    def _check_inplace(self, what: str, *sources: Any) -> None:
+        """Refuse in-place changes that autograd would have to follow: of a tensor that requires grad, or
+        writing a value that requires grad (torch would put the target into the graph)."""
+        if is_grad_enabled() and not self.requires_grad and any(isinstance(s, Tensor) and s.requires_grad
+                                                                for s in sources):
+            raise RuntimeError(
+                f"{what} of a value that requires grad into a tensor that does not is deliberately not supported "
+                "by minitorch-dg (torch would make the target part of the graph; see docs/torch_differences.md); "
+                "build the result out of place (mt.where, mt.cat, masked_fill) or detach the value"
+            )
         if self.requires_grad and is_grad_enabled():
             if self.is_leaf:
                 raise RuntimeError(
@@ -977,13 +1002,14 @@ class Tensor:
                     "Wrap parameter updates in `with mt.no_grad():`."
                 )
             raise RuntimeError(
-                f"in-place operations ({what}) on tensors that are part of a graph are not supported by "
-                "minitorch-dg; write it out of place (x = x + y) or detach first"
+                f"in-place operations ({what}) on tensors that are part of a graph are deliberately not supported "
+                "by minitorch-dg (see docs/torch_differences.md); write it out of place (x = x + y) or detach first"
             )
 
-    def _inplace(self, what: str, compute: Callable[[], Tensor], converts: bool = False) -> Tensor:
+    def _inplace(self, what: str, compute: Callable[[], Tensor], converts: bool = False,
+                 sources: tuple[Any, ...] = ()) -> Tensor:
         """Check that an in-place change is allowed, compute the new values off the graph, write them in."""
-        self._check_inplace(what)
+        self._check_inplace(what, *sources)
         with no_grad():
             result = compute()
             if not converts and _category(result.dtype) > _category(self.dtype):
@@ -1034,10 +1060,10 @@ class Tensor:
         return self._inplace("clamp_", lambda: self.clamp(min, max))
 
     def copy_(self, src: Any) -> Tensor:
-        return self._inplace("copy_", lambda: self._other(src), converts=True)
+        return self._inplace("copy_", lambda: self._other(src), converts=True, sources=(src,))
 
     def fill_(self, value: Any) -> Tensor:
-        return self._inplace("fill_", lambda: self._other(value), converts=True)
+        return self._inplace("fill_", lambda: self._other(value), converts=True, sources=(value,))
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -1064,7 +1090,7 @@ class Tensor:
     isfinite = host_ops.isfinite
     nan_to_num = host_ops.nan_to_num
     cumsum = host_ops.cumsum
-    flip = host_ops.flip
+    flip = host_ops.flip_method
     sort = host_ops.sort
     topk = host_ops.topk
     movedim = host_ops.movedim
@@ -1077,7 +1103,7 @@ class Tensor:
         return host_ops.floor_divide(self._other(other), self)
 
     def __rmod__(self, other: Any) -> Tensor:
-        return host_ops.remainder(self._other(other), self)
+        return host_ops.rremainder(self, other)
 
     # ------------------------------------------------------------------------------------------------
     # Printing

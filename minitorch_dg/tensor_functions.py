@@ -109,25 +109,38 @@ class Reciprocal(Function):
 
 
 class Var(Function):
-    """Σ (x − mean)² / dof over dims; torch's gradient 2 g (x − mean) / dof (the mean's own path, which
-    is 0 in exact arithmetic, is left out, as torch does: it would turn an inf in x into nan everywhere)."""
+    """Σ (x − mean)² / max(dof, 0) over dims, dof = n − correction; torch's gradient (var_backward):
+
+    - over dims: 2 g (x − mean) / dof with dof as it is (negative when correction > n, so the gradient
+      is −0 where x is its mean, not nan);
+    - over the whole tensor (dim None, or a 0-d input) with dof <= 0: g · inf, or g · nan where x equals
+      its mean (inf · 0);
+    - otherwise 2 g (x − mean) / dof.
+
+    The mean's own path, 0 in exact arithmetic, is left out, as torch does: it would turn an inf in x into
+    nan everywhere."""
 
     @staticmethod
-    def forward(ctx: TensorContext, a: Tensor, dims: tuple[int, ...], keepdim: bool, dof: float) -> Tensor:
+    def forward(ctx: TensorContext, a: Tensor, dims: tuple[int, ...], keepdim: bool, dof: float,
+                whole: bool) -> Tensor:
         with no_grad():
-            centered = a - a.mean(dims, keepdim=True)
-            out = (centered * centered).sum(dims, keepdim=keepdim) / dof
-        ctx.save_for_backward(centered)
-        ctx.dims, ctx.keepdim, ctx.dof = dims, keepdim, dof
+            mean = a.mean(dims, keepdim=True)
+            centered = a - mean
+            out = (centered * centered).sum(dims, keepdim=keepdim) / max(dof, 0.0)
+        ctx.save_for_backward(centered, a, mean)
+        ctx.dims, ctx.keepdim, ctx.dof, ctx.whole = dims, keepdim, dof, whole
         return out.detach()
 
     @staticmethod
-    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Tensor, None, None, None]:
-        (centered,) = ctx.saved_tensors
+    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Tensor, None, None, None, None]:
+        centered, a, mean = ctx.saved_tensors
         g = grad
         if not ctx.keepdim:
             g = g.reshape(tuple(1 if d in ctx.dims else s for d, s in enumerate(centered.shape)))
-        return g * centered * (2.0 / ctx.dof if ctx.dof else float("inf")), None, None, None
+        if ctx.whole and ctx.dof <= 0:
+            factor = K.select(K.zip("eq", a, mean), _scalar(float("nan"), a), _scalar(float("inf"), a))
+            return g * factor, None, None, None, None
+        return g * centered * (2.0 / ctx.dof if ctx.dof else float("inf")), None, None, None, None
 
 
 class StdFromVar(Function):

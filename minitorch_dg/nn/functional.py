@@ -19,6 +19,7 @@ from typing import Any
 from .. import course
 from ..dtypes import int64
 from ..errors import ShapeError
+from .. import host_ops
 from ..host_ops import gelu_exact
 from ..softmax_ops import _require_tensor, log_softmax, logsumexp, softmax
 from ..tensor import Tensor
@@ -138,7 +139,7 @@ def _class_targets(fn: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tens
             flat_in, flat_target, shape = input, target, expected
         else:  # (N, C, d1, ...) -> (N·d1·..., C)
             order = [0] + list(range(2, input.dim())) + [1]
-            flat_in = input.permute(*order).reshape(-1, input.shape[1])
+            flat_in = input.permute(*order).reshape(math.prod(expected), input.shape[1])  # not -1: C may be 0
             flat_target, shape = target.reshape(-1), expected
     classes = flat_in.shape[1]
     if flat_target.numel():
@@ -180,6 +181,8 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", *, wei
     _not_in_scope("cross_entropy", weight, ignore_index, label_smoothing)
     _check_reduction(reduction)
     flat_in, flat_target, shape = _class_targets("cross_entropy", input, target)
+    if flat_in.numel() == 0:  # an empty batch (C may be 0 too): nothing to normalise, torch's nan / 0 / []
+        return _finish(_ex08.nll_loss(log_softmax(flat_in, 1), flat_target, reduction), reduction, shape)
     return _finish(_ex08.cross_entropy(flat_in, flat_target, reduction), reduction, shape)
 
 
@@ -208,42 +211,49 @@ __all__ += ["embedding"]
 # ---------------------------------------------------------------------------------------------------
 
 
+_TORCH_DTYPE_NAMES = {"int64": "Long", "bool": "Bool"}
+
+
+def _floating(input: Tensor, fn: str, kernel: str) -> None:
+    """torch has these activations for floating point tensors only (its message names the CPU kernel)."""
+    _require_tensor(input, "input", fn)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_TORCH_DTYPE_NAMES[input.dtype.name]}\' '
+                                  f"({fn} takes floating point tensors, as in torch; convert with .float())")
+
+
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x · Φ(x) (approximate='none', erf-based) or 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))) ('tanh')."""
-    _require_tensor(input, "input", "gelu")
+    _floating(input, "gelu", "GeluKernelImpl")
     if approximate == "none":
         return gelu_exact(input)
     if approximate != "tanh":
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-    return input * 0.5 * (inner.tanh() + 1.0)
+    return host_ops.gelu_tanh(input)
 
 
 def silu(input: Tensor) -> Tensor:
     """x · σ(x)."""
-    _require_tensor(input, "input", "silu")
-    return input * input.sigmoid()
+    _floating(input, "silu", "silu_cpu")
+    return host_ops.silu(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, negative_slope · x elsewhere."""
-    _require_tensor(input, "input", "leaky_relu")
+    _floating(input, "leaky_relu", "leaky_relu_cpu")
     return input.where(input > 0, input * negative_slope)
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """x where x > 0, alpha · (eˣ − 1) elsewhere."""
-    _require_tensor(input, "input", "elu")
-    keep = (input <= 0).logical_not()  # nan keeps its gradient, as torch
-    return input.where(keep, (input.clamp(max=0.0).expm1()) * alpha)
+    _floating(input, "elu", "elu_cpu")
+    return host_ops.elu(input, float(alpha))
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(βx)) / β, and x itself where βx > threshold (where the two agree to float precision)."""
-    _require_tensor(input, "input", "softplus")
-    scaled = input * beta
-    smooth = scaled.clamp(max=threshold).exp().log1p() / beta
-    return input.where(scaled > threshold, smooth)
+    _floating(input, "softplus", "softplus_cpu")
+    return host_ops.softplus(input, float(beta), float(threshold))
 
 
 __all__ += ["gelu", "silu", "leaky_relu", "elu", "softplus"]

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import torch
 
 import minitorch_dg as mt
 from minitorch_dg.backends import cuda as cuda_env
-from tests.support.agreement import OnDevice, agree, raises_like_torch
+from tests.support.agreement import OnDevice, agree, disagreement, raises_like_torch, run
 
 INF, NAN = float("inf"), float("nan")
 
@@ -60,6 +61,10 @@ PROGRAMS: dict[str, Any] = {
     "1-maximum-inf": lambda lib: lib.maximum(lib.tensor([INF, -INF]), lib.tensor([1.0, 2.0])),
     "1-minimum-inf": lambda lib: lib.minimum(lib.tensor([INF, -INF]), lib.tensor([1.0, 2.0])),
     "1-max-of-tensor": lambda lib: lib.tensor([-INF, 3.0]).max(lib.tensor([INF, 1.0])),
+    # a tie keeps the first operand, so the sign of a zero survives (1 / result shows it)
+    "1-clamp-maximum-signed-zero": lambda lib: tuple(1.0 / f(lib.tensor([-0.0, 0.0, -0.0]), lib.tensor([0.0, -0.0, -0.0]))
+                                                     for f in (lambda a, b: a.clamp(min=0), lambda a, b: a.clamp(max=-0.0),
+                                                               lib.maximum, lib.minimum, lambda a, b: -INF // a)),
     # 2. exact zeros in backward
     "2-clamp-inf-grad": lambda lib: grad_of(lib, [1.0, 5.0], lambda x: x.clamp(max=2.0) * lib.tensor(INF)),
     "2-where-inf-grad": lambda lib: grads2(lib, [1.0, 2.0], [3.0, 4.0],
@@ -84,11 +89,28 @@ PROGRAMS: dict[str, Any] = {
     "5-cross-entropy-neg-inf": lambda lib: lib.nn.functional.cross_entropy(
         lib.tensor([[-INF, 0.0], [1.0, 2.0]]), lib.tensor([1, 0])),
     "5-logsumexp-grad-neg-inf": lambda lib: grad_of(lib, [[-INF, -INF], [0.0, 1.0]], lambda x: x.logsumexp(1)),
+    # torch's gradient exp(x - logsumexp(x)): 1 for each huge tie once logsumexp rounds to max(x)
+    "5-logsumexp-grad-huge-ties": lambda lib: (grad_of(lib, [1e8, 1e8], lambda x: x.logsumexp(0)),
+                                               grad_of(lib, [[1e30, 1e30], [1.0, 1e30]], lambda x: x.logsumexp((0, 1)))),
     # 6. var/std of one element or none
     "6-var-one": lambda lib: lib.tensor([3.0]).var(),
     "6-std-none": lambda lib: lib.zeros(0).std(),
     "6-var-dim-one": lambda lib: lib.tensor([[1.0, 2.0]]).var(0),
     "6-var-grad-one": lambda lib: grad_of(lib, [3.0], lambda x: x.var()),
+    # torch's var_backward: over dims 2 / (n - correction) as it is (negative past n); over the whole tensor
+    # with n <= correction, inf, or nan where x is its mean
+    "6-var-grad-correction-past-n": lambda lib: (grad_of(lib, [3.0], lambda x: x.var(0, correction=2)),
+                                                 grad_of(lib, [[1.0, 5.0]], lambda x: x.std(1, correction=3))),
+    "6-var-grad-whole-no-dof": lambda lib: tuple(grad_of(lib, v, lambda x: x.var(), "float64")
+                                                 for v in (NAN, [NAN], [-INF], 2.0, [3.0])),
+    "6-var-grad-whole-correction": lambda lib: grad_of(lib, [1.0, 2.0, NAN], lambda x: x.var(correction=5)),
+    "6-var-var-neg-inf": lambda lib: grad_of(lib, [[-INF, 1.0], [2.0, 3.0]], lambda x: x.var(0).var(0)),
+    "6-var-where-var-nan": lambda lib: grads64(lib, NAN, NAN, lambda x, y: lib.where(
+        x.var(0, correction=2) > y, x, y).var(0, correction=2)),
+    # float32 var/std accumulate in float64, as torch's CPU kernel: std of 1e30s is finite, var overflows
+    "6-std-huge-float32": lambda lib: (grad_of(lib, [0.0, 0.0, 1e30], lambda x: x.std()),
+                                       grad_of(lib, [[1e25, -1e25], [2.0, 3.0]], lambda x: x.std(0, keepdim=True)),
+                                       grad_of(lib, [0.0, 0.0, 1e30], lambda x: x.var())),
     # 7. min over bool
     "7-bool-min": lambda lib: lib.tensor([True, False]).min(),
     "7-bool-amin": lambda lib: lib.tensor([[True, False], [True, True]]).amin(1),
@@ -112,6 +134,13 @@ PROGRAMS: dict[str, Any] = {
     "10-amin-empty-dims": lambda lib: lib.arange(6.0).reshape(2, 3).amin(dim=()),
     "10-std-empty-dims": lambda lib: lib.arange(6.0).reshape(2, 3).std(dim=()),
     "10-logsumexp-empty-dims": lambda lib: lib.arange(6.0).reshape(2, 3).logsumexp(dim=()),
+    # torch reduces every dim for dim=(): a 0-d tensor is its own value, keepdim=True or an empty input works
+    "10-logsumexp-empty-dims-0d": lambda lib: tuple(grad_of(lib, v, lambda x: x.logsumexp(dim=()))
+                                                    for v in (3.0, INF, -INF, NAN)),
+    "10-logsumexp-empty-dims-keepdim": lambda lib: grad_of(lib, [[1.0, 2.0, 3.0]],
+                                                           lambda x: x.logsumexp(dim=(), keepdim=True)),
+    "10-logsumexp-empty-dims-empty": lambda lib: (lib.zeros(2, 0).logsumexp(dim=()),
+                                                  lib.zeros(0, 3).logsumexp(dim=(), keepdim=True)),
     # 11. type promotion
     "11-int-pow-half": lambda lib: lib.tensor([2, 3]) ** 0.5,
     "11-int-clamp-float": lambda lib: lib.tensor([-1, 3]).clamp(min=0.5),
@@ -141,6 +170,13 @@ PROGRAMS: dict[str, Any] = {
     "13-split-empty": lambda lib: tuple(lib.zeros(0).split(2)),
     "13-chunk-empty": lambda lib: tuple(lib.zeros(0).chunk(1)),
     "13-nll-no-classes": lambda lib: lib.nn.functional.nll_loss(lib.zeros(0, 0), lib.zeros(0, dtype=lib.int64)),
+    "13-int-division-by-zero-empty": lambda lib: (lib.zeros(0, 3, dtype=lib.int64) // 0,
+                                                  lib.zeros(0, dtype=lib.int64) % lib.tensor(0),
+                                                  2 // lib.zeros(0, dtype=lib.int64)),
+    "13-int-division-by-zero": lambda lib: lib.tensor(5) % lib.tensor([1, 0]),
+    "13-cross-entropy-empty-batch": lambda lib: tuple(
+        _empty_batch_loss(lib, loss, shape, reduction) for loss in ("cross_entropy", "nll_loss")
+        for shape in ((0, 0), (0, 5), (0, 0, 3)) for reduction in ("mean", "sum", "none")),
     # 14. index assignment
     "14-setitem-ellipsis-broadcast": lambda lib: _setitem(lib, lambda x: x.__setitem__(..., lib.ones(1, 2, 2))),
     "14-setitem-mask-11": lambda lib: _setitem(lib, lambda x: x.__setitem__(lib.tensor([[True, False], [False, True]]),
@@ -157,6 +193,14 @@ PROGRAMS: dict[str, Any] = {
     "18-cat-0d": lambda lib: lib.cat([lib.tensor(1.0), lib.tensor(2.0)]),
     "18-index-out-of-range": lambda lib: lib.zeros(0)[lib.tensor([0])],
 }
+
+
+def _empty_batch_loss(lib: Any, loss: str, shape: tuple[int, ...], reduction: str) -> Any:
+    """(loss, input.grad) of a classification loss on an empty batch of `shape` (N = 0; C may be 0 too)."""
+    x = lib.zeros(*shape, requires_grad=True)
+    out = getattr(lib.nn.functional, loss)(x, lib.zeros(shape[:1] + shape[2:], dtype=lib.int64), reduction=reduction)
+    out.sum().backward()
+    return out, x.grad
 
 
 def _setitem(lib: Any, assign: Any) -> Any:
@@ -208,8 +252,6 @@ def test_refusals_say_what_happened(name: str, words: str) -> None:
     }
     raises_like_torch(programs[name], words)
     for leak in ("axis", "tuple index"):
-        from tests.support.agreement import run
-
         error = run(programs[name], mt).error
         assert leak not in str(error), f"the message leaks numpy's wording: {error}"
 
@@ -228,6 +270,11 @@ ADDED: dict[str, Any] = {
     "cumsum": lambda lib: grad_of(lib, X, lambda x: x.cumsum(1)),
     "cumsum-int": lambda lib: lib.tensor([[True, False], [True, True]]).cumsum(0),
     "flip": lambda lib: grad_of(lib, X, lambda x: x.flip(0) * lib.arange(3.0)),
+    "flip-forms": lambda lib: grad_of(lib, X, lambda x: lib.stack([x.flip(0, 1), x.flip((0, 1)), x.flip([-1, 0]),
+                                                                   x.flip(dims=(1,)), lib.flip(x, (0, 1)),
+                                                                   lib.flip(x, [1]), x.flip(())]) * lib.arange(3.0)),
+    "flip-duplicate-dims": lambda lib: lib.ones(2, 3).flip(0, -2),
+    "flip-function-int-dims": lambda lib: lib.flip(lib.ones(2, 3), 0),
     "sign-floor-round": lambda lib: tuple(f(lib.tensor([-1.5, 0.5, 2.5, -0.0, NAN])) for f in
                                           (lib.sign, lib.floor, lib.round)),
     "isnan-isinf-nan_to_num": lambda lib: (lib.tensor([NAN, INF, 1.0]).isnan(), lib.isinf(lib.tensor([NAN, -INF])),
@@ -265,6 +312,76 @@ ADDED: dict[str, Any] = {
 @pytest.mark.parametrize("name", sorted(ADDED))
 def test_added_function_agrees_with_torch(name: str) -> None:
     agree(ADDED[name])
+
+
+# Found when the differential test drew the added functions, losses and index assignment (issue #12, second round).
+F_ACTIVATIONS = ("gelu", "silu", "leaky_relu", "elu", "softplus")
+DRAWN: dict[str, Any] = {
+    **{f"{name}-{dtype}-refused": (lambda lib, name=name, dtype=dtype: getattr(lib.nn.functional, name)(
+        lib.tensor([1, 0], dtype=getattr(lib, dtype)))) for name in F_ACTIVATIONS for dtype in ("int64", "bool")},
+    "gelu-tanh-int64-refused": lambda lib: lib.nn.functional.gelu(lib.tensor([1, 0]), approximate="tanh"),
+    # torch's fused derivatives: inf times the slope at 0, not inf * 0 = nan from a chain rule
+    "silu-gelu-tanh-inf-grad": lambda lib: tuple(grad_of(lib, [0.0, 1.0, -INF, INF], lambda x: f(x) * INF, "float64")
+                                                 for f in (lib.nn.functional.silu,
+                                                           lambda x: lib.nn.functional.gelu(x, approximate="tanh"))),
+    "softplus-nan-grad": lambda lib: grad_of(lib, [NAN, -INF, INF, 0.0, 25.0, 2.0],
+                                             lambda x: lib.nn.functional.softplus(x, beta=0.5, threshold=5.0)),
+    "elu-nan-grad": lambda lib: grad_of(lib, [NAN, -1.0, 2.0, -INF], lambda x: lib.nn.functional.elu(x, 2.0)),
+    # no slope: exactly 0, also times an incoming inf or nan
+    "floor-sign-round-zero-grad": lambda lib: grad_of(lib, [INF, NAN, 1.5, -INF],
+                                                      lambda x: (x.floor() + x.sign() + x.round()).cos()),
+    "sign-bool": lambda lib: lib.tensor([True, False]).sign(),
+    "topk-bool-refused": lambda lib: lib.tensor([True, False]).topk(1),
+    # // has no derivative in torch: the backward pass raises, the forward does not; number % x neither
+    "floordiv-backward-refused": lambda lib: grad_of(lib, [1.5, -2.0], lambda x: x // 2),
+    "floordiv-forward-with-grad": lambda lib: lib.tensor([1.5, -2.0], requires_grad=True) // 2 > 0,
+    "rmod-number-backward-refused": lambda lib: grad_of(lib, [1.5, -2.0], lambda x: 2 % x),
+    "mod-grad": lambda lib: grads2(lib, [1.0, -2.5, 0.0], [2.0, 0.75, -1.5], lambda x, y: x % y),
+    "bool-floordiv-bool-refused": lambda lib: lib.tensor([True, False]) // lib.tensor([True, True]),
+    "bool-mod-true-refused": lambda lib: lib.tensor([True, False]) % True,
+    "bool-floordiv-int": lambda lib: (lib.tensor([True, False]) // 2, lib.tensor([True, False]) % 2),
+    # index_put wants the value's dtype; a one-element value through one bool mask is a masked fill (cast)
+    "setitem-index-dtype-refused": lambda lib: _setitem(lib, lambda x: x.__setitem__(lib.tensor([0]), lib.tensor([1]))),
+    "setitem-mask-many-dtype-refused": lambda lib: _setitem(lib, lambda x: x.__setitem__(
+        lib.tensor([[True, False], [False, True]]), lib.tensor([1, 2]))),
+    "setitem-mask-one-value-casts": lambda lib: _setitem(lib, lambda x: x.__setitem__(
+        lib.tensor([True, False]), lib.tensor([[5]]))),
+    "setitem-basic-casts": lambda lib: _setitem(lib, lambda x: x.__setitem__(0, lib.tensor([1, 2]))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DRAWN))
+def test_drawn_program_agrees_with_torch(name: str) -> None:
+    agree(DRAWN[name])
+
+
+DELIBERATE_REFUSALS: dict[str, Any] = {
+    "setitem-value-requires-grad": lambda lib: _setitem(lib, lambda x: x.__setitem__(
+        0, lib.tensor([1.0, 2.0], requires_grad=True))),
+    "copy-value-requires-grad": lambda lib: lib.zeros(2).copy_(lib.ones(2, requires_grad=True)),
+    "setitem-in-graph": lambda lib: (lambda x: x.__setitem__(0, 1.0))(lib.ones(2, requires_grad=True) * 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DELIBERATE_REFUSALS))
+def test_deliberate_refusals_say_so(name: str) -> None:
+    """torch accepts these; minitorch-dg refuses them on purpose, says so, and the random programs accept
+    that refusal only because it says so (docs/torch_differences.md lists them)."""
+    program = DELIBERATE_REFUSALS[name]
+    ours, theirs = run(program, mt), run(program, torch)
+    assert theirs.error is None, theirs.describe()
+    assert ours.error is not None and "deliberately" in str(ours.error), ours.describe()
+    assert disagreement(program, allow_deliberate=True) is None
+    assert disagreement(program) is not None
+
+
+def test_a_refusal_that_does_not_say_deliberately_is_a_disagreement() -> None:
+    def program(lib: Any) -> Any:
+        if lib is mt:
+            raise RuntimeError("not implemented")
+        return lib.ones(1)
+
+    assert disagreement(program, allow_deliberate=True) is not None
 
 
 def test_loss_options_out_of_scope_are_refused_on_purpose() -> None:

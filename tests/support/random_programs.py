@@ -88,6 +88,88 @@ UNARY = {
     "double": lambda lib, x, y: x.double(),
     "gt0": lambda lib, x, y: x > 0,
 }
+def _F(lib: Any) -> Any:
+    return lib.nn.functional
+
+
+UNARY.update({
+    # activations (nn.functional)
+    "gelu": lambda lib, x, y: _F(lib).gelu(x),
+    "gelu_tanh": lambda lib, x, y: _F(lib).gelu(x, approximate="tanh"),
+    "silu": lambda lib, x, y: _F(lib).silu(x),
+    "leaky_relu": lambda lib, x, y, v: _F(lib).leaky_relu(x, v),
+    # torch's elu gradient at nan is 1 in its scalar loop but nan in its vectorized one (blocks of 8 float64 or
+    # 16 float32, docs/torch_differences.md): elu is drawn on at most 7 elements, where torch loops
+    "elu": lambda lib, x, y, v: _F(lib).elu(x if x.numel() < 8 else x.flatten()[:7], v),
+    "softplus": lambda lib, x, y, v: _F(lib).softplus(x, beta=v, threshold=5.0),
+    # rounding, tests and more maths
+    "sign": lambda lib, x, y: x.sign(),
+    "floor": lambda lib, x, y: x.floor(),
+    "round": lambda lib, x, y: lib.round(x),
+    "isnan": lambda lib, x, y: x.isnan(),
+    "isinf": lambda lib, x, y: lib.isinf(x),
+    "nan_to_num": lambda lib, x, y: x.nan_to_num(),
+    "nan_to_num_values": lambda lib, x, y: lib.nan_to_num(x, nan=0.5, posinf=2.0, neginf=-3.0),
+    "log1p": lambda lib, x, y: x.log1p(),
+    "expm1": lambda lib, x, y: x.expm1(),
+    "sin": lambda lib, x, y: x.sin(),
+    "cos": lambda lib, x, y: x.cos(),
+    "floordiv_scalar": lambda lib, x, y, v: x.detach() // v,
+    "mod_scalar": lambda lib, x, y, v: x % v,  # (the drawn numbers are not subnormal; see _no_subnormal)
+    "rfloordiv_scalar": lambda lib, x, y, v: v // x.detach(),
+    "rmod_scalar": lambda lib, x, y, v: v % _no_subnormal(x.detach()),
+    "rmod_scalar_grad": lambda lib, x, y, v: v % _no_subnormal(x),
+})
+
+
+def _no_subnormal(t: Any) -> Any:
+    """t with subnormal numbers set to 0: torch's vectorized remainder (blocks of 8 float64 or 16 float32)
+    gives nan for a subnormal divisor, its scalar loop and minitorch-dg a number (docs/torch_differences.md)."""
+    if not t.dtype.is_floating_point:
+        return t
+    tiny = float(np.finfo(np.float32 if "32" in str(t.dtype) else np.float64).tiny)
+    return t.masked_fill((t != 0) & (t.abs() < tiny), 0.0)
+
+
+def _fill_value(z: Any, v: Any) -> Any:
+    """v as a value that z's dtype holds as torch does: a non-finite float into int64 has no defined value."""
+    if z.dtype.is_floating_point or isinstance(v, bool) or (v == v and abs(v) != INF):
+        return v
+    return 3
+
+
+def _tensor_value(z: Any, y: Any) -> Any:
+    """y as a value to write into z (as above: a bool mask of y's nans instead of floats into an integer z)."""
+    return y if z.dtype.is_floating_point or not y.dtype.is_floating_point else y.isnan()
+
+
+def _index(lib: Any, z: Any, y: Any, k: int) -> Any:
+    """An index into z chosen by k: a bool mask of z or of y, an int, a slice, an ellipsis, an int tensor."""
+    return [lambda: z > 0, lambda: 0, lambda: slice(1, None), lambda: ..., lambda: lib.tensor([0, -1]),
+            lambda: y > 0][k % 6]()
+
+
+def _setitem(lib: Any, z: Any, y: Any, k: int, v: Any) -> Any:
+    """z[index] = v (a number), or = y (broadcast) when v is None."""
+    z[_index(lib, z, y, k)] = _tensor_value(z, y) if v is None else _fill_value(z, v)
+    return z
+
+
+def _graph(x: Any) -> Any:
+    """x.clone(): in the graph when x requires grad, where minitorch-dg refuses in-place ops on purpose."""
+    return x.clone()
+
+
+INPLACE = {
+    # on a detached copy (compared on values), and on the graph (torch differentiates; minitorch-dg refuses
+    # deliberately and says so: agreement.py accepts that refusal only then)
+    "setitem": lambda lib, x, y, k, v: _setitem(lib, x.detach().clone(), y, k, v),
+    "setitem_tensor": lambda lib, x, y, k, v: _setitem(lib, x.detach().clone(), y, k if k % 6 != 4 else 0, None),
+    "setitem_graph": lambda lib, x, y, k, v: _setitem(lib, _graph(x), y, k, v),
+    "masked_fill_": lambda lib, x, y, k, v: (z := x.detach().clone()).masked_fill_(z > 0, _fill_value(z, v)),
+    "masked_fill__graph": lambda lib, x, y, k, v: (z := _graph(x)).masked_fill_(z < 1, _fill_value(z, v)),
+}
+
 BINARY = {
     "add": lambda lib, x, y: x + y,
     "sub": lambda lib, x, y: x - y,
@@ -97,7 +179,31 @@ BINARY = {
     "minimum": lambda lib, x, y: lib.minimum(x, y),
     "where": lambda lib, x, y: lib.where(x > y, x, y),
     "eq": lambda lib, x, y: x == y,
+    # torch has no derivative for // (a backward pass through it raises): mostly drawn on detached values
+    "floordiv": lambda lib, x, y: x.detach() // y.detach(),
+    "floordiv_grad": lambda lib, x, y: x // y,
+    "mod": lambda lib, x, y: x % _no_subnormal(y),
+    "where_method": lambda lib, x, y: x.where(x > y, y),
+    "cross_entropy_mean": lambda lib, x, y: _loss(lib, "cross_entropy", x, y, "mean"),
+    "cross_entropy_sum": lambda lib, x, y: _loss(lib, "cross_entropy", x, y, "sum"),
+    "cross_entropy_none": lambda lib, x, y: _loss(lib, "cross_entropy", x, y, "none"),
+    "nll_loss_mean": lambda lib, x, y: _loss(lib, "nll_loss", x, y, "mean"),
+    "nll_loss_none": lambda lib, x, y: _loss(lib, "nll_loss", x, y, "none"),
 }
+
+
+def _loss(lib: Any, name: str, x: Any, y: Any, reduction: str) -> Any:
+    """A classification loss of x as (C,), (N, C) or (N, C, d...) with class targets taken from y's values
+    (|y| mod C, so they fit; y's shape is ignored: the target has the shape the input needs)."""
+    shape = tuple(x.shape)
+    target_shape = () if len(shape) <= 1 else shape[:1] + shape[2:]
+    classes = shape[1] if len(shape) >= 2 else (shape[0] if shape else 1)
+    source = [abs(int(v)) if v == v and abs(v) != INF else 1 for v in y.detach().reshape(-1).tolist()] or [0]
+    count = int(np.prod(target_shape)) if target_shape else 1
+    picks = [source[i % len(source)] % max(classes, 1) for i in range(count)]
+    target = lib.tensor(picks, dtype=lib.int64).reshape(target_shape)
+    return getattr(_F(lib), name)(x, target, reduction=reduction)
+
 REDUCE = {
     "sum": lambda lib, x, y, k, keep: x.sum(_dim(x, k), keepdim=keep),
     "sum_all": lambda lib, x, y, k, keep: x.sum(),
@@ -118,7 +224,23 @@ REDUCE = {
     "argmax": lambda lib, x, y, k, keep: x.argmax(_dim(x, k), keepdim=keep),
     "any": lambda lib, x, y, k, keep: x.any(),
     "all": lambda lib, x, y, k, keep: x.all(),
+    "any_dim": lambda lib, x, y, k, keep: x.any(_dim(x, k), keepdim=keep),
+    "all_dim": lambda lib, x, y, k, keep: x.all(_dim(x, k), keepdim=keep),
+    "var_correction": lambda lib, x, y, k, keep: x.var(_dim(x, k), correction=k % 3, keepdim=keep),
+    "std_correction_all": lambda lib, x, y, k, keep: x.std(correction=k % 3),
+    "cumsum": lambda lib, x, y, k, keep: x.cumsum(_dim(x, k)),
+    "sort": lambda lib, x, y, k, keep: x.sort(dim=_dim(x, k), descending=keep, stable=True),
+    "sort_values": lambda lib, x, y, k, keep: lib.sort(x, _dim(x, k), descending=keep).values,
+    "topk": lambda lib, x, y, k, keep: x.topk(_top(x, k), _dim(x, k), largest=keep),
+    "logsumexp_empty_dims": lambda lib, x, y, k, keep: x.logsumexp(dim=(), keepdim=keep),
 }
+
+
+def _top(x: Any, k: int) -> int:
+    """How many topk takes along _dim(x, k): from 0 to the whole dim."""
+    size = x.shape[_dim(x, k)] if x.dim() else 1
+    return k % (size + 1)
+
 SHAPE = {
     "transpose": lambda lib, x, y, k: x.transpose(0, -1) if x.dim() else x.transpose(0, -1),
     "reshape": lambda lib, x, y, k: x.reshape(-1),
@@ -139,11 +261,15 @@ SHAPE = {
     if x.numel() else x,
     "mask_select": lambda lib, x, y, k: x[x > 0],
     "expand": lambda lib, x, y, k: x.unsqueeze(0).expand(2, *x.shape),
+    "flip": lambda lib, x, y, k: x.flip(_dim(x, k)),
+    "flip_dims": lambda lib, x, y, k: x.flip(0, -1) if k % 2 else lib.flip(x, (_dim(x, k), _dim(x, k + 1))),
+    "movedim": lambda lib, x, y, k: x.movedim(_dim(x, k), _dim(x, k + 1)),
+    "squeeze_tuple": lambda lib, x, y, k: x.squeeze((_dim(x, k), _dim(x, k + 1))),
 }
 
 
 def apply_step(lib: Any, name: str, args: tuple[Any, ...], x: Any, y: Any) -> Any:
-    for table in (UNARY, BINARY, REDUCE, SHAPE):
+    for table in (UNARY, BINARY, REDUCE, SHAPE, INPLACE):
         if name in table:
             return table[name](lib, x, y, *args)
     raise KeyError(name)
@@ -157,7 +283,7 @@ def run_program(program: Program, lib: Any) -> tuple[Any, ...]:
     results = []
     for name, args in program.steps:
         x = apply_step(lib, name, args, x, y)
-        if isinstance(x, tuple):  # max(dim): (values, indices)
+        if isinstance(x, tuple):  # max(dim), sort, topk: (values, indices)
             results.append(tuple(x))
             x = x[0]
         else:
@@ -193,12 +319,15 @@ SCALARS = st.sampled_from([0, 1, 2, -1, 0.5, -0.5, 2.5, INF, -INF, NAN, True])
 
 @st.composite
 def steps(draw: st.DrawFn) -> tuple[str, tuple[Any, ...]]:
-    kind = draw(st.sampled_from(["unary", "unary", "binary", "reduce", "reduce", "shape", "shape"]))
+    kind = draw(st.sampled_from(["unary", "unary", "binary", "reduce", "reduce", "shape", "shape", "inplace"]))
     if kind == "unary":
         name = draw(st.sampled_from(sorted(UNARY)))
         if name in ("clamp_min", "clamp_max", "add_scalar", "mul_scalar", "rdiv_scalar", "masked_fill",
-                    "where_scalar"):
+                    "where_scalar", "floordiv_scalar", "mod_scalar", "rfloordiv_scalar", "rmod_scalar",
+                    "rmod_scalar_grad"):
             return name, (draw(SCALARS),)
+        if name in ("leaky_relu", "elu", "softplus"):
+            return name, (draw(st.sampled_from([0.01, 0.5, 1.0, 2.0] + ([-1.0, 0.0] if name != "softplus" else []))),)
         if name == "pow":
             return name, (draw(st.sampled_from([2, 3, 0, 0.5, -1, -2, 1.5])),)
         if name == "rpow":
@@ -208,6 +337,8 @@ def steps(draw: st.DrawFn) -> tuple[str, tuple[Any, ...]]:
         return draw(st.sampled_from(sorted(BINARY))), ()
     if kind == "reduce":
         return draw(st.sampled_from(sorted(REDUCE))), (draw(st.integers(0, 5)), draw(st.booleans()))
+    if kind == "inplace":
+        return draw(st.sampled_from(sorted(INPLACE))), (draw(st.integers(0, 5)), draw(SCALARS))
     return draw(st.sampled_from(sorted(SHAPE))), (draw(st.integers(0, 5)),)
 
 
