@@ -34,16 +34,26 @@ from ..tensor_data import TensorData
 _ex11 = course.ExerciseProxy("ex11")
 
 
-def _single_blas_thread() -> Callable[[], Any]:
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # without threadpoolctl the BLAS keeps its own thread count
-        return contextlib.nullcontext
-
-    return lambda: threadpool_limits(1, "blas")
+_blas_controller: Any = None
 
 
-one_blas_thread = _single_blas_thread()
+def one_blas_thread() -> Any:
+    """A context in which numpy's BLAS runs on one thread (without threadpoolctl: a context that does nothing).
+
+    threadpoolctl finds the BLAS libraries by reading the process's memory map; `threadpool_limits(...)` does
+    that on every call (0.5-2.5 ms, more than a whole step of a small layer), so the controller is made
+    once and only its `limit` (a few microseconds) runs per call."""
+    global _blas_controller
+    if _blas_controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # without threadpoolctl the BLAS keeps its own thread count
+            _blas_controller = False
+        else:
+            _blas_controller = ThreadpoolController()
+    if _blas_controller is False:
+        return contextlib.nullcontext()
+    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 def to_array(t: Tensor) -> np.ndarray:
@@ -201,12 +211,14 @@ class LSTMSequence(Function):
         gates_all = np.empty_like(pre_all)
         h_prev_all = np.empty_like(cells)
         c_prev_all = np.empty_like(cells)
+        recurrent = np.empty((batch, 4 * hidden), dtype=pre_all.dtype)
         h, c = to_array(h0), to_array(c0)
         for t in _time_order(steps, reverse):
             h_prev_all[t] = h
             c_prev_all[t] = c
             pre = pre_all[t]
-            pre += h @ wh_t
+            np.matmul(h, wh_t, out=recurrent)
+            pre += recurrent
             kernel(pre, c, gates_all[t], cells[t], out[t])
             h, c = out[t], cells[t]
         out[steps] = c
@@ -226,12 +238,13 @@ class LSTMSequence(Function):
         wh = to_array(w_hh)
         d_pre_all = np.empty_like(gates_all)
         d_h_carry = np.zeros_like(cells[0])
+        d_h = np.empty_like(d_h_carry)
         d_c = g[steps].copy()
         d_c_prev = np.empty_like(d_c)
         for t in reversed(_time_order(steps, ctx.reverse)):
-            d_h = g[t] + d_h_carry
+            np.add(g[t], d_h_carry, out=d_h)
             kernel(gates_all[t], c_prev_all[t], cells[t], d_h, d_c, d_pre_all[t], d_c_prev)
-            d_h_carry = d_pre_all[t] @ wh
+            np.matmul(d_pre_all[t], wh, out=d_h_carry)
             d_c, d_c_prev = d_c_prev, d_c
         return _sequence_grads(ctx, d_pre_all, d_pre_all, xa, h_prev_all, to_array(w_ih), d_h_carry, (d_c,))
 
@@ -282,11 +295,12 @@ class GRUSequence(Function):
         d_gx_all = np.empty_like(gates_all)
         d_gh_all = np.empty_like(gates_all)
         d_h_carry = np.zeros_like(h_prev_all[0])
+        d_h = np.empty_like(d_h_carry)
         d_direct = np.empty_like(d_h_carry)
         for t in reversed(_time_order(steps, ctx.reverse)):
-            d_h = g[t] + d_h_carry
+            np.add(g[t], d_h_carry, out=d_h)
             kernel(gates_all[t], gh_all[t], h_prev_all[t], d_h, d_gx_all[t], d_gh_all[t], d_direct)
-            d_h_carry = d_gh_all[t] @ wh
+            np.matmul(d_gh_all[t], wh, out=d_h_carry)
             d_h_carry += d_direct
         return _sequence_grads(ctx, d_gx_all, d_gh_all, xa, h_prev_all, to_array(w_ih), d_h_carry, ())
 
@@ -307,7 +321,9 @@ def _sequence_grads(ctx: TensorContext, d_x_side: np.ndarray, d_h_side: np.ndarr
     first = 2 + len(extra)
     grads.append(_grad_or_none(ctx, first, dx_flat.T @ xa.reshape(steps * batch, -1)))
     grads.append(_grad_or_none(ctx, first + 1, dh_flat.T @ h_prev_all.reshape(steps * batch, -1)))
-    grads.append(_grad_or_none(ctx, first + 2, dx_flat.sum(0)))
-    grads.append(_grad_or_none(ctx, first + 3, dh_flat.sum(0)))
+    d_b_ih = dx_flat.sum(0)
+    d_b_hh = d_b_ih.copy() if d_h_side is d_x_side else dh_flat.sum(0)  # the LSTM's two biases: one sum
+    grads.append(_grad_or_none(ctx, first + 2, d_b_ih))
+    grads.append(_grad_or_none(ctx, first + 3, d_b_hh))
     grads.append(None)
     return tuple(grads)
