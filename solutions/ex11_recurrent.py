@@ -118,17 +118,18 @@ def unroll(step: Callable[[Tensor, State], State], inputs: Tensor, state: State,
 # gru_gates_forward 143 -> 49 us.
 
 
-def _sigmoid(x):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+def _sigmoid(x: float) -> float:
     """σ(x) = 1 / (1 + e^−x). Inside the kernels: vecmath.sigmoid32 or sigmoid64, as x's type says."""
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def _tanh(x):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+def _tanh(x: float) -> float:
     """tanh(x). Inside the kernels: vecmath.tanh32 or tanh64, as x's type says."""
     return math.tanh(x)
 
 
-# Numba compares an overload's parameters with the function's, annotations included: none on either side.
+# Numba requires an overload's parameters, annotations included, to be those of the function it returns
+# (here a lambda): so no annotations.
 @overload(_sigmoid)
 def _sigmoid_kernel(x):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
     return (lambda x: vecmath.sigmoid32(x)) if x == types.float32 else (lambda x: vecmath.sigmoid64(x))
