@@ -14,18 +14,27 @@ layers use ex11's composed cells instead (see minitorch_dg/nn/rnn.py).
 The per-step matmuls are small ((32, 128) x (128, 512) in the benchmark): a multi-threaded BLAS spends
 more time waking and synchronising its threads than multiplying, and on a busy machine a spinning BLAS
 thread costs up to 100x the work itself (measured: 520 ms against 6 ms of CPU for 50 steps on two shared
-cores). The Functions therefore run their BLAS calls on one thread (threadpoolctl).
+cores). The Functions therefore run their BLAS calls on one thread (threadpoolctl). The few large products
+of a sequence (the input matmul for all steps, and dx, dW_ih, dW_hh) are split in two by rows instead: a
+helper Python thread computes one half while the calling thread computes the other (numpy releases the
+GIL inside BLAS), when the program allows two or more threads (fast/threads.py) and the work is large.
+That thread waits on a lock between products, where a BLAS thread would spin and take a core from
+whatever runs next (torch, or the framework's Numba kernels: measured 2x slower right after a two-thread
+OpenBLAS call).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from .. import course
+from ..fast import threads
 from ..function import Function, TensorContext
 from ..kernels import host_array
 from ..tensor import Tensor
@@ -54,6 +63,41 @@ def one_blas_thread() -> Any:
     if _blas_controller is False:
         return contextlib.nullcontext()
     return _blas_controller.limit(limits=1, user_api="blas")
+
+
+_helper: ThreadPoolExecutor | None = None
+_helper_lock = threading.Lock()
+
+
+def matmuls(*products: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """[a @ b for (a, b) in products], each into a new C-contiguous array.
+
+    Large products (MATMUL_PARALLEL_MIN multiply-adds in all) run in two halves when the program allows two
+    or more threads: a helper thread multiplies the lower half of each `a`'s rows while the calling thread
+    multiplies the upper half. Each half is one BLAS call on the thread count in force (one, inside these
+    Functions)."""
+    global _helper
+    outs = [np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b)) for a, b in products]
+    work = sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in products)
+    if work < threads.MATMUL_PARALLEL_MIN or threads.allowed() < 2:
+        for (a, b), out in zip(products, outs):
+            np.matmul(a, b, out=out)
+        return outs
+
+    def halves(lower: bool) -> None:
+        for (a, b), out in zip(products, outs):
+            rows = slice(a.shape[0] // 2, None) if lower else slice(0, a.shape[0] // 2)
+            np.matmul(a[rows], b, out=out[rows])
+
+    with _helper_lock:
+        if _helper is None:
+            _helper = ThreadPoolExecutor(1, thread_name_prefix="mtdg-recurrent")
+    lower = _helper.submit(halves, True)
+    try:
+        halves(False)
+    finally:
+        lower.result()
+    return outs
 
 
 def to_array(t: Tensor) -> np.ndarray:
@@ -201,7 +245,7 @@ class LSTMSequence(Function):
         xa, wi, wh = to_array(x), to_array(w_ih), to_array(w_hh)
         steps, batch, _ = xa.shape
         hidden = wh.shape[1]
-        pre_all = (xa.reshape(steps * batch, -1) @ wi.T).reshape(steps, batch, 4 * hidden)
+        pre_all = matmuls((xa.reshape(steps * batch, -1), wi.T))[0].reshape(steps, batch, 4 * hidden)
         for b in (b_ih, b_hh):
             if b is not None:
                 pre_all += to_array(b)
@@ -260,7 +304,7 @@ class GRUSequence(Function):
         xa, wi, wh = to_array(x), to_array(w_ih), to_array(w_hh)
         steps, batch, _ = xa.shape
         hidden = wh.shape[1]
-        gx_all = (xa.reshape(steps * batch, -1) @ wi.T).reshape(steps, batch, 3 * hidden)
+        gx_all = matmuls((xa.reshape(steps * batch, -1), wi.T))[0].reshape(steps, batch, 3 * hidden)
         if b_ih is not None:
             gx_all += to_array(b_ih)
         bh = _optional(b_hh)
@@ -312,15 +356,14 @@ def _sequence_grads(ctx: TensorContext, d_x_side: np.ndarray, d_h_side: np.ndarr
     steps, batch, _ = xa.shape
     dx_flat = d_x_side.reshape(steps * batch, -1)
     dh_flat = d_h_side.reshape(steps * batch, -1)
-    grads: list[Any] = [
-        _grad_or_none(ctx, 0, (dx_flat @ wi).reshape(xa.shape)),
-        _grad_or_none(ctx, 1, d_h0),
-    ]
+    d_x, d_w_ih, d_w_hh = matmuls((dx_flat, wi), (dx_flat.T, xa.reshape(steps * batch, -1)),
+                                  (dh_flat.T, h_prev_all.reshape(steps * batch, -1)))
+    grads: list[Any] = [_grad_or_none(ctx, 0, d_x.reshape(xa.shape)), _grad_or_none(ctx, 1, d_h0)]
     for k, value in enumerate(extra):
         grads.append(_grad_or_none(ctx, 2 + k, value))
     first = 2 + len(extra)
-    grads.append(_grad_or_none(ctx, first, dx_flat.T @ xa.reshape(steps * batch, -1)))
-    grads.append(_grad_or_none(ctx, first + 1, dh_flat.T @ h_prev_all.reshape(steps * batch, -1)))
+    grads.append(_grad_or_none(ctx, first, d_w_ih))
+    grads.append(_grad_or_none(ctx, first + 1, d_w_hh))
     d_b_ih = dx_flat.sum(0)
     d_b_hh = d_b_ih.copy() if d_h_side is d_x_side else dh_flat.sum(0)  # the LSTM's two biases: one sum
     grads.append(_grad_or_none(ctx, first + 2, d_b_ih))
