@@ -88,6 +88,7 @@ def unroll(step: Callable[[Tensor, State], State], inputs: Tensor, state: State,
 # Each kernel is an @njit(cache=True) function over 2-D numpy arrays (float32 or float64) that writes its
 # results into the output arrays it is given (it returns nothing). Two nested loops over b < B and k < H are
 # enough; a helper such as a numerically safe sigmoid must be @njit(cache=True) too. Keep the decorators.
+# (Faster kernels, optional: see "Speed" in the handout's Part 3.)
 
 
 @njit(cache=True)

@@ -14,14 +14,17 @@ Gate layout, as torch's (H = hidden_size):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 import minitorch_dg as mt
 from minitorch_dg import Tensor
+from minitorch_dg.fast import vecmath
 
 State = Any  # a Tensor h, or a tuple (h, c)
 
@@ -103,12 +106,38 @@ def unroll(step: Callable[[Tensor, State], State], inputs: Tensor, state: State,
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+# Speed. The kernels spend their time in the activations (5 per element in the LSTM forward), and the
+# framework calls them once per time step. Numba turns np.exp / np.tanh into calls of the C library's
+# scalar functions (np.tanh costs about 10 np.exp here), and LLVM cannot turn a loop around such a call
+# into SIMD code. minitorch_dg.fast.vecmath's σ and tanh are made of +, *, a rounding and a shift (a few
+# ulp from torch's), which LLVM inlines and vectorises: 8 float32 at a time with AVX2. The loop must be
+# simple too: one that reads and writes all four gates at once is left scalar (LLVM would have to check
+# every output array against every input for overlap, and gives up), so each gate chunk gets its own
+# loop. Measured on the shared course VM, float32, B = 32, H = 128, against the same loops with np.exp /
+# np.tanh and a branch in σ: lstm_gates_forward 320-370 -> 34 us, lstm_gates_backward 104 -> 23 us,
+# gru_gates_forward 143 -> 49 us.
+
+
 def _sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + np.exp(-x))
-    e = np.exp(x)
-    return e / (1.0 + e)
+    """σ(x) = 1 / (1 + e^−x). Inside the kernels: vecmath.sigmoid32 or sigmoid64, as x's type says."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _tanh(x: float) -> float:
+    """tanh(x). Inside the kernels: vecmath.tanh32 or tanh64, as x's type says."""
+    return math.tanh(x)
+
+
+# Numba requires an overload's parameters, annotations included, to be those of the function it returns
+# (here a lambda): so no annotations.
+@overload(_sigmoid)
+def _sigmoid_kernel(x):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+    return (lambda x: vecmath.sigmoid32(x)) if x == types.float32 else (lambda x: vecmath.sigmoid64(x))
+
+
+@overload(_tanh)
+def _tanh_kernel(x):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+    return (lambda x: vecmath.tanh32(x)) if x == types.float32 else (lambda x: vecmath.tanh64(x))
 
 
 @njit(cache=True)
@@ -120,18 +149,18 @@ def lstm_gates_forward(pre: np.ndarray, c_prev: np.ndarray, gates: np.ndarray, c
     """
     batch, hidden = c_prev.shape
     for b in range(batch):
+        for k in range(2 * hidden):  # i and f
+            gates[b, k] = _sigmoid(pre[b, k])
+        for k in range(2 * hidden, 3 * hidden):  # g
+            gates[b, k] = _tanh(pre[b, k])
+        for k in range(3 * hidden, 4 * hidden):  # o
+            gates[b, k] = _sigmoid(pre[b, k])
         for k in range(hidden):
-            i = _sigmoid(pre[b, k])
-            f = _sigmoid(pre[b, hidden + k])
-            g = np.tanh(pre[b, 2 * hidden + k])
-            o = _sigmoid(pre[b, 3 * hidden + k])
-            gates[b, k] = i
-            gates[b, hidden + k] = f
-            gates[b, 2 * hidden + k] = g
-            gates[b, 3 * hidden + k] = o
+            i, f = gates[b, k], gates[b, hidden + k]
+            g, o = gates[b, 2 * hidden + k], gates[b, 3 * hidden + k]
             cell = f * c_prev[b, k] + i * g
             c[b, k] = cell
-            h[b, k] = o * np.tanh(cell)
+            h[b, k] = o * _tanh(cell)
 
 
 @njit(cache=True)
@@ -146,12 +175,11 @@ def lstm_gates_backward(gates: np.ndarray, c_prev: np.ndarray, c: np.ndarray, d_
     """
     batch, hidden = c_prev.shape
     for b in range(batch):
+        for k in range(hidden):  # tanh(c) first, in its own loop, kept in d_c_prev until dc f replaces it
+            d_c_prev[b, k] = _tanh(c[b, k])
         for k in range(hidden):
-            i = gates[b, k]
-            f = gates[b, hidden + k]
-            g = gates[b, 2 * hidden + k]
-            o = gates[b, 3 * hidden + k]
-            tc = np.tanh(c[b, k])
+            i, f, g, o = gates[b, k], gates[b, hidden + k], gates[b, 2 * hidden + k], gates[b, 3 * hidden + k]
+            tc = d_c_prev[b, k]
             dc = d_c[b, k] + d_h[b, k] * o * (1.0 - tc * tc)
             d_pre[b, k] = dc * g * i * (1.0 - i)
             d_pre[b, hidden + k] = dc * c_prev[b, k] * f * (1.0 - f)
@@ -169,13 +197,14 @@ def gru_gates_forward(gx: np.ndarray, gh: np.ndarray, h_prev: np.ndarray, gates:
     """
     batch, hidden = h_prev.shape
     for b in range(batch):
+        for k in range(2 * hidden):  # r and z
+            gates[b, k] = _sigmoid(gx[b, k] + gh[b, k])
         for k in range(hidden):
-            r = _sigmoid(gx[b, k] + gh[b, k])
-            z = _sigmoid(gx[b, hidden + k] + gh[b, hidden + k])
-            n = np.tanh(gx[b, 2 * hidden + k] + r * gh[b, 2 * hidden + k])
-            gates[b, k] = r
-            gates[b, hidden + k] = z
+            r = gates[b, k]
+            n = _tanh(gx[b, 2 * hidden + k] + r * gh[b, 2 * hidden + k])
             gates[b, 2 * hidden + k] = n
+        for k in range(hidden):
+            z, n = gates[b, hidden + k], gates[b, 2 * hidden + k]
             h[b, k] = (1.0 - z) * n + z * h_prev[b, k]
 
 

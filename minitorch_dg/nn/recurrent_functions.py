@@ -14,18 +14,27 @@ layers use ex11's composed cells instead (see minitorch_dg/nn/rnn.py).
 The per-step matmuls are small ((32, 128) x (128, 512) in the benchmark): a multi-threaded BLAS spends
 more time waking and synchronising its threads than multiplying, and on a busy machine a spinning BLAS
 thread costs up to 100x the work itself (measured: 520 ms against 6 ms of CPU for 50 steps on two shared
-cores). The Functions therefore run their BLAS calls on one thread (threadpoolctl).
+cores). The Functions therefore run their BLAS calls on one thread (threadpoolctl). The few large products
+of a sequence (the input matmul for all steps, and dx, dW_ih, dW_hh) are split in two by rows instead: a
+helper Python thread computes one half while the calling thread computes the other (numpy releases the
+GIL inside BLAS), when the program allows two or more threads (fast/threads.py) and the work is large.
+That thread waits on a lock between products, where a BLAS thread would spin and take a core from
+whatever runs next (torch, or the framework's Numba kernels: measured 2x slower right after a two-thread
+OpenBLAS call).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from .. import course
+from ..fast import threads
 from ..function import Function, TensorContext
 from ..kernels import host_array
 from ..tensor import Tensor
@@ -34,16 +43,61 @@ from ..tensor_data import TensorData
 _ex11 = course.ExerciseProxy("ex11")
 
 
-def _single_blas_thread() -> Callable[[], Any]:
+_blas_controller: Any = None
+
+
+def one_blas_thread() -> Any:
+    """A context in which numpy's BLAS runs on one thread (without threadpoolctl: a context that does nothing).
+
+    threadpoolctl finds the BLAS libraries by reading the process's memory map; `threadpool_limits(...)` does
+    that on every call (0.5-2.5 ms, more than a whole step of a small layer), so the controller is made
+    once and only its `limit` (a few microseconds) runs per call."""
+    global _blas_controller
+    if _blas_controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # without threadpoolctl the BLAS keeps its own thread count
+            _blas_controller = False
+        else:
+            _blas_controller = ThreadpoolController()
+    if _blas_controller is False:
+        return contextlib.nullcontext()
+    return _blas_controller.limit(limits=1, user_api="blas")
+
+
+_helper: ThreadPoolExecutor | None = None
+_helper_lock = threading.Lock()
+
+
+def matmuls(*products: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """[a @ b for (a, b) in products], each into a new C-contiguous array.
+
+    Large products (MATMUL_PARALLEL_MIN multiply-adds in all) run in two halves when the program allows two
+    or more threads: a helper thread multiplies the lower half of each `a`'s rows while the calling thread
+    multiplies the upper half. Each half is one BLAS call on the thread count in force (one, inside these
+    Functions)."""
+    global _helper
+    outs = [np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b)) for a, b in products]
+    work = sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in products)
+    if work < threads.MATMUL_PARALLEL_MIN or threads.allowed() < 2:
+        for (a, b), out in zip(products, outs):
+            np.matmul(a, b, out=out)
+        return outs
+
+    def halves(lower: bool) -> None:
+        for (a, b), out in zip(products, outs):
+            rows = slice(a.shape[0] // 2, None) if lower else slice(0, a.shape[0] // 2)
+            np.matmul(a[rows], b, out=out[rows])
+
+    with _helper_lock:
+        if _helper is None:
+            _helper = ThreadPoolExecutor(1, thread_name_prefix="mtdg-recurrent")
+    lower = _helper.submit(halves, True)
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # without threadpoolctl the BLAS keeps its own thread count
-        return contextlib.nullcontext
-
-    return lambda: threadpool_limits(1, "blas")
-
-
-one_blas_thread = _single_blas_thread()
+        halves(False)
+    finally:
+        lower.result()
+    return outs
 
 
 def to_array(t: Tensor) -> np.ndarray:
@@ -191,7 +245,7 @@ class LSTMSequence(Function):
         xa, wi, wh = to_array(x), to_array(w_ih), to_array(w_hh)
         steps, batch, _ = xa.shape
         hidden = wh.shape[1]
-        pre_all = (xa.reshape(steps * batch, -1) @ wi.T).reshape(steps, batch, 4 * hidden)
+        pre_all = matmuls((xa.reshape(steps * batch, -1), wi.T))[0].reshape(steps, batch, 4 * hidden)
         for b in (b_ih, b_hh):
             if b is not None:
                 pre_all += to_array(b)
@@ -201,12 +255,14 @@ class LSTMSequence(Function):
         gates_all = np.empty_like(pre_all)
         h_prev_all = np.empty_like(cells)
         c_prev_all = np.empty_like(cells)
+        recurrent = np.empty((batch, 4 * hidden), dtype=pre_all.dtype)
         h, c = to_array(h0), to_array(c0)
         for t in _time_order(steps, reverse):
             h_prev_all[t] = h
             c_prev_all[t] = c
             pre = pre_all[t]
-            pre += h @ wh_t
+            np.matmul(h, wh_t, out=recurrent)
+            pre += recurrent
             kernel(pre, c, gates_all[t], cells[t], out[t])
             h, c = out[t], cells[t]
         out[steps] = c
@@ -226,12 +282,13 @@ class LSTMSequence(Function):
         wh = to_array(w_hh)
         d_pre_all = np.empty_like(gates_all)
         d_h_carry = np.zeros_like(cells[0])
+        d_h = np.empty_like(d_h_carry)
         d_c = g[steps].copy()
         d_c_prev = np.empty_like(d_c)
         for t in reversed(_time_order(steps, ctx.reverse)):
-            d_h = g[t] + d_h_carry
+            np.add(g[t], d_h_carry, out=d_h)
             kernel(gates_all[t], c_prev_all[t], cells[t], d_h, d_c, d_pre_all[t], d_c_prev)
-            d_h_carry = d_pre_all[t] @ wh
+            np.matmul(d_pre_all[t], wh, out=d_h_carry)
             d_c, d_c_prev = d_c_prev, d_c
         return _sequence_grads(ctx, d_pre_all, d_pre_all, xa, h_prev_all, to_array(w_ih), d_h_carry, (d_c,))
 
@@ -247,7 +304,7 @@ class GRUSequence(Function):
         xa, wi, wh = to_array(x), to_array(w_ih), to_array(w_hh)
         steps, batch, _ = xa.shape
         hidden = wh.shape[1]
-        gx_all = (xa.reshape(steps * batch, -1) @ wi.T).reshape(steps, batch, 3 * hidden)
+        gx_all = matmuls((xa.reshape(steps * batch, -1), wi.T))[0].reshape(steps, batch, 3 * hidden)
         if b_ih is not None:
             gx_all += to_array(b_ih)
         bh = _optional(b_hh)
@@ -282,11 +339,12 @@ class GRUSequence(Function):
         d_gx_all = np.empty_like(gates_all)
         d_gh_all = np.empty_like(gates_all)
         d_h_carry = np.zeros_like(h_prev_all[0])
+        d_h = np.empty_like(d_h_carry)
         d_direct = np.empty_like(d_h_carry)
         for t in reversed(_time_order(steps, ctx.reverse)):
-            d_h = g[t] + d_h_carry
+            np.add(g[t], d_h_carry, out=d_h)
             kernel(gates_all[t], gh_all[t], h_prev_all[t], d_h, d_gx_all[t], d_gh_all[t], d_direct)
-            d_h_carry = d_gh_all[t] @ wh
+            np.matmul(d_gh_all[t], wh, out=d_h_carry)
             d_h_carry += d_direct
         return _sequence_grads(ctx, d_gx_all, d_gh_all, xa, h_prev_all, to_array(w_ih), d_h_carry, ())
 
@@ -298,16 +356,17 @@ def _sequence_grads(ctx: TensorContext, d_x_side: np.ndarray, d_h_side: np.ndarr
     steps, batch, _ = xa.shape
     dx_flat = d_x_side.reshape(steps * batch, -1)
     dh_flat = d_h_side.reshape(steps * batch, -1)
-    grads: list[Any] = [
-        _grad_or_none(ctx, 0, (dx_flat @ wi).reshape(xa.shape)),
-        _grad_or_none(ctx, 1, d_h0),
-    ]
+    d_x, d_w_ih, d_w_hh = matmuls((dx_flat, wi), (dx_flat.T, xa.reshape(steps * batch, -1)),
+                                  (dh_flat.T, h_prev_all.reshape(steps * batch, -1)))
+    grads: list[Any] = [_grad_or_none(ctx, 0, d_x.reshape(xa.shape)), _grad_or_none(ctx, 1, d_h0)]
     for k, value in enumerate(extra):
         grads.append(_grad_or_none(ctx, 2 + k, value))
     first = 2 + len(extra)
-    grads.append(_grad_or_none(ctx, first, dx_flat.T @ xa.reshape(steps * batch, -1)))
-    grads.append(_grad_or_none(ctx, first + 1, dh_flat.T @ h_prev_all.reshape(steps * batch, -1)))
-    grads.append(_grad_or_none(ctx, first + 2, dx_flat.sum(0)))
-    grads.append(_grad_or_none(ctx, first + 3, dh_flat.sum(0)))
+    grads.append(_grad_or_none(ctx, first, d_w_ih))
+    grads.append(_grad_or_none(ctx, first + 1, d_w_hh))
+    d_b_ih = dx_flat.sum(0)
+    d_b_hh = d_b_ih.copy() if d_h_side is d_x_side else dh_flat.sum(0)  # the LSTM's two biases: one sum
+    grads.append(_grad_or_none(ctx, first + 2, d_b_ih))
+    grads.append(_grad_or_none(ctx, first + 3, d_b_hh))
     grads.append(None)
     return tuple(grads)

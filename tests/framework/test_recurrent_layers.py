@@ -83,3 +83,21 @@ def test_pad_sequence_and_a_masked_loss(batch_first: bool) -> None:
     t_loss.backward()
     for k, (m, t) in enumerate(zip(m_seqs, t_seqs)):
         assert_close(m.grad, t.grad, what=f"masked loss: gradient of sequence {k}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_products_split_between_two_threads_match_numpy(dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sequence Functions' large matmuls run in two halves of rows, one on a helper thread; forced here
+    for small products (threshold 0, two threads allowed): plain, transposed-view and one-row operands."""
+    from minitorch_dg.nn import recurrent_functions
+
+    monkeypatch.setattr(recurrent_functions.threads, "MATMUL_PARALLEL_MIN", 0)
+    monkeypatch.setattr(recurrent_functions.threads, "allowed", lambda: 2)
+    a, b, c = data(7, 5, seed=1).astype(dtype), data(5, 3, seed=2).astype(dtype), data(7, 4, seed=3).astype(dtype)
+    row = data(1, 5, seed=4).astype(dtype)
+    products = [(a, b), (a.T, c), (row, b)]
+    outs = recurrent_functions.matmuls(*products)
+    for (x, y), out in zip(products, outs):
+        assert out.dtype == dtype and out.flags.c_contiguous
+        assert_close(out, x @ y, what=f"matmuls: ({x.shape} @ {y.shape}) in two halves", dtype=np.dtype(dtype).name)
+    assert recurrent_functions._helper is not None, "the helper thread never ran"

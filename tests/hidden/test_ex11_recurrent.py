@@ -73,3 +73,100 @@ def test_embedding_random_indices(case: int, hidden_rng: random.Random) -> None:
     (m_out * mt.tensor(up, dtype=getattr(mt, dtype))).sum().backward()
     (t_out * torch.tensor(up, dtype=getattr(torch, dtype))).sum().backward()
     assert_close(model.weight.grad, reference.weight.grad, what=f"{label}: weight.grad", dtype=dtype)
+
+
+def _step(module: object, x: object, state: object) -> object:
+    return module(x) if state is None else module(x, state)  # type: ignore[operator]
+
+
+def _h(state: object) -> object:
+    return state[0] if isinstance(state, tuple) else state
+
+
+@pytest.mark.parametrize("mode", ["RNNCell", "LSTMCell", "GRUCell"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_cells_in_a_python_loop_random_lengths(mode: str, fused: bool, hidden_rng: random.Random) -> None:
+    """The dynamic graph: the same cell in a Python loop, a different number of steps on each call, each call
+    starting from a given state or from none; every h, and every gradient after each call's backward."""
+    batch, n_in, hidden = hidden_rng.randint(1, 4), hidden_rng.randint(1, 5), hidden_rng.randint(1, 5)
+    dtype = hidden_rng.choice(["float32", "float64"])
+    bias = hidden_rng.random() < 0.8
+    mt_dtype, torch_dtype = getattr(mt, dtype), getattr(torch, dtype)
+    model, reference = twins(mode, n_in, hidden, bias=bias, dtype=dtype, fused=fused,
+                             seed=hidden_rng.randrange(1000))
+    lengths = hidden_rng.sample(range(1, 8), 3)
+    for call, steps in enumerate(lengths):
+        label = f"{mode}({n_in}, {hidden}, bias={bias}) in a loop of {steps} steps (call {call}), B={batch}, {dtype}"
+        xs = _array(hidden_rng, (steps, batch, n_in), scale=1.5)
+        m_xs = [mt.tensor(xs[t], dtype=mt_dtype, requires_grad=True) for t in range(steps)]
+        t_xs = [torch.tensor(xs[t], dtype=torch_dtype, requires_grad=True) for t in range(steps)]
+        m_state: object = None
+        t_state: object = None
+        m_start: list = []
+        t_start: list = []
+        if hidden_rng.random() < 0.6:
+            starts = [_array(hidden_rng, (batch, hidden)) for _ in range(2 if mode == "LSTMCell" else 1)]
+            m_start = [mt.tensor(s, dtype=mt_dtype, requires_grad=True) for s in starts]
+            t_start = [torch.tensor(s, dtype=torch_dtype, requires_grad=True) for s in starts]
+            m_state = tuple(m_start) if mode == "LSTMCell" else m_start[0]
+            t_state = tuple(t_start) if mode == "LSTMCell" else t_start[0]
+        m_outs, t_outs = [], []
+        for t in range(steps):
+            m_state, t_state = _step(model, m_xs[t], m_state), _step(reference, t_xs[t], t_state)
+            m_outs.append(_h(m_state))
+            t_outs.append(_h(t_state))
+            assert_close(m_outs[-1], t_outs[-1], what=f"{label}: h at step {t}", dtype=dtype)
+        if mode == "LSTMCell":
+            assert_close(m_state[1], t_state[1], what=f"{label}: the last c", dtype=dtype)  # type: ignore[index]
+        model.zero_grad()
+        reference.zero_grad()
+        up = _array(hidden_rng, (steps, batch, hidden))
+        sum((o * mt.tensor(up[k], dtype=mt_dtype)).sum() for k, o in enumerate(m_outs)).backward()
+        sum((o * torch.tensor(up[k], dtype=torch_dtype)).sum() for k, o in enumerate(t_outs)).backward()
+        for t in range(steps):
+            assert_close(m_xs[t].grad, t_xs[t].grad, what=f"{label}: gradient of the input at step {t}", dtype=dtype)
+        for k, (m, tt) in enumerate(zip(m_start, t_start)):
+            assert_close(m.grad, tt.grad, what=f"{label}: gradient of the initial state {k}", dtype=dtype)
+        for name, p in reference.named_parameters():
+            assert_close(getattr(model, name).grad, p.grad, what=f"{label}: {name}.grad", dtype=dtype)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_truncated_backpropagation_random_chunks(mode: str, fused: bool, hidden_rng: random.Random) -> None:
+    """Truncated BPTT: a sequence read in chunks of random lengths, the state carried into the next chunk
+    detached, one backward per chunk with the parameter gradients accumulating; every chunk's output and
+    input gradient (no gradient may cross a chunk boundary) and the accumulated parameter gradients."""
+    batch, n_in, hidden = hidden_rng.randint(1, 3), hidden_rng.randint(1, 4), hidden_rng.randint(1, 4)
+    layers, bidirectional = hidden_rng.randint(1, 2), hidden_rng.random() < 0.3
+    batch_first, dtype = hidden_rng.random() < 0.5, hidden_rng.choice(["float32", "float64"])
+    mt_dtype, torch_dtype = getattr(mt, dtype), getattr(torch, dtype)
+    model, reference = twins(mode, n_in, hidden, num_layers=layers, bidirectional=bidirectional,
+                             batch_first=batch_first, dtype=dtype, fused=fused, seed=hidden_rng.randrange(1000))
+    chunks = [hidden_rng.randint(1, 4) for _ in range(hidden_rng.randint(2, 4))]
+    label = (f"{mode}({n_in}, {hidden}, num_layers={layers}, bidirectional={bidirectional}, "
+             f"batch_first={batch_first}), truncated BPTT over chunks of {chunks} steps, B={batch}, {dtype}")
+    m_state: object = None
+    t_state: object = None
+    m_inputs, t_inputs = [], []
+    for k, steps in enumerate(chunks):
+        x = _array(hidden_rng, (batch, steps, n_in) if batch_first else (steps, batch, n_in), scale=1.5)
+        m_x = mt.tensor(x, dtype=mt_dtype, requires_grad=True)
+        t_x = torch.tensor(x, dtype=torch_dtype, requires_grad=True)
+        m_inputs.append(m_x)
+        t_inputs.append(t_x)
+        m_out, m_state = _step(model, m_x, m_state)  # type: ignore[misc]
+        t_out, t_state = _step(reference, t_x, t_state)  # type: ignore[misc]
+        assert_close(m_out, t_out, what=f"{label}: output of chunk {k}", dtype=dtype)
+        up = _array(hidden_rng, tuple(t_out.shape))
+        (m_out * mt.tensor(up, dtype=mt_dtype)).sum().backward()
+        (t_out * torch.tensor(up, dtype=torch_dtype)).sum().backward()
+        if mode == "LSTM":
+            m_state = (m_state[0].detach(), m_state[1].detach())  # type: ignore[index]
+            t_state = (t_state[0].detach(), t_state[1].detach())  # type: ignore[index]
+        else:
+            m_state, t_state = m_state.detach(), t_state.detach()  # type: ignore[union-attr]
+    for k, (m_x, t_x) in enumerate(zip(m_inputs, t_inputs)):
+        assert_close(m_x.grad, t_x.grad, what=f"{label}: gradient of chunk {k}'s input", dtype=dtype)
+    for name, p in reference.named_parameters():
+        assert_close(getattr(model, name).grad, p.grad, what=f"{label}: {name}.grad (accumulated)", dtype=dtype)
