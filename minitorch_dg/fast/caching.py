@@ -10,9 +10,10 @@ does not protect. Numba keys that folder by the source file's full path, so copi
 mutants never share entries. A NUMBA_CACHE_DIR chosen by the user is left alone.
 
 Numba only notices changes to the file of the function it caches. The op ids of map / zip / reduce
-carry a stamp of the framework code compiled into kernels (see ops.py), but tensor_matmul's kernels are
-module-level functions without one; so when that stamp changes, `forget_stale_kernels` deletes the ex06
-entries of this folder once, and everything is compiled afresh against the new framework code.
+carry a stamp of the framework code compiled into kernels (see ops.py), but other kernels are module-level
+functions without one: ex06's matmul, and ex10's and ex11's kernels, which inline the framework's
+vectorised math (fast/vecmath.py). So when that stamp changes, `forget_stale_kernels` deletes every
+exercise's entries of this folder once, and they are compiled afresh against the new framework code.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def kernel_cache() -> Iterator[None]:
 
 
 def forget_stale_kernels(stamp: int) -> int:
-    """Delete the cached ex06 kernels of cache_folder() if they were compiled against other framework code
+    """Delete the cached exercise kernels of cache_folder() if they were compiled against other framework code
     (a different `stamp`); returns how many files went. Never raises: a cache is only ever an optimisation."""
     folder = cache_folder()
     marker = folder / STAMP_FILE
@@ -60,7 +61,7 @@ def forget_stale_kernels(stamp: int) -> int:
         if marker.read_text().strip() == str(stamp):
             return 0
         removed = 0  # the marker exists, so the folder does
-        for entry in folder.glob("*/ex06_*.nb[ic]"):
+        for entry in folder.glob("*/ex[0-9][0-9]_*.nb[ic]"):
             try:
                 entry.unlink()
                 removed += 1

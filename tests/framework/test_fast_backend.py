@@ -420,17 +420,19 @@ def test_debug_mode_turns_an_out_of_bounds_read_into_an_index_error(tmp_path: An
 
 def test_kernels_compiled_against_other_framework_code_are_forgotten(monkeypatch: pytest.MonkeyPatch,
                                                                       tmp_path: Any) -> None:
-    """A new cache folder is stamped; a changed stamp deletes the ex06 kernels (only those) once."""
+    """A new cache folder is stamped; a changed stamp deletes the exercises' kernels (only those) once: ex06's,
+    and ex11's, which inline the framework's vectorised math."""
     from minitorch_dg.fast import caching
 
     monkeypatch.setenv("MTDG_CACHE", str(tmp_path))
     folder = caching.cache_folder()
     assert caching.forget_stale_kernels(1) == 0 and (folder / caching.STAMP_FILE).read_text() == "1"
     (folder / "index").mkdir()
-    for name in ("ex06_fast_cpu.tensor_map-72.py311.nbi", "ex06_fast_cpu.tensor_map-72.py311.1.nbc", "other.nbi"):
+    for name in ("ex06_fast_cpu.tensor_map-72.py311.nbi", "ex06_fast_cpu.tensor_map-72.py311.1.nbc",
+                 "ex11_recurrent.lstm_gates-40.py311.nbi", "other.nbi"):
         (folder / "index" / name).write_text("kernel")
     assert caching.forget_stale_kernels(1) == 0, "the same stamp must keep every kernel"
-    assert caching.forget_stale_kernels(2) == 2
+    assert caching.forget_stale_kernels(2) == 3
     assert sorted(p.name for p in (folder / "index").iterdir()) == ["other.nbi"]
     assert (folder / caching.STAMP_FILE).read_text() == "2"
     assert caching.forget_stale_kernels(2) == 0
