@@ -212,13 +212,11 @@ def zip_into(op: str, out: Tensor, b: Tensor) -> None:
     """out = op(out, b) element-wise, written into out's memory (see can_write_into for when that is right)."""
     do, db = out._data, b._data
     backend = _backend(do.device)
-    if do.storage.size > 1 and hasattr(backend, "flat") and do.strides == contiguous_strides(do.shape) \
-            and do.storage.size == prod(do.shape):
-        if db.shape == do.shape and db.strides == do.strides:
-            backend.flat("zip", op, do.storage.size, do.storage, do.storage, db.storage)
-            return
-        if db.size == 1 and db.storage.size == 1:
-            backend.flat("zip", op, do.storage.size, do.storage, do.storage, db.storage, single=1)
+    size = prod(do.shape)
+    if size > 1 and hasattr(backend, "flat") and do.strides == contiguous_strides(do.shape):
+        single = _single_operand(do, db, do.shape, do.strides)
+        if single != -2:
+            backend.flat("zip", op, size, do.storage, do.storage, db.storage, single=single)
             return
     backend.zip(op, do, db, do)
 

@@ -117,10 +117,9 @@ def _import_cuda() -> Any:
         raise CudaUnavailable(describe_import_failure(error)) from None
     if _loaded_as_simulator(cuda):
         return cuda
-    if os.environ.get("MTDG_CUDA_POOL", "").strip().lower() not in ("0", "off", "no", "false"):
-        from .cuda_pool import install_if_requested  # the caching allocator (cuda_pool.py), on by default
+    from .cuda_pool import install_if_requested  # the caching allocator, on unless MTDG_CUDA_POOL turns it off
 
-        install_if_requested(cuda)
+    install_if_requested(cuda)
     try:
         available = bool(cuda.is_available())
     except Exception:  # noqa: BLE001 - a broken driver counts as no GPU

@@ -55,7 +55,7 @@ LAZY: dict[tuple[str, str], str] = {
     ("nn.windows", "fast.caching"): "minitorch_dg.fast's __init__ imports numba: loaded when ex10 first runs",
     ("nn.windows", "fast.threads"): "as fast.caching (fast.threads starts Numba's thread pool)",
     ("backends.cuda", "backends.cuda_pool"): "cuda_pool imports numba.cuda at its top: loaded with the first "
-                                             "cuda tensor on a GPU, unless MTDG_CUDA_POOL=0 turns the pool off",
+                                             "cuda tensor on a GPU (MTDG_CUDA_POOL=0 leaves it idle)",
     ("backends.cuda", "backends.cuda_versions"): "used only when numba.cuda fails to import, to say why",
     ("nn.conv_functional", "nn.cuda_windows"): "cuda_windows imports numba.cuda at its top: loaded with the "
                                                "first convolution of a cuda tensor",
