@@ -144,6 +144,18 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def _kill_workers(events: list[dict[str, object]]) -> None:
+    """Kill the process group of every exercise worker the child reported starting (grader/judge.py): a
+    worker has its own group, which the child's does not include; the judge kills it too, unless it died."""
+    for event in list(events):
+        pgid = event.get("pgid") if event.get("event") == "worker" else None
+        if type(pgid) is int and pgid > 1:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
 def run_tests(
     exercise: str,
     files: list[str],
@@ -211,6 +223,7 @@ def run_tests(
             _kill_group(proc)
             proc.wait()
         _kill_group(proc)  # grandchildren left behind (a fork bomb, a stray worker)
+        _kill_workers(events)
         reader.join(timeout=5)
         log.seek(0, os.SEEK_END)
         size = log.tell()
