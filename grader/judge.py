@@ -362,6 +362,9 @@ class RemoteObject:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._client.call(self._target, self._label, args, kwargs, self._generation)
 
+    def __bool__(self) -> bool:
+        raise TypeError(f"{self._label} is an object in the exercise process, not a number or a bool")
+
     def __repr__(self) -> str:
         return f"<{self._label} in the exercise process>"
 

@@ -351,6 +351,52 @@ def install_sources(exercise: str, submission: str | None, mutant: tuple[str, st
     return folders
 
 
+# Until the worker runs as its own user (issue #14, phase 2), it refuses for itself what that user will not be
+# able to do. Exercise code runs in this process and can undo it: a courtesy against accidents and casual
+# attempts, not a security boundary (docs/design.md, "Grading").
+_PROCESS_EVENTS = frozenset({"os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
+                             "subprocess.Popen", "pty.spawn", "os.kill", "os.killpg"})
+_PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.remove", "os.rename", "os.rmdir", "os.mkdir",
+                          "os.symlink", "os.link", "os.chmod", "os.truncate", "shutil.rmtree", "shutil.move"})
+_REFUSED_IMPORTS = ("torch", "pytest", "_pytest", "hypothesis", "tests", "grader.")
+
+
+class _RefusedImports:
+    """Refuses the judge's modules (torch, pytest, the tests, the grader) and the graded exercise's reference."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if (self.reference and name == self.reference) or (name.startswith(_REFUSED_IMPORTS) or name in ("torch", "pytest", "tests")) \
+                and name != "grader.worker":
+            raise ImportError(f"{name} is not available to exercise code (it belongs to the judge)")
+        return None
+
+
+def refuse_for_itself(root: str, exercise_module: str, seal_reference: bool) -> None:
+    """Refuse new processes and signals, imports of the judge's modules and any use of the tests, the
+    grader, .git and the judge's /proc entry; with `seal_reference` (student code is graded), also the
+    graded exercise's reference, as a module and as a file."""
+    base = os.path.realpath(root)
+    protected = tuple(os.path.join(base, name) for name in ("tests", "grader", ".git"))
+    protected += (f"/proc/{os.getppid()}",)
+    if seal_reference:
+        protected += (os.path.join(base, "solutions", exercise_module + "."),
+                      os.path.join(base, "solutions", "__pycache__", exercise_module + "."))
+    sys.meta_path.insert(0, _RefusedImports(f"solutions.{exercise_module}" if seal_reference else ""))
+
+    def audit(event: str, args: tuple[Any, ...]) -> None:
+        if event in _PROCESS_EVENTS:
+            raise PermissionError(f"exercise code may not use {event} (processes and signals are off limits)")
+        if event in _PATH_EVENTS and args and isinstance(args[0], (str, bytes, os.PathLike)):
+            target = os.path.realpath(os.fsdecode(args[0]))
+            if target.startswith(protected):
+                raise PermissionError(f"exercise code may not open {target}")
+
+    sys.addaudithook(audit)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grader.worker")
     parser.add_argument("--requests-fd", type=int, required=True)
@@ -364,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     mutant = (args.mutant_file, args.mutant_name, args.mutant_label) if args.mutant_file else None
     folders = install_sources(args.exercise, args.submission, mutant)
+    from minitorch_dg import course
+
+    student = mutant is None and course.plan().source_of(args.exercise) == "exercises"
+    refuse_for_itself(args.root, course.module_name(args.exercise), seal_reference=student)
     worker = Worker(args.exercise, args.root, folders)
     return serve(worker, args.requests_fd, args.replies_fd)
 
