@@ -9,7 +9,6 @@ Only the grader and the tests use this: the framework never compares modules.
 from __future__ import annotations
 
 import importlib
-import inspect
 from types import ModuleType
 from typing import Any
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import base64
 import builtins
-import importlib
 import importlib.util
 import inspect
 import io
