@@ -69,6 +69,16 @@ _BINARY_PYTHON: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _scaled(fresh: Tensor, value: Any) -> Tensor:
+    """fresh · value, where `fresh` is a temporary that nobody else holds: scaled in place when that keeps
+    its dtype (one kernel and no new tensor), else out of place (an integer temporary and a float value)."""
+    if isinstance(value, (int, float)) and value == 1:
+        return fresh
+    if fresh.dtype.is_floating_point and K.can_write_into("mul", fresh, fresh._other(value)):
+        return fresh.mul_(value)
+    return fresh * value
+
+
 class Size(tuple):  # type: ignore[type-arg]
     """A shape: a tuple of ints that prints like torch.Size."""
 
@@ -988,6 +998,8 @@ class Tensor:
     def _check_inplace(self, what: str, *sources: Any) -> None:
         """Refuse in-place changes that autograd would have to follow: of a tensor that requires grad, or
         writing a value that requires grad (torch would put the target into the graph)."""
+        if not sources and not self.requires_grad:  # an optimizer's update of its state or of a parameter
+            return
         if is_grad_enabled() and not self.requires_grad and any(isinstance(s, Tensor) and s.requires_grad
                                                                 for s in sources):
             raise RuntimeError(
@@ -1051,10 +1063,10 @@ class Tensor:
         return self._zip_into("div_", "div", lambda: self._other(other))
 
     def addcmul_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-        return self._zip_into("addcmul_", "add", lambda: t1 * t2 * value)
+        return self._zip_into("addcmul_", "add", lambda: _scaled(t1 * t2, value))
 
     def addcdiv_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-        return self._zip_into("addcdiv_", "add", lambda: t1 / t2 * value)
+        return self._zip_into("addcdiv_", "add", lambda: _scaled(t1 / t2, value))
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace("clamp_", lambda: self.clamp(min, max))
