@@ -95,7 +95,7 @@ def output(shape: tuple[int, ...], dtype: DType, device: str = "cpu") -> TensorD
 
 
 def _output_on(backend: Any, shape: tuple[int, ...], dtype: DType, device: str) -> TensorData:
-    allocate = getattr(backend, "uninitialized", backend.empty)
+    allocate = getattr(backend, "uninitialized", None) or backend.empty
     return TensorData.fresh(allocate(shape, dtype.numpy), shape, contiguous_strides(shape), device, dtype)
 
 

@@ -201,17 +201,16 @@ class Tensor:
             self.accumulate_grad(d_output)
         raw = history.fn.backward(history.ctx, d_output)
         grads = raw if isinstance(raw, tuple) else (raw,)
-        who = f"{_fn_label(history.fn)}.backward"
         if len(grads) != len(history.inputs):
             raise TypeError(
-                f"{who} returned {len(grads)} gradient(s) for {len(history.inputs)} input(s) of forward; return "
-                "one per input, in order (None for inputs that are not tensors)"
+                f"{_fn_label(history.fn)}.backward returned {len(grads)} gradient(s) for {len(history.inputs)} "
+                "input(s) of forward; return one per input, in order (None for inputs that are not tensors)"
             )
         pairs = []
         for i, (inp, g) in enumerate(zip(history.inputs, grads)):
             if not (isinstance(inp, Tensor) and inp.requires_grad) or g is None:
                 continue
-            pairs.append((inp, _checked_grad(who, i, inp, g)))
+            pairs.append((inp, _checked_grad(history.fn, i, inp, g)))
         if not _retain_graph:
             history.ctx.free()
         return pairs
@@ -1178,7 +1177,14 @@ def _fn_label(fn: type) -> str:
     return (module.split("_")[0] + " " if module.startswith("ex") else "") + fn.__name__
 
 
-def _checked_grad(who: str, i: int, inp: Tensor, g: Any) -> Tensor:
+def _checked_grad(fn: type, i: int, inp: Tensor, g: Any) -> Tensor:
+    """g as the gradient of input i of `fn`'s forward: a tensor of inp's shape, device and dtype (cast to it),
+    or a clear error that names fn.backward (the label is made only then: this runs for every gradient)."""
+    if isinstance(g, Tensor):
+        gd, d = g._data, inp._data
+        if gd.shape == d.shape and gd.device == d.device:
+            return g if gd.dtype is d.dtype else K.cast(g, d.dtype)
+    who = f"{_fn_label(fn)}.backward"
     if not isinstance(g, Tensor):
         raise TypeError(f"{who} returned {type(g).__name__} as the gradient of input {i}; return a Tensor (or None)")
     if tuple(g.shape) != tuple(inp.shape):
