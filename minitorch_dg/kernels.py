@@ -95,7 +95,7 @@ def output(shape: tuple[int, ...], dtype: DType, device: str = "cpu") -> TensorD
 
 
 def _output_on(backend: Any, shape: tuple[int, ...], dtype: DType, device: str) -> TensorData:
-    allocate = getattr(backend, "uninitialized", backend.empty)
+    allocate = getattr(backend, "uninitialized", None) or backend.empty
     return TensorData.fresh(allocate(shape, dtype.numpy), shape, contiguous_strides(shape), device, dtype)
 
 
@@ -193,19 +193,31 @@ def can_write_into(op: str, out: Tensor, b: Tensor) -> bool:
     if not isinstance(b, tensor_class) or op not in _BINARY or op in _COMPARE:
         return False
     do, db = out._data, b._data
-    if do.device != db.device or result_type(out, b) is not do.dtype:
+    if do.device != db.device:
+        return False
+    if db.dtype is not do.dtype and result_type(out, b) is not do.dtype:
         return False
     if op == "div" and not do.dtype.is_floating_point:
         return False
     if db.shape != do.shape:
         try:
-            if tuple(ex03.shape_broadcast(db.shape, do.shape)) != do.shape:
+            if broadcast_shape(db.shape, do.shape) != do.shape:
                 return False
         except Exception:  # noqa: BLE001 - not broadcastable: the ordinary path raises the right error
             return False
     if 0 in do.strides and do.storage.size > 0 and any(s > 1 for s in do.shape):
         return False  # an expanded view: several elements share one place
-    return do.device != "cpu" or not np.may_share_memory(do.storage, db.storage)
+    return do.device != "cpu" or not _may_overlap(do.storage, db.storage)
+
+
+def _may_overlap(x: Any, y: Any) -> bool:
+    """np.may_share_memory(x, y), answered at once for two distinct arrays that each own their memory (a
+    tensor and a separately made operand: the usual in-place update)."""
+    if x is y:
+        return True
+    if x.base is None and y.base is None:
+        return False
+    return bool(np.may_share_memory(x, y))
 
 
 def zip_into(op: str, out: Tensor, b: Tensor) -> None:

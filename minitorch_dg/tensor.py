@@ -69,6 +69,16 @@ _BINARY_PYTHON: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _scaled(fresh: Tensor, value: Any) -> Tensor:
+    """fresh · value, where `fresh` is a temporary that nobody else holds: scaled in place when that keeps
+    its dtype (one kernel and no new tensor), else out of place (an integer temporary and a float value)."""
+    if isinstance(value, (int, float)) and value == 1:
+        return fresh
+    if fresh.dtype.is_floating_point and K.can_write_into("mul", fresh, fresh._other(value)):
+        return fresh.mul_(value)
+    return fresh * value
+
+
 class Size(tuple):  # type: ignore[type-arg]
     """A shape: a tuple of ints that prints like torch.Size."""
 
@@ -191,17 +201,16 @@ class Tensor:
             self.accumulate_grad(d_output)
         raw = history.fn.backward(history.ctx, d_output)
         grads = raw if isinstance(raw, tuple) else (raw,)
-        who = f"{_fn_label(history.fn)}.backward"
         if len(grads) != len(history.inputs):
             raise TypeError(
-                f"{who} returned {len(grads)} gradient(s) for {len(history.inputs)} input(s) of forward; return "
-                "one per input, in order (None for inputs that are not tensors)"
+                f"{_fn_label(history.fn)}.backward returned {len(grads)} gradient(s) for {len(history.inputs)} "
+                "input(s) of forward; return one per input, in order (None for inputs that are not tensors)"
             )
         pairs = []
         for i, (inp, g) in enumerate(zip(history.inputs, grads)):
             if not (isinstance(inp, Tensor) and inp.requires_grad) or g is None:
                 continue
-            pairs.append((inp, _checked_grad(who, i, inp, g)))
+            pairs.append((inp, _checked_grad(history.fn, i, inp, g)))
         if not _retain_graph:
             history.ctx.free()
         return pairs
@@ -988,6 +997,8 @@ class Tensor:
     def _check_inplace(self, what: str, *sources: Any) -> None:
         """Refuse in-place changes that autograd would have to follow: of a tensor that requires grad, or
         writing a value that requires grad (torch would put the target into the graph)."""
+        if not sources and not self.requires_grad:  # an optimizer's update of its state or of a parameter
+            return
         if is_grad_enabled() and not self.requires_grad and any(isinstance(s, Tensor) and s.requires_grad
                                                                 for s in sources):
             raise RuntimeError(
@@ -1051,10 +1062,10 @@ class Tensor:
         return self._zip_into("div_", "div", lambda: self._other(other))
 
     def addcmul_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-        return self._zip_into("addcmul_", "add", lambda: t1 * t2 * value)
+        return self._zip_into("addcmul_", "add", lambda: _scaled(t1 * t2, value))
 
     def addcdiv_(self, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-        return self._zip_into("addcdiv_", "add", lambda: t1 / t2 * value)
+        return self._zip_into("addcdiv_", "add", lambda: _scaled(t1 / t2, value))
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace("clamp_", lambda: self.clamp(min, max))
@@ -1166,7 +1177,14 @@ def _fn_label(fn: type) -> str:
     return (module.split("_")[0] + " " if module.startswith("ex") else "") + fn.__name__
 
 
-def _checked_grad(who: str, i: int, inp: Tensor, g: Any) -> Tensor:
+def _checked_grad(fn: type, i: int, inp: Tensor, g: Any) -> Tensor:
+    """g as the gradient of input i of `fn`'s forward: a tensor of inp's shape, device and dtype (cast to it),
+    or a clear error that names fn.backward (the label is made only then: this runs for every gradient)."""
+    if isinstance(g, Tensor):
+        gd, d = g._data, inp._data
+        if gd.shape == d.shape and gd.device == d.device:
+            return g if gd.dtype is d.dtype else K.cast(g, d.dtype)
+    who = f"{_fn_label(fn)}.backward"
     if not isinstance(g, Tensor):
         raise TypeError(f"{who} returned {type(g).__name__} as the gradient of input {i}; return a Tensor (or None)")
     if tuple(g.shape) != tuple(inp.shape):

@@ -76,7 +76,7 @@ def _adam_apply(param: Tensor, step: int, m: Tensor, v: Tensor, lr: float, beta1
                 eps: float) -> None:
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
-    denom = v.sqrt() / math.sqrt(bias_correction2) + eps
+    denom = v.sqrt().div_(math.sqrt(bias_correction2)).add_(eps)  # in place: no second and third temporary
     param.addcdiv_(m, denom, value=-lr / bias_correction1)
 
 
@@ -172,9 +172,11 @@ def clip_grad_norm_(grads: list[Tensor], max_norm: float, norm_type: float = 2.0
         for n in norms[1:]:
             total = total.maximum(n)
     else:
-        total = grads[0].abs().pow(norm_type).sum()
-        for g in grads[1:]:
-            total = total + g.abs().pow(norm_type).sum()
+        # for p = 2, |g|^p is g·g: one cheap kernel instead of abs and a general power
+        parts = [(g * g).sum() if norm_type == 2.0 else g.abs().pow(norm_type).sum() for g in grads]
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
         total = total ** (1.0 / norm_type)
     coef = max_norm / (total.item() + 1e-6)
     if coef < 1.0:

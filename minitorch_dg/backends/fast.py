@@ -76,6 +76,7 @@ class FastBackend:
         self._one = self._index((1,))
         self._zero = self._index((0,))  # the stride of a one-element operand in a flat loop: read in place
         self._kernels: dict[tuple[int, str, str], Callable[..., None]] = {}
+        self._flat_plans: dict[tuple[str, str, int, int], tuple[Any, ...]] = {}
         if not self.debug:
             _caching.forget_stale_kernels(_ops.FRAMEWORK_STAMP)
         self._available: dict[int, tuple[ModuleType, bool]] = {}
@@ -204,23 +205,40 @@ class FastBackend:
         """out[i] = op(inputs[0][i], ...) for i < size, on storages that the caller knows to be laid out
         identically and contiguously (K.zip and K.map check that while they allocate `out`): the per-op path
         of small tensors, with no layout work left to do here. `single` names an input (0 or 1) that holds
-        one element, read at every i (stride 0): a tensor and a Python number, as in `x * 0.9`."""
-        kernel = self._kernel(kind, op)
-        if size < PARALLEL_MIN:
+        one element, read at every i (stride 0): a tensor and a Python number, as in `x * 0.9`.
+
+        What a call needs besides the storages (the kernel, its size and stride arrays, serial or parallel)
+        is worked out once per (kind, op, size, single) and course generation: the plan (see _flat_plan)."""
+        plan = self._flat_plans.get((kind, op, size, single))
+        if plan is None or plan[0] != course._generation or self.debug:
+            plan = self._flat_plan(kind, op, size, single)
+        if plan[1]:
             self._threads_of.serial()
         else:
             self._threads_of.parallel()
-        one, n = self._one, self._index((size,))
-        strides = [self._zero if i == single else one for i in range(len(inputs))]
-        if self.debug:
-            args = [out, n, one]
-            for x, stride in zip(inputs, strides):
-                args += (x, stride)
-            self._call((f"tensor_{kind}", op), 1, kernel, *args)
-        elif len(inputs) == 2:
-            kernel(out, n, one, inputs[0], strides[0], inputs[1], strides[1])
+        if len(inputs) == 2:
+            plan[2](out, plan[3], plan[4], inputs[0], plan[5], inputs[1], plan[6])
         else:
-            kernel(out, n, one, inputs[0], one)
+            plan[2](out, plan[3], plan[4], inputs[0], plan[5])
+
+    def _flat_plan(self, kind: str, op: str, size: int, single: int) -> tuple[Any, ...]:
+        """(course generation, serial?, kernel, size array, out stride, a stride, b stride) for `flat`, kept
+        for the generation (MTDG_DEBUG wraps the kernel in its checks and keeps nothing)."""
+        kernel = self._kernel(kind, op)
+        if self.debug:
+            checked = kernel
+
+            def kernel(*args: Any) -> None:
+                self._call((f"tensor_{kind}", op), 1, checked, *args)
+
+        one = self._one
+        strides = [self._zero if i == single else one for i in range(2)]
+        plan = (course._generation, size < PARALLEL_MIN, kernel, self._index((size,)), one, *strides)
+        if not self.debug:
+            if len(self._flat_plans) >= 4096:
+                self._flat_plans.clear()
+            self._flat_plans[(kind, op, size, single)] = plan
+        return plan
 
     def map(self, op: str, a: TensorData, out: TensorData) -> None:
         lay, ix = self._layout, self._index

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import minitorch_dg as mt
+from minitorch_dg.errors import ShapeError
 from tests.support.compare import assert_close
 from tests.support.tensor_oracle import check_op
 
@@ -183,6 +184,40 @@ def test_custom_function_returning_a_non_tensor_is_explained() -> None:
 
     with pytest.raises(TypeError, match="must return a Tensor"):
         Bad.apply(mt.ones(2, requires_grad=True))
+
+
+def _function_whose_backward_returns(result: object, inputs: int = 1) -> type:
+    class Odd(mt.autograd.Function):
+        @staticmethod
+        def forward(ctx, *xs):  # type: ignore[no-untyped-def]
+            return xs[0] * 2.0
+
+        @staticmethod
+        def backward(ctx, grad):  # type: ignore[no-untyped-def]
+            return result
+
+    return Odd
+
+
+@pytest.mark.parametrize(
+    ("result", "error", "message"),
+    [
+        (3.0, TypeError, r"Odd\.backward returned float as the gradient of input 0; return a Tensor"),
+        (mt.ones(3), ShapeError, r"Odd\.backward returned a gradient of shape \(3,\) for input 0, which has shape \(2,\)"),
+        ((mt.ones(2), mt.ones(2)), TypeError, r"Odd\.backward returned 2 gradient\(s\) for 1 input\(s\) of forward"),
+    ],
+    ids=["not-a-tensor", "wrong-shape", "wrong-count"],
+)
+def test_a_wrong_gradient_from_a_custom_backward_is_named(result: object, error: type, message: str) -> None:
+    x = mt.ones(2, requires_grad=True)
+    with pytest.raises(error, match=message):
+        _function_whose_backward_returns(result).apply(x).sum().backward()
+
+
+def test_a_gradient_of_another_dtype_is_cast_to_the_input_dtype() -> None:
+    x = mt.ones(2, dtype=mt.float32, requires_grad=True)
+    _function_whose_backward_returns(mt.ones(2, dtype=mt.float64)).apply(x).sum().backward()
+    assert x.grad is not None and x.grad.dtype is mt.float32
 
 
 # ---------------------------------------------------------------------------------------------------
