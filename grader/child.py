@@ -261,6 +261,9 @@ class Reporter:
         signal.setitimer(signal.ITIMER_REAL, 0)
         from grader import judge
 
+        broken = judge.broken_reason(self.exercise) if judge.is_judged(self.exercise) else ""
+        if broken:
+            self.channel.send("broken", reason=broken)
         try:
             judge.close_all()  # every worker's process group ends before the run reports it is done
         except judge.JudgeError as error:

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .crashes import EXIT_ADVICE, signal_reason
 from .worker import HEADER, ProtocolError, write_frame
 
 # Exercises whose tests go through a worker (the others still run in the grading child with the guard).
@@ -105,6 +106,15 @@ def configure(**changes: Any) -> None:
 def is_judged(exercise: str) -> bool:
     """Whether `exercise`'s tests run its code in a worker (the others run it in the grading child)."""
     return exercise in JUDGED_EXERCISES
+
+
+def broken_reason(exercise_id: str) -> str:
+    """Why every call of `exercise_id` fails at once because its worker crashed, exited or hung while loading
+    the module ("" when it loaded, raised an ordinary exception at import, or never started): the run's
+    one-line reason, as a crash of the grading child itself would be."""
+    client = _clients.get(exercise_id)
+    broken = client._state.broken if client is not None else None
+    return str(broken) if isinstance(broken, WorkerFailure) else ""
 
 
 def exercise(exercise_id: str, *, results: frozenset[str] = ALL_TAGS) -> ExerciseClient:
@@ -477,7 +487,8 @@ class WorkerProcess:
             ready = select.select([self.replies], [], [], max(0.0, left))[0] if left > 0 else []
             if not ready:
                 self.close()
-                raise WorkerFailure(f"{doing} did not answer within {timeout:g} s (an infinite loop?)", "timeout")
+                raise WorkerFailure(f"timed out: {doing} did not answer within {timeout:g} s (an infinite loop, or "
+                                    "far too slow)", "timeout")
             chunk = os.read(self.replies, min(size, 1 << 20))
             if not chunk:
                 self.close()
@@ -492,16 +503,11 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             code = None
         if code is None:
-            how = "closed its channel"
-        elif code < 0:
-            try:
-                how = f"was killed by {signal.Signals(-code).name}"
-            except ValueError:
-                how = f"was killed by signal {-code}"
-        else:
-            how = f"exited (code {code})"
-        return (f"the exercise process {how} during {doing}: exercise code must not exit, crash or close "
-                "the grader's channel")
+            return (f"the exercise process closed its channel during {doing}: exercise code must not close the "
+                    "grader's file descriptors")
+        if code < 0:
+            return f"the exercise process {signal_reason(-code)} during {doing}"
+        return f"the exercise process exited (code {code}) during {doing}: {EXIT_ADVICE}"
 
     def close(self) -> None:
         """Kill the worker's whole process group and release the channel (idempotent)."""

@@ -109,7 +109,7 @@ def _cheat(*args, **kwargs):
 # Attacks that stop the module from loading at all: every test fails with the same reason.
 LOAD_ATTACKS: dict[str, tuple[str, str]] = {
     "sleeps forever at import": ("import time\ntime.sleep(10 ** 6)\n", "did not answer within"),
-    "crashes at import": ("import ctypes\nctypes.string_at(0)\n", "killed by SIGSEGV"),
+    "crashes at import": ("import ctypes\nctypes.string_at(0)\n", "segmentation fault (SIGSEGV)"),
 }
 
 
@@ -158,6 +158,7 @@ def test_a_module_that_never_loads_scores_zero_quickly(attack: str, mtdg: Mtdg, 
     ex01 = _grade(mtdg, tmp_path, STUB + code, "--test-timeout", "3")
     assert ex01["points"] == 0 and ex01["tests"], ex01
     assert all(said in m for m in _messages(ex01)), _messages(ex01)[:3]
+    assert said in ex01["reason"], f"the run's one-line reason should say it too: {ex01['reason']!r}"
     assert time.monotonic() - started < 60, "every test waited for the module again"
 
 
