@@ -112,15 +112,18 @@ def describe_failure(excinfo: Any) -> tuple[str, str]:
         return "memory", ("MemoryError: the test ran out of memory (the grader limits each exercise's address "
                           f"space){' at ' + where if where else ''}; is something allocating without bound?")
     from grader.guard import GuardError
+    from grader.judge import WorkerFailure
 
     if isinstance(value, GuardError):
         return "violation", f"{value}"
+    if isinstance(value, WorkerFailure):
+        return value.kind, str(value)
     if isinstance(value, AssertionError):
         text = str(value).split("\nassert ")[0].strip() or "assertion failed"
         kind = "failed"
     else:
         text = f"{type(value).__name__}: {value}"
-        where = _student_frame(excinfo.tb)
+        where = getattr(value, "remote_where", "") or _student_frame(excinfo.tb)  # a worker's exception says where
         if where:
             text += f" (at {where})"
         kind = "error"
@@ -176,6 +179,11 @@ class Reporter:
             self._seal()
 
     def _contract(self) -> None:
+        from grader import judge
+
+        if judge.is_judged(self.exercise):
+            self.channel.send("contract", problems=judged_contract(self.exercise))
+            return
         from grader.contract import IMPORT_FAILED, check_contract, import_exercise
 
         try:  # the student's module may not even import (a release has no reference to compare with, either)
@@ -251,7 +259,35 @@ class Reporter:
 
     def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        from grader import judge
+
+        broken = judge.broken_reason(self.exercise) if judge.is_judged(self.exercise) else ""
+        if broken:
+            self.channel.send("broken", reason=broken)
+        try:
+            judge.close_all()  # every worker's process group ends before the run reports it is done
+        except judge.JudgeError as error:
+            self.violation(str(error))
         self.channel.send("done", exitstatus=int(exitstatus), peak_memory_mb=peak_memory_mb())
+
+
+def judged_contract(exercise: str) -> list[str]:
+    """The contract problems of an exercise whose code runs in a worker: the worker imports the student's
+    module and describes its API as data; the reference's comes from its file (grader/contract.py)."""
+    from grader import judge
+    from grader.contract import IMPORT_FAILED, api_problems, reference_api
+
+    try:
+        mine = judge.exercise(exercise).api()
+    except judge.WorkerFailure as failure:
+        return [f"{IMPORT_FAILED}: {failure}"]
+    except Exception as error:  # noqa: BLE001 - the module's own error at import, raised again here
+        where = getattr(error, "remote_where", "")
+        return [f"{IMPORT_FAILED}: {type(error).__name__}: {error}" + (f" (at {where})" if where else "")]
+    try:
+        return api_problems(mine, reference_api(exercise))
+    except Exception as error:  # noqa: BLE001 - said as a problem, not a crash of the run
+        return [f"comparing it with its reference failed: {type(error).__name__}: {error}"]
 
 
 def peak_memory_mb() -> int:
@@ -377,8 +413,16 @@ def main(argv: list[str] | None = None) -> int:
         args.refuse = environment
     reporter = Reporter(channel, args.exercise, args.test_timeout, check_contract=not args.no_contract,
                         refuse=args.refuse, refuse_kind="environment" if environment else "policy")
+    from grader import judge
+
+    judged = judge.is_judged(args.exercise)
     if args.refuse:
         sys.meta_path.insert(0, _BlockExercises())
+    elif judged:  # exercise code runs in a worker process; this process never imports it (grader/judge.py)
+        sys.meta_path.insert(0, judge.ExerciseImportBlocker(args.exercise))
+        judge.configure(submission=args.submission, mutant=args.mutant, call_timeout=args.test_timeout,
+                        load_timeout=args.test_timeout, strict=True, prestart=True,
+                        on_start=lambda pid: channel.send("worker", pgid=pid))
     elif not args.no_guard:
         reporter.guard = build_guard(args.submission, reporter.violation)
         reporter.guard.install()
@@ -388,12 +432,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from minitorch_dg import course
 
-    if args.submission:
+    if args.submission and not judged:
         import exercises
 
         exercises.__path__.insert(0, args.submission)  # the submission's files shadow exercises/
 
-    if args.mutant:
+    if args.mutant and not judged:
         from grader.mutants import load_mutant
 
         mutant = load_mutant(args.mutant)

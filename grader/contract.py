@@ -9,87 +9,73 @@ Only the grader and the tests use this: the framework never compares modules.
 from __future__ import annotations
 
 import importlib
-import inspect
 from types import ModuleType
 from typing import Any
 
 from minitorch_dg import course
 from minitorch_dg.errors import ContractError
 
+from .worker import class_members, describe_api, public_api, signature_text  # noqa: F401 - the API as data
+
 # How a grading child reports an exercise module that does not import (a NameError or ImportError at module
 # level, an exception in its top-level code): the first of its contract problems starts with this.
 IMPORT_FAILED = "importing the module failed"
 
 
-def public_api(module: ModuleType) -> dict[str, Any]:
-    """Functions and classes that `module` itself defines and does not hide with a leading underscore.
-
-    Names a module imports (say, the element functions ex07 takes from the framework) are not its own
-    API: an object counts only when its `__module__` is the module's name."""
-    api: dict[str, Any] = {}
-    for name, value in vars(module).items():
-        if name.startswith("_"):
-            continue
-        if (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == module.__name__:
-            api[name] = value
-    return api
-
-
-def signature_text(obj: Any) -> str:
-    """A callable's parameters as one comparable line: names, `*args`, `**kwargs`, `kw:` for keyword-only
-    parameters and `=default` for defaults; "(?)" when Python cannot tell (a builtin, say)."""
-    try:
-        sig = inspect.signature(obj)
-    except (TypeError, ValueError):
-        return "(?)"
-    params = []
-    for p in sig.parameters.values():
-        text = p.name if p.kind is not p.VAR_POSITIONAL else "*" + p.name
-        if p.kind is p.VAR_KEYWORD:
-            text = "**" + p.name
-        if p.kind is p.KEYWORD_ONLY:
-            text = "kw:" + text
-        if p.default is not p.empty:
-            text += f"={p.default!r}"
-        params.append(text)
-    return "(" + ", ".join(params) + ")"
-
-
-def class_members(cls: type) -> dict[str, str]:
-    """The public methods of `cls` (and `__init__`), each with its signature_text; static and class
-    methods count by their underlying function."""
-    out: dict[str, str] = {}
-    for name, value in vars(cls).items():
-        if name.startswith("_") and name != "__init__":
-            continue
-        func = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
-        if inspect.isfunction(func):
-            out[name] = signature_text(func)
-    return out
-
-
 def contract_problems(student: ModuleType, reference: ModuleType) -> list[str]:
     """Every way in which `student` does not offer the names and signatures of `reference`, one line each
     (empty when it offers them all; extra names in `student` are fine)."""
+    return api_problems(describe_api(student), describe_api(reference))
+
+
+def api_problems(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """`contract_problems` on APIs described as data (grader/worker.py's `describe_api`): `mine` may come
+    from a grading worker, so anything malformed in it counts as missing."""
     problems: list[str] = []
-    mine, theirs = public_api(student), public_api(reference)
     for name, ref in theirs.items():
-        if name not in mine:
+        got = mine.get(name)
+        if not isinstance(got, dict):
             problems.append(f"`{name}` is missing (the tests call it; do not rename or delete it)")
             continue
-        got = mine[name]
-        if inspect.isclass(ref) != inspect.isclass(got):
-            problems.append(f"`{name}` must be a {'class' if inspect.isclass(ref) else 'function'}")
-        elif inspect.isclass(ref):
-            ref_members, got_members = class_members(ref), class_members(got)
-            for member, sig in ref_members.items():
+        if got.get("kind") != ref["kind"]:
+            problems.append(f"`{name}` must be a {ref['kind']}")
+        elif ref["kind"] == "class":
+            got_members = got.get("members") if isinstance(got.get("members"), dict) else {}
+            for member, sig in ref["members"].items():
                 if member not in got_members:
                     problems.append(f"`{name}.{member}` is missing")
                 elif got_members[member] != sig:
-                    problems.append(f"`{name}.{member}` has signature {got_members[member]}, expected {sig}")
-        elif signature_text(got) != signature_text(ref):
-            problems.append(f"`{name}` has signature {signature_text(got)}, expected {signature_text(ref)}")
+                    problems.append(f"`{name}.{member}` has signature {str(got_members[member])[:200]}, expected {sig}")
+        elif got.get("signature") != ref["signature"]:
+            problems.append(f"`{name}` has signature {str(got.get('signature'))[:200]}, expected {ref['signature']}")
     return problems
+
+
+def reference_api(exercise: str) -> dict[str, Any]:
+    """The reference's API as data, for a judging process: the module is loaded under a private name and
+    forgotten at once, so that exercises.exNN and solutions.exNN never appear in sys.modules there.
+    Empty when this copy has no solutions."""
+    import importlib.util
+    import os
+    import sys
+
+    ex_id = course.normalize_id(exercise)
+    name = course.module_name(ex_id)
+    spec = importlib.util.find_spec("solutions") if course.solutions_available() else None
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    path = next((os.path.join(d, f"{name}.py") for d in folders if os.path.isfile(os.path.join(d, f"{name}.py"))), None)
+    if path is None:
+        return {}
+    private = f"mtdg_reference_{name}"
+    module_spec = importlib.util.spec_from_file_location(private, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[private] = module  # dataclasses and typing look their module up while it runs
+    try:
+        module_spec.loader.exec_module(module)
+        return describe_api(module)
+    finally:
+        sys.modules.pop(private, None)
 
 
 def import_exercise(exercise: str) -> ModuleType:

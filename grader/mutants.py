@@ -61,8 +61,14 @@ class Mutant:
         )
         return f"{solution}\n\n# ---- mutant {self.name} (grader/mutants) ----\n{body}\n"
 
-    def module(self) -> ModuleType:
-        """Write the mutated source to the cache folder and import it from there."""
+    @property
+    def unique_name(self) -> str:
+        """The name the mutated module is imported under (never exercises.* or solutions.*)."""
+        return f"mtdg_mutant_{self.module_name}_{self.name}"
+
+    def write(self) -> Path:
+        """Write the mutated source to the cache folder (once per content) and return the file: a grading
+        worker imports it from there (grader/worker.py), as `module()` does in-process."""
         text = self.source()
         digest = hashlib.sha1(text.encode()).hexdigest()[:10]
         folder = cache_dir() / "mutants" / f"{self.module_name}__{self.name}__{digest}"
@@ -70,7 +76,12 @@ class Mutant:
         target = folder / f"{self.module_name}.py"
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
-        unique = f"mtdg_mutant_{self.module_name}_{self.name}"
+        return target
+
+    def module(self) -> ModuleType:
+        """Write the mutated source to the cache folder and import it from there."""
+        target = self.write()
+        unique = self.unique_name
         spec = importlib.util.spec_from_file_location(unique, target)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -82,10 +93,14 @@ class Mutant:
 
 
 def solution_path(module_name: str) -> Path:
-    spec = importlib.util.find_spec(f"solutions.{module_name}")
-    if spec is None or spec.origin is None:
-        raise MutantError(f"mutants need the reference solutions; solutions/{module_name}.py is not installed")
-    return Path(spec.origin)
+    """The reference's file, found in the solutions package's folders (without looking the module itself
+    up, which a judging process refuses: grader/judge.py)."""
+    spec = importlib.util.find_spec("solutions")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / f"{module_name}.py"
+        if candidate.is_file():
+            return candidate
+    raise MutantError(f"mutants need the reference solutions; solutions/{module_name}.py is not installed")
 
 
 def _literal(tree: ast.Module, name: str, default: object) -> object:

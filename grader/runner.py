@@ -25,16 +25,9 @@ from minitorch_dg.backends import cuda as cuda_env
 
 from . import memory as memory_limits
 from .contract import IMPORT_FAILED
+from .crashes import EXIT_ADVICE, signal_reason
 from .paths import project_root
 
-SIGNAL_REASONS = {
-    signal.SIGSEGV: "crashed with a segmentation fault (SIGSEGV): an out-of-bounds access in compiled code?",
-    signal.SIGBUS: "crashed with a bus error (SIGBUS)",
-    signal.SIGFPE: "crashed with a floating-point exception (SIGFPE)",
-    signal.SIGABRT: "aborted (SIGABRT)",
-    signal.SIGXCPU: "used up its CPU-time limit (SIGXCPU)",
-    signal.SIGKILL: "was killed (SIGKILL), probably for exceeding a limit",
-}
 
 
 @dataclass
@@ -144,6 +137,18 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def _kill_workers(events: list[dict[str, object]]) -> None:
+    """Kill the process group of every exercise worker the child reported starting (grader/judge.py): a
+    worker has its own group, which the child's does not include; the judge kills it too, unless it died."""
+    for event in list(events):
+        pgid = event.get("pgid") if event.get("event") == "worker" else None
+        if type(pgid) is int and pgid > 1:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
 def run_tests(
     exercise: str,
     files: list[str],
@@ -211,6 +216,7 @@ def run_tests(
             _kill_group(proc)
             proc.wait()
         _kill_group(proc)  # grandchildren left behind (a fork bomb, a stray worker)
+        _kill_workers(events)
         reader.join(timeout=5)
         log.seek(0, os.SEEK_END)
         size = log.tell()
@@ -234,6 +240,7 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
     hint_when: dict[str, str] = {}
     last_started = ""
     environment = ""  # the child cannot run these tests here (numba.cuda does not import): the one-line reason
+    broken = ""  # the exercise's worker crashed, exited or hung while loading the module: every test failed on it
     done = False
     for event in events:
         kind = event.get("event")
@@ -243,6 +250,8 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
                 hint_when[item["id"]] = str(item.get("hint_when", "") or "")
         elif kind == "environment":
             environment = str(event.get("message", ""))
+        elif kind == "broken":  # a judged exercise's worker could not load its module (grader/judge.py)
+            broken = str(event.get("reason", ""))
         elif kind == "contract":
             result.contract = list(event.get("problems", []))  # type: ignore[arg-type]
         elif kind == "start":
@@ -273,12 +282,13 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
     elif timed_out:
         result.reason = f"timed out after {limits.wall_seconds:g} s{where} (an infinite loop, or far too slow)"
     elif returncode < 0:
-        result.reason = f"the test process {_signal_reason(-returncode)}{where}"
+        result.reason = f"the test process {signal_reason(-returncode)}{where}"
     elif not done:
         result.reason = (
-            f"the test process exited (code {returncode}){where} before all tests reported: "
-            "exercise code must not call os._exit, sys.exit or quit"
+            f"the test process exited (code {returncode}){where} before all tests reported: {EXIT_ADVICE}"
         )
+    if broken and not result.reason:
+        result.reason = broken
     if environment and not result.reason:
         result.reason = environment
     if not tests and not result.reason:
@@ -301,9 +311,3 @@ def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool,
     return result
 
 
-def _signal_reason(number: int) -> str:
-    try:
-        sig = signal.Signals(number)
-    except ValueError:
-        return f"was killed by signal {number}"
-    return SIGNAL_REASONS.get(sig, f"was killed by {sig.name}")

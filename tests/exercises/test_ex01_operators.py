@@ -10,10 +10,12 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from minitorch_dg import course
+from grader import judge
 from tests.support.compare import assert_close
 
-ops = course.ExerciseProxy("ex01")
+# ex01 runs in a worker process (grader/judge.py): each call returns a float, a bool, a list of numbers or a
+# function that stays in the worker; a lambda passed to it travels as code.
+ops = judge.exercise("ex01", results=judge.NUMBERS)
 
 small = st.floats(min_value=-100.0, max_value=100.0, allow_nan=False, allow_infinity=False)
 positive = st.floats(min_value=1e-3, max_value=1e3, allow_nan=False)

@@ -1,9 +1,11 @@
 """Red team: submissions that try to cheat the grader. Each is the *reference* solution plus a cheat, so
 it would score full marks if the cheat went unnoticed; it must score 0 on that exercise, with a reason.
 
-Every cheat runs twice: as submitted (the static policy refuses it before anything runs, naming the file,
-line and rule) and with `--no-policy` where the runtime guard is what stops it (instructors use that flag
-to test the guard; students' grading never skips the policy).
+Every cheat runs twice: as submitted to ex01 (the static policy refuses it before anything runs, naming the
+file, line and rule) and with `--no-policy` where the runtime guard is what stops it (instructors use that
+flag to test the guard; students' grading never skips the policy). ex01's code now runs in a worker process
+outside the judge (grader/judge.py; its attacks are in test_redteam_judge.py), so the runtime guard is tried
+on ex02, which still runs in the grading child: each cheat is appended to ex02's reference there.
 """
 
 from __future__ import annotations
@@ -89,10 +91,20 @@ CHEATS: dict[str, tuple[str, str, str | None]] = {
 }
 
 
-def _grade(mtdg: Mtdg, tmp_path: Path, source: str, *extra: str) -> tuple[dict[str, Any], str]:
-    sub = make_submission(tmp_path / "sub", ex01_operators=source)
+# The runtime variant of cheats whose ex01 code redefines an ex01 function: the same attack at ex02's module level.
+IN_EX02 = {
+    "os._exit(0) inside a function": "import os\nos._exit(0)\n",
+    "importing torch": "import torch\n",
+    "reading a frame of the test": "import sys\n_caller = sys._getframe(0)\n",
+    "reading another exercise's reference": f"_copied = open({str(ROOT / 'solutions' / 'ex03_tensor_data.py')!r}).read()\n",
+}
+
+
+def _grade(mtdg: Mtdg, tmp_path: Path, source: str, *extra: str, exercise: str = "ex01") -> tuple[dict[str, Any], str]:
+    module = {"ex01": "ex01_operators", "ex02": "ex02_autodiff"}[exercise]
+    sub = make_submission(tmp_path / "sub", **{module: source})
     out = tmp_path / "r.json"
-    result = mtdg("grade", "ex01", "--submission", str(sub), "--json", str(out), "--seed", "11",
+    result = mtdg("grade", exercise, "--submission", str(sub), "--json", str(out), "--seed", "11",
                   "--timeout", "60", "--test-timeout", "10", *extra)
     assert out.exists(), f"no report written:\n{result.stdout}\n{result.stderr}"
     assert "Traceback" not in result.stderr, result.stderr
@@ -116,14 +128,14 @@ RUNTIME = [name for name, (_, _, said) in CHEATS.items() if said is not None]
 @pytest.mark.parametrize("cheat", RUNTIME)
 def test_the_runtime_guard_stops_the_cheat_without_the_policy(cheat: str, mtdg: Mtdg, tmp_path: Path) -> None:
     code, _, said = CHEATS[cheat]
-    ex01, _ = _grade(mtdg, tmp_path, "solution+" + code, "--no-policy")
-    assert ex01["points"] == 0, f"{cheat}: scored {ex01['points']} ({ex01['reason']})"
-    assert said is not None and said in ex01["reason"], f"{cheat}: reason {ex01['reason']!r} lacks {said!r}"
+    ex02, _ = _grade(mtdg, tmp_path, "solution+" + IN_EX02.get(cheat, code), "--no-policy", exercise="ex02")
+    assert ex02["points"] == 0, f"{cheat}: scored {ex02['points']} ({ex02['reason']})"
+    assert said is not None and said in ex02["reason"], f"{cheat}: reason {ex02['reason']!r} lacks {said!r}"
     assert not (ROOT / "tests" / "conftest_injected.py").exists(), "the injected conftest was written"
 
 
 def test_a_memory_bomb_scores_zero_with_the_reason(mtdg: Mtdg, tmp_path: Path) -> None:
-    ex01, _ = _grade(mtdg, tmp_path, "solution+_hoard = [0.0] * (2 ** 40)\n")
+    ex01, _ = _grade(mtdg, tmp_path, "solution+_hoard = [0.0] * (2 ** 40)\n", exercise="ex02")
     assert ex01["points"] == 0
     assert "out of memory" in ex01["reason"], ex01["reason"]
 

@@ -7,10 +7,12 @@ import random
 import pytest
 import torch
 
-from minitorch_dg import course
+from grader import judge
 from tests.support.compare import assert_close
 
-ops = course.ExerciseProxy("ex01")
+# ex01 runs in a worker process (grader/judge.py): each call returns a float, a bool, a list of numbers or a
+# function that stays in the worker; a lambda passed to it travels as code.
+ops = judge.exercise("ex01", results=judge.NUMBERS)
 
 UNARY = {
     "neg": (torch.neg, -50.0, 50.0),

@@ -1,0 +1,421 @@
+"""The untrusted side of grading: one process per exercise run that holds the framework and the student's module.
+
+    python -m grader.worker --requests-fd R --replies-fd W --exercise ex01 --root DIR
+                            [--submission DIR] [--mutant-file FILE --mutant-name NAME --mutant-label TEXT]
+
+The judge (grader/judge.py: pytest, torch, the expected values) writes requests on fd R and reads replies on
+fd W. Every message is a frame: a 4-byte big-endian length, then that many bytes of UTF-8 JSON. Standard
+output and standard error are not the channel: whatever the student prints goes to the judge's log.
+
+Requests (from the trusted judge, so they may carry code):
+    {"seq": n, "op": "load"}                       import the exercise's module; reply {"api": {...}}
+    {"seq": n, "op": "call", "fn": V, "args": [V...], "kwargs": [[name, V]...], "drop": [ref ids]}
+Replies (data only, checked strictly by the judge):
+    {"seq": n, "ok": true, "value": V} / {"seq": n, "ok": true, "api": {...}}
+    {"seq": n, "ok": false, "error": {"type": "ValueError", "message": "...", "where": "file:line in f"}}
+
+A value V is a dict with one tag (see `encode_value` / `decode_argument`): {"n": null}, {"b": bool},
+{"i": "digits"}, {"f": float.hex}, {"s": str}, {"l": [V...]}, {"t": [V...]}, {"d": [[str, V]...]},
+{"a": base64 of .npy bytes}, {"r": id, "k": type name} (an object kept here, e.g. the function `map(fn)`
+returns). Only the judge sends {"x": name} (an attribute of the exercise module), {"c": base64 of a marshalled
+code object} (a small function of the test, such as `lambda v: v * v`) and {"it": [V...]} (an iterator).
+
+This module imports the standard library, numpy (for arrays) and the framework's course module, and nothing
+of torch, pytest, the tests or the rest of the grader: contract.py imports its `describe_api` from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import builtins
+import importlib.util
+import inspect
+import io
+import json
+import marshal
+import math
+import os
+import struct
+import sys
+import traceback
+import types
+from types import ModuleType
+from typing import Any
+
+HEADER = struct.Struct(">I")
+MAX_REQUEST_BYTES = 256 * 1024 * 1024  # the judge is trusted; this only stops a corrupted length
+MAX_TEXT = 4000  # characters of an exception message sent back (the judge truncates again)
+MAX_DEPTH = 32  # nesting of a value sent back
+
+
+class ProtocolError(Exception):
+    """A frame was truncated, too large or not JSON: the channel cannot be trusted any more."""
+
+
+# -- frames (shared with the judge) ---------------------------------------------------------------------
+
+
+def read_exactly(fd: int, size: int) -> bytes:
+    """`size` bytes from `fd`; fewer only at end of file (the caller decides whether that is an error)."""
+    chunks: list[bytes] = []
+    left = size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int, limit: int) -> bytes | None:
+    """The next frame's payload; None at a clean end of file; ProtocolError when truncated or over `limit`."""
+    header = read_exactly(fd, HEADER.size)
+    if not header:
+        return None
+    if len(header) < HEADER.size:
+        raise ProtocolError("the channel closed in the middle of a frame header")
+    (size,) = HEADER.unpack(header)
+    if size > limit:
+        raise ProtocolError(f"a frame of {size} bytes is over the limit of {limit}")
+    payload = read_exactly(fd, size)
+    if len(payload) < size:
+        raise ProtocolError("the channel closed in the middle of a frame")
+    return payload
+
+
+def write_frame(fd: int, payload: bytes) -> None:
+    """Write one frame (length, then `payload`) to `fd`, all of it."""
+    data = HEADER.pack(len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+# -- the exercise module's public API as data (used by the contract check on both sides) ------------------
+
+
+def signature_text(obj: Any) -> str:
+    """A callable's parameters as one comparable line: names, `*args`, `**kwargs`, `kw:` for keyword-only
+    parameters and `=default` for defaults; "(?)" when Python cannot tell (a builtin, say)."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return "(?)"
+    params = []
+    for p in sig.parameters.values():
+        text = p.name if p.kind is not p.VAR_POSITIONAL else "*" + p.name
+        if p.kind is p.VAR_KEYWORD:
+            text = "**" + p.name
+        if p.kind is p.KEYWORD_ONLY:
+            text = "kw:" + text
+        if p.default is not p.empty:
+            text += f"={p.default!r}"
+        params.append(text)
+    return "(" + ", ".join(params) + ")"
+
+
+def class_members(cls: type) -> dict[str, str]:
+    """The public methods of `cls` (and `__init__`), each with its signature_text; static and class
+    methods count by their underlying function."""
+    out: dict[str, str] = {}
+    for name, value in vars(cls).items():
+        if name.startswith("_") and name != "__init__":
+            continue
+        func = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+        if inspect.isfunction(func):
+            out[name] = signature_text(func)
+    return out
+
+
+def public_api(module: ModuleType) -> dict[str, Any]:
+    """Functions and classes that `module` itself defines and does not hide with a leading underscore.
+
+    Names a module imports (say, the element functions ex07 takes from the framework) are not its own
+    API: an object counts only when its `__module__` is the module's name."""
+    api: dict[str, Any] = {}
+    for name, value in vars(module).items():
+        if name.startswith("_"):
+            continue
+        if (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == module.__name__:
+            api[name] = value
+    return api
+
+
+def describe_api(module: ModuleType) -> dict[str, dict[str, Any]]:
+    """`public_api` as plain data: {name: {"kind": "function", "signature": "(x, y)"}} or
+    {name: {"kind": "class", "members": {method: signature}}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in public_api(module).items():
+        if inspect.isclass(value):
+            out[name] = {"kind": "class", "members": class_members(value)}
+        else:
+            out[name] = {"kind": "function", "signature": signature_text(value)}
+    return out
+
+
+# -- values --------------------------------------------------------------------------------------------
+
+
+class Handles:
+    """Objects that are not data (functions, framework objects), kept here and named by an integer id."""
+
+    def __init__(self) -> None:
+        self.objects: dict[int, Any] = {}
+        self.next_id = 1
+
+    def keep(self, value: Any) -> int:
+        handle = self.next_id
+        self.next_id += 1
+        self.objects[handle] = value
+        return handle
+
+    def get(self, handle: int) -> Any:
+        try:
+            return self.objects[handle]
+        except KeyError:
+            raise LookupError(f"the exercise process holds no object #{handle} (it was released)") from None
+
+    def drop(self, handles: list[int]) -> None:
+        for handle in handles:
+            self.objects.pop(handle, None)
+
+
+def encode_value(value: Any, handles: Handles, depth: int = 0) -> dict[str, Any]:
+    """A tagged JSON value for `value`; objects that are not data are kept in `handles` and sent as refs."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"the result is nested more than {MAX_DEPTH} levels deep")
+    if value is None:
+        return {"n": None}
+    if isinstance(value, bool):
+        return {"b": bool(value)}
+    if isinstance(value, int):
+        return {"i": str(int.__index__(value))}
+    if isinstance(value, float):
+        return {"f": float.hex(float.__float__(value))}
+    if isinstance(value, str):
+        return {"s": str.__str__(value)}
+    if isinstance(value, (list, tuple)):
+        tag = "l" if isinstance(value, list) else "t"
+        return {tag: [encode_value(v, handles, depth + 1) for v in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"d": [[str(k), encode_value(v, handles, depth + 1)] for k, v in value.items()]}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(value, numpy.generic):
+            return encode_value(value.item(), handles, depth)
+        if isinstance(value, numpy.ndarray):
+            buffer = io.BytesIO()
+            numpy.save(buffer, numpy.ascontiguousarray(value), allow_pickle=False)
+            return {"a": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    return {"r": handles.keep(value), "k": type(value).__name__[:60]}
+
+
+FUNCTION_GLOBALS = {"__builtins__": builtins, "math": math}  # what a function sent by a test may name
+
+
+def decode_argument(value: Any, handles: Handles, module: ModuleType | None) -> Any:
+    """The Python value of a tagged value from the judge (see the module docstring)."""
+    if not isinstance(value, dict) or len(value) not in (1, 2):
+        raise ProtocolError(f"malformed value from the judge: {value!r:.80}")
+    tag, data = next(iter(value.items()))
+    if tag == "n":
+        return None
+    if tag in ("b", "s"):
+        return data
+    if tag == "i":
+        return int(data)
+    if tag == "f":
+        return float.fromhex(data)
+    if tag in ("l", "t", "it"):
+        items = [decode_argument(v, handles, module) for v in data]
+        return items if tag == "l" else tuple(items) if tag == "t" else iter(items)
+    if tag == "d":
+        return {k: decode_argument(v, handles, module) for k, v in data}
+    if tag == "a":
+        import numpy
+
+        return numpy.load(io.BytesIO(base64.b64decode(data)), allow_pickle=False)
+    if tag == "r":
+        return handles.get(int(data))
+    if tag == "x":
+        if module is None:
+            raise ProtocolError("an exercise attribute was asked for before the module was loaded")
+        return getattr(module, str(data))
+    if tag == "c":
+        code = marshal.loads(base64.b64decode(data))
+        return types.FunctionType(code, dict(FUNCTION_GLOBALS), value.get("name", code.co_name))
+    raise ProtocolError(f"unknown value tag {tag!r} from the judge")
+
+
+# -- serving -------------------------------------------------------------------------------------------
+
+
+class Worker:
+    """The state of one worker: the exercise module once loaded, the objects kept for the judge."""
+
+    def __init__(self, exercise: str, root: str, exercise_dirs: list[str]) -> None:
+        self.exercise = exercise
+        self.root = os.path.join(os.path.abspath(root), "")
+        self.exercise_dirs = [os.path.join(os.path.abspath(d), "") for d in exercise_dirs]
+        self.module: ModuleType | None = None
+        self.handles = Handles()
+
+    def where(self, tb: Any) -> str:
+        """'exercises/ex01_operators.py:42 in sigmoid': the deepest frame in exercise code, or ''."""
+        found = ""
+        for entry in traceback.extract_tb(tb):
+            filename = os.path.abspath(entry.filename)
+            if any(filename.startswith(d) for d in self.exercise_dirs):
+                shown = filename[len(self.root):] if filename.startswith(self.root) else filename
+                found = f"{shown}:{entry.lineno} in {entry.name}"
+        return found
+
+    def error(self, error: BaseException) -> dict[str, Any]:
+        try:
+            message = str(error)
+        except BaseException:  # noqa: BLE001 - a __str__ that raises still gets reported
+            message = "(the exception's message could not be read)"
+        return {"type": type(error).__name__[:60], "message": message[:MAX_TEXT], "where": self.where(error.__traceback__)}
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Serve one request; any exception of the exercise code becomes an error reply."""
+        from minitorch_dg import course
+
+        op = request.get("op")
+        try:
+            if op == "load":
+                self.module = course.load(self.exercise)
+                return {"ok": True, "api": describe_api(self.module)}
+            if op == "call":
+                self.handles.drop([int(h) for h in request.get("drop", [])])
+                if self.module is None:
+                    self.module = course.load(self.exercise)
+                target = decode_argument(request["fn"], self.handles, self.module)
+                args = [decode_argument(a, self.handles, self.module) for a in request.get("args", [])]
+                kwargs = {str(k): decode_argument(v, self.handles, self.module) for k, v in request.get("kwargs", [])}
+                result = target(*args, **kwargs)
+                return {"ok": True, "value": encode_value(result, self.handles)}
+            raise ProtocolError(f"unknown request {op!r}")
+        except ProtocolError:
+            raise
+        except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are answers too
+            return {"ok": False, "error": self.error(error)}
+
+
+def serve(worker: Worker, requests_fd: int, replies_fd: int) -> int:
+    """Answer requests until the judge closes the channel; 0 on a clean end, 2 on a protocol error."""
+    while True:
+        try:
+            frame = read_frame(requests_fd, MAX_REQUEST_BYTES)
+            if frame is None:
+                return 0
+            request = json.loads(frame)
+            reply = worker.handle(request)
+        except ProtocolError as error:
+            print(f"grader.worker: {error}", file=sys.stderr)
+            return 2
+        reply["seq"] = request.get("seq")
+        try:
+            payload = json.dumps(reply).encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as error:
+            payload = json.dumps({"seq": request.get("seq"), "ok": False, "error": {
+                "type": type(error).__name__, "message": f"the result could not be sent: {error}"[:MAX_TEXT],
+                "where": ""}}).encode("utf-8")
+        write_frame(replies_fd, payload)
+
+
+def install_sources(exercise: str, submission: str | None, mutant: tuple[str, str, str] | None) -> list[str]:
+    """Put the submission's folder before exercises/ and install a mutant module, as the grading child did
+    in-process before; return the folders whose files count as exercise code."""
+    from minitorch_dg import course
+
+    import exercises
+
+    if submission:
+        exercises.__path__.insert(0, submission)
+    folders = list(exercises.__path__)
+    if mutant is not None:
+        path, name, label = mutant
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load the mutant module {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        course.install(exercise, module, label)
+        folders.append(os.path.dirname(path))
+    return folders
+
+
+# Until the worker runs as its own user (issue #14, phase 2), it refuses for itself what that user will not be
+# able to do. Exercise code runs in this process and can undo it: a courtesy against accidents and casual
+# attempts, not a security boundary (docs/design.md, "Grading").
+_PROCESS_EVENTS = frozenset({"os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
+                             "subprocess.Popen", "pty.spawn", "os.kill", "os.killpg"})
+_PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.remove", "os.rename", "os.rmdir", "os.mkdir",
+                          "os.symlink", "os.link", "os.chmod", "os.truncate", "shutil.rmtree", "shutil.move"})
+_REFUSED_IMPORTS = ("torch", "pytest", "_pytest", "hypothesis", "tests", "grader.")
+
+
+class _RefusedImports:
+    """Refuses the judge's modules (torch, pytest, the tests, the grader) and the graded exercise's reference."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if (self.reference and name == self.reference) or (name.startswith(_REFUSED_IMPORTS) or name in ("torch", "pytest", "tests")) \
+                and name != "grader.worker":
+            raise ImportError(f"{name} is not available to exercise code (it belongs to the judge)")
+        return None
+
+
+def refuse_for_itself(root: str, exercise_module: str, seal_reference: bool) -> None:
+    """Refuse new processes and signals, imports of the judge's modules and any use of the tests, the
+    grader, .git and the judge's /proc entry; with `seal_reference` (student code is graded), also the
+    graded exercise's reference, as a module and as a file."""
+    base = os.path.realpath(root)
+    protected = tuple(os.path.join(base, name) for name in ("tests", "grader", ".git"))
+    protected += (f"/proc/{os.getppid()}",)
+    if seal_reference:
+        protected += (os.path.join(base, "solutions", exercise_module + "."),
+                      os.path.join(base, "solutions", "__pycache__", exercise_module + "."))
+    sys.meta_path.insert(0, _RefusedImports(f"solutions.{exercise_module}" if seal_reference else ""))
+
+    def audit(event: str, args: tuple[Any, ...]) -> None:
+        if event in _PROCESS_EVENTS:
+            raise PermissionError(f"exercise code may not use {event} (processes and signals are off limits)")
+        if event in _PATH_EVENTS and args and isinstance(args[0], (str, bytes, os.PathLike)):
+            target = os.path.realpath(os.fsdecode(args[0]))
+            if target.startswith(protected):
+                raise PermissionError(f"exercise code may not open {target}")
+
+    sys.addaudithook(audit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="grader.worker")
+    parser.add_argument("--requests-fd", type=int, required=True)
+    parser.add_argument("--replies-fd", type=int, required=True)
+    parser.add_argument("--exercise", required=True)
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--submission")
+    parser.add_argument("--mutant-file")
+    parser.add_argument("--mutant-name", default="mtdg_mutant")
+    parser.add_argument("--mutant-label", default="mutant")
+    args = parser.parse_args(argv)
+    mutant = (args.mutant_file, args.mutant_name, args.mutant_label) if args.mutant_file else None
+    folders = install_sources(args.exercise, args.submission, mutant)
+    from minitorch_dg import course
+
+    student = mutant is None and course.plan().source_of(args.exercise) == "exercises"
+    refuse_for_itself(args.root, course.module_name(args.exercise), seal_reference=student)
+    worker = Worker(args.exercise, args.root, folders)
+    return serve(worker, args.requests_fd, args.replies_fd)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
