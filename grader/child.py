@@ -33,6 +33,9 @@ from grader.guard import Guard
 
 MUTANTS_DIR = os.sep + "mutants" + os.sep  # a mutant module is exercise code too
 MAX_MESSAGE = 2000
+# Seconds a judged exercise's worker may take to start and import the module (numba and the framework; far
+# more on a busy machine with a cold cache): not the per-test limit, which a test's own work gets in full.
+LOAD_SECONDS = 30.0
 
 
 class TestTimeout(BaseException):
@@ -421,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     elif judged:  # exercise code runs in a worker process; this process never imports it (grader/judge.py)
         sys.meta_path.insert(0, judge.ExerciseImportBlocker(args.exercise))
         judge.configure(submission=args.submission, mutant=args.mutant, call_timeout=args.test_timeout,
-                        load_timeout=args.test_timeout, strict=True, prestart=True,
+                        load_timeout=max(args.test_timeout, LOAD_SECONDS), strict=True, prestart=True,
                         on_start=lambda pid: channel.send("worker", pgid=pid))
     elif not args.no_guard:
         reporter.guard = build_guard(args.submission, reporter.violation)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import ctypes
 import ctypes.util
 import io
@@ -629,7 +630,8 @@ class _ClientState:
             return self.loaded
         file = f"exercises/{module_name_of(self.exercise)}.py"
         try:
-            reply = worker.request({"op": "load"}, _settings.load_timeout, f"importing {file}")
+            with _test_alarm_paused():  # loading has its own limit, load_timeout
+                reply = worker.request({"op": "load"}, _settings.load_timeout, f"importing {file}")
         except BaseException as error:
             self.broken = error if isinstance(error, WorkerFailure) else WorkerFailure(
                 f"importing {file} did not finish ({type(error).__name__})")
@@ -671,6 +673,26 @@ class _ClientState:
             self.worker.close()
         if _settings.strict:
             assert_no_exercise_code(self.exercise)
+
+
+@contextlib.contextmanager
+def _test_alarm_paused() -> Iterator[None]:
+    """Stop the grading child's per-test alarm (ITIMER_REAL) while a worker loads the exercise's module, and
+    give the test its remaining time afterwards. Loading is what importing the module was in the grading
+    child, at collection and outside every test's time; a worker replaced after a crash loads again inside
+    the next test, and on a busy machine (CI: a cold Numba cache, two test processes) that took longer than
+    the whole per-test limit. The load has its own limit, `Settings.load_timeout`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+    if remaining:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        yield
+    finally:
+        if remaining:
+            signal.setitimer(signal.ITIMER_REAL, remaining, interval)
 
 
 def _fresh(error: BaseException) -> BaseException:

@@ -166,3 +166,15 @@ def test_the_honest_reference_scores_full_through_the_worker(mtdg: Mtdg, tmp_pat
     reference = (ROOT / "solutions" / "ex01_operators.py").read_text(encoding="utf-8")
     ex01 = _grade(mtdg, tmp_path, reference + "\nprint('a student debugging print')\n")
     assert ex01["points"] == pytest.approx(ex01["max_points"]) and not ex01["reason"], ex01["reason"]
+
+
+def test_a_slow_import_and_a_worker_restart_do_not_eat_the_next_tests_time(mtdg: Mtdg, tmp_path: Path) -> None:
+    """Loading the module has its own limit, not the per-test one: an honest module that takes longer to import
+    than a test may run (here 4 s against 3 s, as a cold Numba cache on a busy CI machine can), and a worker
+    replaced after one function killed it, must not fail the tests that run while it loads again."""
+    reference = (ROOT / "solutions" / "ex01_operators.py").read_text(encoding="utf-8")
+    source = reference + "\nimport os as _os\nimport time as _time\n\n_time.sleep(4)\n\n\ndef relu(x):\n    _os._exit(0)\n"
+    ex01 = _grade(mtdg, tmp_path, source, "--test-timeout", "3")
+    failed = [t["id"] for t in ex01["tests"] if t["outcome"] != "passed"]
+    assert failed and all("relu" in test_id for test_id in failed), failed
+    assert not ex01["reason"], ex01["reason"]
