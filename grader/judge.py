@@ -603,14 +603,16 @@ class _ClientState:
         self.starts = 0
         self.generation = 0
         self.dropped: list[int] = []
+        self.last_failure = ""  # the last WorkerFailure of a call: named when the restarts run out
 
     def start(self) -> WorkerProcess:
         if _settings.strict:
             assert_no_exercise_code(self.exercise)
         if self.worker is None or self.worker.closed:
             if self.starts > MAX_RESTARTS:
-                self.broken = WorkerFailure(f"the exercise process failed {self.starts} times; the remaining calls "
-                                            "are not run")
+                last = f" (the last time: {self.last_failure})" if self.last_failure else ""
+                self.broken = WorkerFailure(f"the exercise process failed {self.starts} times{last}; the remaining "
+                                            "calls are not run")
                 raise self.broken
             self.starts += 1
             self.generation += 1
@@ -625,13 +627,18 @@ class _ClientState:
         load it makes every later call fail with the same WorkerFailure."""
         if self.broken is not None:
             raise _fresh(self.broken)
+        if self.loaded is not None and self.worker is not None and not self.worker.closed:
+            return self.loaded
+        with _test_alarm_paused():  # starting a worker and loading the module: the judge's work, own limit
+            return self._start_and_load()
+
+    def _start_and_load(self) -> dict[str, Any]:
         worker = self.start()
         if self.loaded is not None:
             return self.loaded
         file = f"exercises/{module_name_of(self.exercise)}.py"
         try:
-            with _test_alarm_paused():  # loading has its own limit, load_timeout
-                reply = worker.request({"op": "load"}, _settings.load_timeout, f"importing {file}")
+            reply = worker.request({"op": "load"}, _settings.load_timeout, f"importing {file}")
         except BaseException as error:
             self.broken = error if isinstance(error, WorkerFailure) else WorkerFailure(
                 f"importing {file} did not finish ({type(error).__name__})")
@@ -660,13 +667,18 @@ class _ClientState:
                    "kwargs": [[k, encode_argument(v)] for k, v in kwargs.items()], "drop": self.dropped}
         self.dropped = []
         doing = _describe_call(label, args, kwargs)
-        reply = worker.request(payload, _settings.call_timeout, doing)
+        try:
+            reply = worker.request(payload, _settings.call_timeout, doing)
+        except WorkerFailure as failure:
+            self.last_failure = str(failure)
+            raise
         if not reply["ok"]:
             raise remote_exception(reply.get("error"))
         try:
             return decode_reply(reply.get("value"), client, self.results)
         except ProtocolError as error:
-            raise WorkerFailure(f"{doing} returned {error}") from None
+            self.last_failure = f"{doing} returned {error}"
+            raise WorkerFailure(self.last_failure) from None
 
     def close(self) -> None:
         if self.worker is not None:
