@@ -74,8 +74,8 @@ def _scaled(fresh: Tensor, value: Any) -> Tensor:
     its dtype (one kernel and no new tensor), else out of place (an integer temporary and a float value)."""
     if isinstance(value, (int, float)) and value == 1:
         return fresh
-    if fresh.dtype.is_floating_point and K.can_write_into("mul", fresh, fresh._other(value)):
-        return fresh.mul_(value)
+    if fresh.dtype.is_floating_point and _is_number(value):
+        return fresh.mul_(value)  # mul_ checks itself whether it can write in place
     return fresh * value
 
 
