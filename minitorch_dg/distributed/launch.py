@@ -9,7 +9,9 @@
 It is the one-machine launcher that tests and notebooks use (torchrun is the one for programs and for
 several machines). The processes are forks of the caller, so they start in milliseconds and see
 everything the caller set up (the course's source plan, installed exercise modules, the grader's guard).
-Rendezvous is a TCP store on 127.0.0.1 at a port the system chooses, so parallel jobs never collide.
+Rendezvous is a FileStore in a fresh temporary directory, so parallel jobs never collide. (A TCPStore
+served by the caller was tried first: one client connection in about 25 stalled for 5 s, and now and then
+a whole job hung in rendezvous, on a loaded 2-core machine; the file store showed neither in 900 jobs.)
 
 The ranks run on the caller's CPU backend, except when the caller has already run a parallel Numba
 kernel: a fork cannot use that thread pool, so the ranks then run on the simple backend (fine for the
@@ -17,16 +19,22 @@ small models of tests; programs that need speed start their ranks with torchrun)
 
 Failures never hang: when a rank raises, the others are stopped and `spawn` raises `JobFailed` naming the
 rank and its error; when the whole job takes longer than `timeout` seconds, every rank is stopped and
-`JobFailed` names the ranks that had not finished.
+`JobFailed` names the ranks that had not finished and where each one was waiting (its innermost lines
+outside torch, from a faulthandler stack dump the launcher asks for before stopping it).
 """
 
 from __future__ import annotations
 
 import datetime
+import faulthandler
 import multiprocessing
 import multiprocessing.connection
 import os
+import re
+import shutil
+import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -41,16 +49,18 @@ class JobFailed(RuntimeError):
     """A distributed job did not complete: a rank raised, died, or the job ran out of time."""
 
 
-def _run_rank(fn: Callable[..., Any], rank: int, world_size: int, port: int, args: Sequence[Any],
+def _run_rank(fn: Callable[..., Any], rank: int, world_size: int, store_path: str, args: Sequence[Any],
               timeout: float, conn: Any) -> None:
     """The body of one rank's process: join the group, run fn, send back ('ok', value) or ('error', text)."""
     import torch
     import torch.distributed as dist
 
     torch.set_num_threads(1)  # one core per rank; also keeps torch's thread pool out of the forked child
+    stack_file = open(_stack_path(store_path, rank), "w")  # noqa: SIM115  (open for the process's lifetime)
+    faulthandler.register(signal.SIGUSR1, file=stack_file, all_threads=False)  # the parent asks at the deadline
     try:
-        store = dist.TCPStore("127.0.0.1", port, world_size, is_master=False,
-                              timeout=datetime.timedelta(seconds=timeout))
+        store = dist.FileStore(store_path, world_size)
+        store.set_timeout(datetime.timedelta(seconds=timeout))
         init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
         if _numba_thread_pool_started():
             with use_backend("simple"):
@@ -68,6 +78,49 @@ def _run_rank(fn: Callable[..., Any], rank: int, world_size: int, port: int, arg
         conn.close()
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _stack_path(store_path: str, rank: int) -> str:
+    """Where rank `rank` writes its Python stack when the parent sends SIGUSR1 (beside the job's store)."""
+    return os.path.join(os.path.dirname(store_path), f"stack-{rank}")
+
+
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<name>\S+)')
+
+
+def _where_ranks_wait(processes: Sequence[Any], ranks: Sequence[int], store_path: str) -> str:
+    """Ask each rank still running for its Python stack (faulthandler, SIGUSR1); describe where each waits.
+
+    Returns e.g. " Where they were: rank 0 at ex14_distributed.py:57 in _exchange <- ex14_distributed.py:87
+    in ring_all_reduce." Frames inside torch are left out: the student's own line is the one that matters.
+    """
+    for rank in ranks:
+        if processes[rank].is_alive() and processes[rank].pid is not None:
+            os.kill(processes[rank].pid, signal.SIGUSR1)
+    places = []
+    deadline = time.monotonic() + 1.0
+    for rank in ranks:
+        text = ""
+        while not text and time.monotonic() < deadline:  # the handler writes at once; give it a moment
+            time.sleep(0.05)
+            with open(_stack_path(store_path, rank)) as stack:
+                text = stack.read()
+        frames = []
+        for match in _FRAME.finditer(text):  # innermost first, down to this launcher's _run_rank
+            if match["file"] == __file__:
+                break
+            if not _is_plumbing(match["file"]):
+                frames.append(match)
+        if frames:
+            where = " <- ".join(f"{os.path.basename(m['file'])}:{m['line']} in {m['name']}" for m in frames[:3])
+            places.append(f"rank {rank} at {where}")
+    return f" Where they were: {'; '.join(places)}." if places else ""
+
+
+def _is_plumbing(path: str) -> bool:
+    """Frames of torch and multiprocessing: true, but not where the student's code waits."""
+    parts = path.split(os.sep)
+    return "torch" in parts or "multiprocessing" in parts
 
 
 def _numba_thread_pool_started() -> bool:
@@ -101,27 +154,28 @@ def spawn(fn: Callable[..., Any], world_size: int, args: Sequence[Any] = (), tim
     if not isinstance(world_size, int) or world_size < 1:
         raise ValueError(f"world_size must be a positive int, got {world_size!r}")
     context = multiprocessing.get_context("fork")
-    store = dist.TCPStore("127.0.0.1", 0, world_size + 1, is_master=True,
-                          timeout=datetime.timedelta(seconds=timeout), wait_for_workers=False)
+    rendezvous = tempfile.mkdtemp(prefix="mtdg-rendezvous-")
+    store_path = os.path.join(rendezvous, "store")
     processes, receivers = [], {}
     try:
         for rank in range(world_size):
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(target=_run_rank, name=f"mtdg-rank-{rank}", daemon=True,
-                                      args=(fn, rank, world_size, store.port, tuple(args), timeout, sender))
+                                      args=(fn, rank, world_size, store_path, tuple(args), timeout, sender))
             process.start()
             sender.close()
             processes.append(process)
             receivers[receiver] = rank
-        return _collect(processes, receivers, world_size, timeout)
+        return _collect(processes, receivers, world_size, timeout, store_path)
     finally:
         _stop(processes)
         for receiver in receivers:
             receiver.close()
-        del store
+        shutil.rmtree(rendezvous, ignore_errors=True)
 
 
-def _collect(processes: list[Any], receivers: dict[Any, int], world_size: int, timeout: float) -> list[Any]:
+def _collect(processes: list[Any], receivers: dict[Any, int], world_size: int, timeout: float,
+             store_path: str) -> list[Any]:
     """Wait for every rank's answer; raise JobFailed at the first error, death or the deadline."""
     results: dict[int, Any] = {}
     deadline = time.monotonic() + timeout
@@ -133,7 +187,7 @@ def _collect(processes: list[Any], receivers: dict[Any, int], world_size: int, t
             raise JobFailed(
                 f"the job of {world_size} processes did not finish within {timeout:g} s; rank(s) {missing} were still "
                 "running and have been stopped (is a rank waiting for a send, recv or collective that another rank "
-                "never makes?)"
+                "never makes?)" + _where_ranks_wait(processes, missing, store_path)
             )
         for receiver in multiprocessing.connection.wait(list(waiting), timeout=min(left, 0.5)):
             rank = waiting.pop(receiver)

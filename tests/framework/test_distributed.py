@@ -3,6 +3,7 @@ hand-over to torch, the launcher's failure handling, DDP's own checks, DataLoade
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -141,6 +142,14 @@ def test_a_hanging_job_is_stopped_at_the_timeout() -> None:
     with pytest.raises(dist.JobFailed, match=r"did not finish within 3 s; rank\(s\) \[0, 1\]"):
         dist.spawn(_rank_zero_waits_forever, 2, timeout=3)
     assert time.monotonic() - started < 10
+
+
+def test_a_hanging_job_says_where_each_rank_waits() -> None:
+    with pytest.raises(dist.JobFailed) as failure:
+        dist.spawn(_rank_zero_waits_forever, 2, timeout=3)
+    assert re.search(r"Where they were: rank 0 at comm\.py:\d+ in recv <- test_distributed\.py:\d+ in "
+                     r"_rank_zero_waits_forever; rank 1 at test_distributed\.py:\d+ in _rank_zero_waits_forever\.$",
+                     str(failure.value)), str(failure.value)
 
 
 def _unused_parameter(rank: int, world_size: int) -> str:
