@@ -25,6 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from minitorch_dg import course
+from minitorch_dg.cache_root import cache_root
 from minitorch_dg.errors import CourseError
 
 from . import classroom, formats, hints, report, state
@@ -56,6 +57,35 @@ def progress(exercises: Sequence[Exercise], what: str) -> "tqdm[Exercise]":
 def _banner(catalog: Catalog) -> None:
     where = "instructor copy (solutions available)" if course.solutions_available() else "student copy"
     _print(dim_line(f"{catalog.title} · {where} · {sys.executable}"))
+
+
+HONOUR_NOTE = (
+    "Note (shown once on this machine): mtdg is not running as root here, so nothing but your own restraint keeps "
+    "your exercise code away from the tests' files and the references: grading on your own machine is the honour "
+    "system, and the hidden tests draw fresh inputs on every run. docs/students.md, 'The rules your code is held "
+    "to', says what is checked where."
+)
+
+
+def _running_as_root() -> bool:
+    return getattr(os, "geteuid", lambda: -1)() == 0
+
+
+def honour_system_note() -> None:
+    """Say once per machine (a stamp in the course's cache folder) that, not running as root, the grader cannot
+    hide files from exercise code. As root (Gradescope, CI) nothing is said. A cache that cannot be written
+    means the note comes again next time, which is harmless."""
+    if _running_as_root():
+        return
+    stamp = cache_root() / "notices" / "honour-system"
+    if stamp.exists():
+        return
+    _print(dim_line(HONOUR_NOTE))
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text("mtdg showed the honour-system note on this machine\n")
+    except OSError:
+        pass
 
 
 def dim_line(text: str) -> str:
@@ -254,6 +284,7 @@ def cmd_check(args: argparse.Namespace, catalog: Catalog) -> int:
         _print(f"for example: mtdg check {catalog.exercises[0].id}")
         return 2
     ex = catalog.get(args.exercise)
+    honour_system_note()
     rep = _run_reports([ex], catalog, args, hidden=False, command="check", seed=None)[0]
     _print()
     _print(report.table([rep]))
@@ -274,6 +305,7 @@ def cmd_grade(args: argparse.Namespace, catalog: Catalog) -> int:
     started = time.time()
     exercises = catalog.select(args.exercises)
     seed = args.seed if args.seed is not None else secrets.randbelow(10**9)
+    honour_system_note()
     _print(dim_line(f"hidden tests drawn with seed {seed} (to repeat this run: mtdg grade --seed {seed})"))
     reports = _run_reports(exercises, catalog, args, hidden=True, command="grade", seed=seed)
     _print()

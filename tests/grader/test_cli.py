@@ -95,3 +95,41 @@ def test_unknown_exercise_is_one_clear_line(mtdg: Mtdg) -> None:
     result = mtdg("check", "ex99")
     assert result.returncode == 2
     assert "there is no exercise" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_honour_system_note_is_said_once_when_not_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from grader import cli
+
+    monkeypatch.setenv("MTDG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(cli, "_running_as_root", lambda: False)
+    cli.honour_system_note()
+    first = capsys.readouterr().out
+    assert "not running as root" in first and "honour system" in first, first
+    cli.honour_system_note()
+    assert capsys.readouterr().out == "", "the note is said once per machine (a stamp in the cache folder)"
+    assert (tmp_path / "cache" / "notices" / "honour-system").is_file()
+
+
+def test_the_honour_system_note_is_not_said_as_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from grader import cli
+
+    monkeypatch.setenv("MTDG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(cli, "_running_as_root", lambda: True)
+    cli.honour_system_note()
+    assert capsys.readouterr().out == ""
+    assert not (tmp_path / "cache" / "notices").exists()
+
+
+def test_the_honour_system_note_survives_a_cache_it_cannot_write(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from grader import cli
+
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("MTDG_CACHE", str(blocker))
+    monkeypatch.setattr(cli, "_running_as_root", lambda: False)
+    cli.honour_system_note()
+    cli.honour_system_note()
+    assert capsys.readouterr().out.count("not running as root") == 2, "without a stamp the note comes again"
