@@ -26,6 +26,7 @@ import base64
 import contextlib
 import ctypes
 import ctypes.util
+import dis
 import io
 import json
 import marshal
@@ -237,16 +238,39 @@ def remote_exception(error: Any) -> BaseException:
 # -- values -----------------------------------------------------------------------------------------------
 
 
-def _code_of(function: types.FunctionType) -> dict[str, Any]:
-    """A test's small function as code the worker can rebuild; refused when it needs the test's variables."""
+FUNCTION_NAMES = frozenset({"math"})  # globals a test's small function may name (besides builtins)
+PROGRAM_NAMES = frozenset({"math", "mt", "ex"})  # a program's: also the framework and the exercise's module
+
+
+def _code_of(function: types.FunctionType, names: frozenset[str] = FUNCTION_NAMES, tag: str = "c") -> dict[str, Any]:
+    """A test's small function (or a program) as code the worker can rebuild; refused when it needs the test's
+    variables: closures, defaults and globals other than builtins and `names`."""
     code = function.__code__
-    outside = sorted(n for n in code.co_names if n != "math" and not hasattr(__import__("builtins"), n))
+    outside = sorted(n for n in _global_names(code) if n not in names and not hasattr(__import__("builtins"), n))
     if function.__closure__ or function.__defaults__ or function.__kwdefaults__ or outside:
+        allowed = "builtins and math" if names == FUNCTION_NAMES else f"builtins and {', '.join(sorted(names))}"
         raise TypeError(
             f"{function.__qualname__} cannot be sent to the exercise process: a function passed to exercise code "
-            "may use only its arguments, builtins and math" + (f" (it names {', '.join(outside)})" if outside else "")
+            f"may use only its arguments, {allowed}" + (f" (it names {', '.join(outside)})" if outside else "")
+            + ("; pass what it needs as arguments" if function.__closure__ or outside else "")
         )
-    return {"c": base64.b64encode(marshal.dumps(code)).decode("ascii"), "name": function.__name__}
+    return {tag: base64.b64encode(marshal.dumps(code)).decode("ascii"), "name": function.__name__}
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """The global names `code` and the functions and classes nested in it look up (a class body's own names,
+    which it stores before it reads them, are not global)."""
+    loaded, stored = set(), set()
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"):
+            loaded.add(str(instruction.argval))
+        elif instruction.opname == "STORE_NAME":
+            stored.add(str(instruction.argval))
+    found = loaded - stored
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            found |= _global_names(constant)
+    return found
 
 
 def encode_argument(value: Any) -> dict[str, Any]:
@@ -589,6 +613,16 @@ class ExerciseClient:
 
     def api(self) -> dict[str, Any]:
         return self._state.load()
+
+    def run_program(self, program: types.FunctionType, *args: Any, **kwargs: Any) -> Any:
+        """Run `program(*args, **kwargs)` in the worker and return its result (checked like any reply).
+
+        A program is a function of the test that builds what the exercise works on inside the worker (framework
+        objects such as Scalars or tensors never exist in the judge): besides its arguments and builtins it may
+        name `math`, `mt` (minitorch_dg) and `ex` (the exercise's module as the worker serves it). Like the
+        small functions passed to exercise code it travels as code: no closures, no defaults, no test globals.
+        """
+        return self.call(_code_of(program, PROGRAM_NAMES, "p"), program.__name__, args, kwargs)
 
 
 class _ClientState:

@@ -18,7 +18,9 @@ A value V is a dict with one tag (see `encode_value` / `decode_argument`): {"n":
 {"i": "digits"}, {"f": float.hex}, {"s": str}, {"l": [V...]}, {"t": [V...]}, {"d": [[str, V]...]},
 {"a": base64 of .npy bytes}, {"r": id, "k": type name} (an object kept here, e.g. the function `map(fn)`
 returns). Only the judge sends {"x": name} (an attribute of the exercise module), {"c": base64 of a marshalled
-code object} (a small function of the test, such as `lambda v: v * v`) and {"it": [V...]} (an iterator).
+code object} (a small function of the test, such as `lambda v: v * v`), {"p": the same} (a program: a function
+of the test that may also name `mt`, the framework, and `ex`, the exercise's module; `run_program` in the
+judge) and {"it": [V...]} (an iterator).
 
 This module imports the standard library, numpy (for arrays) and the framework's course module, and nothing
 of torch, pytest, the tests or the rest of the grader: contract.py imports its `describe_api` from here.
@@ -247,6 +249,14 @@ def decode_argument(value: Any, handles: Handles, module: ModuleType | None) -> 
     if tag == "c":
         code = marshal.loads(base64.b64decode(data))
         return types.FunctionType(code, dict(FUNCTION_GLOBALS), value.get("name", code.co_name))
+    if tag == "p":
+        if module is None:
+            raise ProtocolError("a program was sent before the module was loaded")
+        import minitorch_dg
+
+        code = marshal.loads(base64.b64decode(data))
+        scope = {**FUNCTION_GLOBALS, "mt": minitorch_dg, "ex": module}
+        return types.FunctionType(code, scope, value.get("name", code.co_name))
     raise ProtocolError(f"unknown value tag {tag!r} from the judge")
 
 
