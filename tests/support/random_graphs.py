@@ -28,6 +28,10 @@ class Program:
     inputs: tuple[float, ...]
     steps: tuple[Step, ...]
 
+    def as_data(self) -> list[list[Any]]:
+        """The steps as plain data, [[op, [arg, ...]], ...], for `run_steps` in another process."""
+        return [[step.op, list(step.args)] for step in self.steps]
+
     def describe(self) -> str:
         lines = []
         k = len(self.inputs)
@@ -110,10 +114,15 @@ def random_program(rng: random.Random, n_leaves: int = 3, n_steps: int = 12) -> 
 def run(program: Program, leaves: list[Any]) -> Any:
     """Evaluate on leaves of any framework that has the common operators; returns the sum of the last
     three values (so that several branches of the graph reach the output)."""
+    return run_steps(leaves, program.as_data())
+
+
+def run_steps(leaves: list[Any], steps: list[list[Any]]) -> Any:
+    """`run` on a program's steps as plain data (Program.as_data). It names only builtins, so the judge can
+    send it to the exercise's worker (grader/judge.py) and run it on the worker's Scalars."""
     values = list(leaves)
-    for step in program.steps:
-        x = [values[i] for i in step.args]
-        op = step.op
+    for op, args in steps:
+        x = [values[i] for i in args]
         if op == "neg":
             r = -x[0]
         elif op in ("log", "exp", "sigmoid", "relu", "tanh"):
