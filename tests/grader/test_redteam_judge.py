@@ -1,4 +1,5 @@
-"""Red team against the judge/worker split (grader/judge.py, grader/worker.py; issue #14), on ex01.
+"""Red team against the judge/worker split (grader/judge.py, grader/worker.py; issue #14), on ex01 (and the
+attacks that read the judge or lie, on ex02, whose tests run programs in the worker).
 
 The student controls only exercises/ex01_operators.py. Each attack is the untouched stub plus a cheat that
 replaces every public function, so it can only score by cheating: it must score 0 through the real
@@ -20,6 +21,8 @@ import pytest
 from tests.grader.conftest import ROOT, Mtdg, read_json
 
 STUB = (ROOT / "exercises" / "ex01_operators.py").read_text(encoding="utf-8")
+STUB_EX02 = (ROOT / "exercises" / "ex02_autodiff.py").read_text(encoding="utf-8")
+MODULES = {"ex01": "ex01_operators", "ex02": "ex02_autodiff"}
 
 # Appended to a cheat: every public function of the module becomes `_cheat`.
 EVERY_FUNCTION_CHEATS = """
@@ -113,12 +116,12 @@ LOAD_ATTACKS: dict[str, tuple[str, str]] = {
 }
 
 
-def _grade(mtdg: Mtdg, tmp_path: Path, source: str, *extra: str) -> dict[str, Any]:
+def _grade(mtdg: Mtdg, tmp_path: Path, source: str, *extra: str, exercise: str = "ex01") -> dict[str, Any]:
     folder = tmp_path / "sub"
     folder.mkdir(exist_ok=True)
-    (folder / "ex01_operators.py").write_text(source, encoding="utf-8")
+    (folder / f"{MODULES[exercise]}.py").write_text(source, encoding="utf-8")
     out = tmp_path / "r.json"
-    result = mtdg("grade", "ex01", "--submission", str(folder), "--json", str(out), "--seed", "11", "--no-policy",
+    result = mtdg("grade", exercise, "--submission", str(folder), "--json", str(out), "--seed", "11", "--no-policy",
                   "--timeout", "150", "--test-timeout", "5", *extra)
     assert out.exists(), f"no report written:\n{result.stdout}\n{result.stderr}"
     assert "Traceback" not in result.stdout, result.stdout
@@ -149,6 +152,27 @@ def test_a_cheating_stub_scores_zero(attack: str, mtdg: Mtdg, tmp_path: Path) ->
         assert "over the limit" in text, text[:2000]
     if attack == "exit in every call":
         assert "exited (code 0)" in text, text[:2000]
+
+
+# ex02's tests build Scalars in the worker through programs (tests/support/scalar_oracle.py): the same attacks
+# there meet programs instead of single calls, and Scalars whose methods are the cheat.
+EX02_ATTACKS = ["frames", "gc", "environment", "lying objects"]
+
+
+@pytest.mark.parametrize("attack", EX02_ATTACKS)
+def test_a_cheating_ex02_stub_scores_zero(attack: str, mtdg: Mtdg, tmp_path: Path) -> None:
+    ex02 = _grade(mtdg, tmp_path, STUB_EX02 + ATTACKS[attack] + EVERY_FUNCTION_CHEATS, exercise="ex02")
+    assert ex02["tests"], ex02["reason"]
+    passed = [t["id"] for t in ex02["tests"] if t["outcome"] == "passed"]
+    assert ex02["points"] == 0 and not passed, f"{attack}: scored {ex02['points']}: {passed}"
+    text = "\n".join(_messages(ex02))
+    if attack == "frames":  # the frames it walked are the worker's and the program's: none is a test's
+        walked = set(re.findall(r"frames: ([^ ]+)", text))
+        assert walked and not any(name.startswith("test_") for names in walked for name in names.split(",")), walked
+    if attack == "gc":
+        assert "configs: 0; judge modules: []" in text, text[:2000]
+    if attack == "environment":
+        assert "test=- seed=-" in text, text[:2000]
 
 
 @pytest.mark.parametrize("attack", list(LOAD_ATTACKS))
