@@ -26,6 +26,24 @@ def _copy(mine: mt.nn.Module, reference: torch.nn.Module, rng: random.Random) ->
     mine.load_state_dict({k: mt.tensor(v.detach().numpy()) for k, v in reference.state_dict().items()})
 
 
+def _input_gradient_against_float64(got: mt.Tensor, torch32: torch.Tensor, reference: torch.nn.Module,
+                                    x: np.ndarray, upstream: np.ndarray, what: str) -> None:
+    """A normalization's input gradient is a difference of terms much larger than itself (a batch of 2 in
+    training normalizes to exactly -1 and +1), so in float32 it carries the rounding of those terms. Compare
+    with torch in float64 (a float64 copy of the module: in training the gradient uses the batch's statistics,
+    in evaluation the running ones, which a forward in evaluation does not change), allowing 4x the error of
+    torch's own float32 result, and never less than the float32 tolerance."""
+    import copy
+
+    exact_module = copy.deepcopy(reference).double()
+    t_x = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    exact_module(t_x).backward(torch.tensor(upstream, dtype=torch.float64))
+    exact = t_x.grad
+    torch_error = float((torch32.double() - exact).abs().max()) if exact.numel() else 0.0
+    assert_close(got, exact, what=f"{what}: gradient of the input (against torch in float64)", dtype="float32",
+                 atol=max(1e-5, 4 * torch_error))
+
+
 def _step(mine: mt.nn.Module, reference: torch.nn.Module, x: np.ndarray, dtype: str, what: str,
           rng: random.Random) -> None:
     tdtype = getattr(torch, dtype)
@@ -36,7 +54,10 @@ def _step(mine: mt.nn.Module, reference: torch.nn.Module, x: np.ndarray, dtype: 
     upstream = _values(rng, tuple(t_out.shape))
     t_out.backward(torch.tensor(upstream, dtype=tdtype))
     m_out.backward(mt.tensor(upstream, dtype=dtype))
-    assert_close(m_x.grad, t_x.grad, what=f"{what}: gradient of the input", dtype=dtype)
+    if dtype == "float32":
+        _input_gradient_against_float64(m_x.grad, t_x.grad, reference, x, upstream, what)
+    else:
+        assert_close(m_x.grad, t_x.grad, what=f"{what}: gradient of the input", dtype=dtype)
     t_params = dict(reference.named_parameters())
     for name, param in mine.named_parameters():
         assert_close(param.grad, t_params[name].grad, what=f"{what}: gradient of {name}", dtype=dtype)
