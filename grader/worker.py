@@ -246,16 +246,15 @@ def decode_argument(value: Any, handles: Handles, module: ModuleType | None) -> 
         if module is None:
             raise ProtocolError("an exercise attribute was asked for before the module was loaded")
         return getattr(module, str(data))
-    if tag == "c":
-        code = marshal.loads(base64.b64decode(data))
-        return types.FunctionType(code, dict(FUNCTION_GLOBALS), value.get("name", code.co_name))
-    if tag == "p":
-        if module is None:
-            raise ProtocolError("a program was sent before the module was loaded")
-        import minitorch_dg
+    if tag in ("c", "p"):
+        scope = dict(FUNCTION_GLOBALS)
+        if tag == "p":  # a program also sees the framework and the exercise's module
+            if module is None:
+                raise ProtocolError("a program was sent before the module was loaded")
+            import minitorch_dg
 
+            scope.update(mt=minitorch_dg, ex=module)
         code = marshal.loads(base64.b64decode(data))
-        scope = {**FUNCTION_GLOBALS, "mt": minitorch_dg, "ex": module}
         return types.FunctionType(code, scope, value.get("name", code.co_name))
     raise ProtocolError(f"unknown value tag {tag!r} from the judge")
 

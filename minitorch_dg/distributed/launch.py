@@ -103,8 +103,11 @@ def _where_ranks_wait(processes: Sequence[Any], ranks: Sequence[int], store_path
         text = ""
         while not text and time.monotonic() < deadline:  # the handler writes at once; give it a moment
             time.sleep(0.05)
-            with open(_stack_path(store_path, rank)) as stack:
-                text = stack.read()
+            try:
+                with open(_stack_path(store_path, rank)) as stack:
+                    text = stack.read()
+            except FileNotFoundError:  # a rank stuck before it could open its file: nothing to say about it
+                break
         frames = []
         for match in _FRAME.finditer(text):  # innermost first, down to this launcher's _run_rank
             if match["file"] == __file__:
@@ -149,8 +152,6 @@ def spawn(fn: Callable[..., Any], world_size: int, args: Sequence[Any] = (), tim
     Raises `JobFailed` (naming the rank and its error) as soon as one rank fails, and after `timeout`
     seconds if the job has not finished; in both cases every process has been stopped.
     """
-    import torch.distributed as dist
-
     if not isinstance(world_size, int) or world_size < 1:
         raise ValueError(f"world_size must be a positive int, got {world_size!r}")
     context = multiprocessing.get_context("fork")

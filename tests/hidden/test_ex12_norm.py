@@ -3,6 +3,7 @@ compared with torch.nn on copied weights and buffers, step by step, train then e
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 
@@ -33,8 +34,6 @@ def _input_gradient_against_float64(got: mt.Tensor, torch32: torch.Tensor, refer
     with torch in float64 (a float64 copy of the module: in training the gradient uses the batch's statistics,
     in evaluation the running ones, which a forward in evaluation does not change), allowing 4x the error of
     torch's own float32 result, and never less than the float32 tolerance."""
-    import copy
-
     exact_module = copy.deepcopy(reference).double()
     t_x = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     exact_module(t_x).backward(torch.tensor(upstream, dtype=torch.float64))
