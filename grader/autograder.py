@@ -139,8 +139,10 @@ def _course_files(root: Path) -> list[Path]:
     return files
 
 
-def build_bundle(out: Path, catalog: Catalog, exercises: list[Exercise], *, hidden_visibility: str | None = None) -> BundleSummary:
-    """Write the Gradescope autograder zip for `exercises` to `out`."""
+def build_bundle(out: Path, catalog: Catalog, exercises: list[Exercise], *, hidden_visibility: str | None = None,
+                 static_policy: bool = True) -> BundleSummary:
+    """Write the Gradescope autograder zip for `exercises` to `out` (`static_policy`: refuse, before running,
+    submissions that use what exercise code may not; without it, only the runtime defences apply)."""
     root = project_root()
     if not (root / "solutions").is_dir():
         raise AutograderError("this copy has no solutions/: the autograder is built from the instructors' repository")
@@ -152,6 +154,7 @@ def build_bundle(out: Path, catalog: Catalog, exercises: list[Exercise], *, hidd
     config = {
         "exercises": [ex.id for ex in exercises],
         "hidden_visibility": hidden_visibility or catalog.hidden_visibility,
+        "static_policy": static_policy,
         "built": time.strftime("%Y-%m-%d %H:%M"),
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
     }
@@ -224,6 +227,15 @@ def read_config(source: Path, catalog: Catalog) -> tuple[list[Exercise], str]:
     return catalog.select(config.get("exercises") or []), config.get("hidden_visibility", catalog.hidden_visibility)
 
 
+def static_policy_on(source: Path) -> bool:
+    """Whether autograder.json keeps the static policy on (the default; `mtdg autograder --no-policy` turns
+    it off, so that only the runtime defences and, for judged exercises, the worker's sandbox apply)."""
+    path = source / CONFIG_FILE
+    if not path.is_file():
+        return True
+    return json.loads(path.read_text(encoding="utf-8")).get("static_policy", True) is not False
+
+
 def prerequisites(exercise: Exercise, catalog: Catalog) -> list[str]:
     """Every exercise that `exercise` uses, directly or not, in graded order."""
     found: set[str] = set()
@@ -244,6 +256,7 @@ def grade_submission(root: Path, started: float) -> dict[str, Any]:
 
     catalog = load()
     exercises, visibility = read_config(project_root(), catalog)
+    check_policy = static_policy_on(project_root())
     os.environ["MTDG_PROTECT"] = os.pathsep.join(str(p) for p in (root / "results", root / "submission"))
     seed = secrets.randbelow(10**9)
     print(f"grading {', '.join(e.id for e in exercises)}; hidden tests drawn with seed {seed}", flush=True)
@@ -255,7 +268,8 @@ def grade_submission(root: Path, started: float) -> dict[str, Any]:
         for ex in exercises:
             # The student's own code for every exercise, as `mtdg grade` in a student release runs it
             # (docs/instructors.md, "Local and Gradescope grading grade the same thing").
-            rep = grade_exercise(ex, catalog, hidden=True, seed=seed, submission=clean, chain=True)
+            rep = grade_exercise(ex, catalog, hidden=True, seed=seed, submission=clean, chain=True,
+                                 check_policy=check_policy)
             missing = [r for r in prerequisites(ex, catalog) if r in not_submitted or r in absent]
             if missing:
                 rep.notes.append(f"it uses {', '.join(missing)}, which your submission lacks: their stubs served "

@@ -1,7 +1,9 @@
 """The grading child process: runs one exercise's tests under pytest and reports each result.
 
-    python -m grader.child --result-fd N --exercise ex01 --source SPEC [--mutant FILE] [--seed S]
+    python -m grader.child --result-fd N --exercise ex01 --source SPEC [--mutant FILE]
                            [--test-timeout T] [--exitfirst] [--refuse REASON] FILE...
+
+The hidden tests' seed comes in MTDG_SEED (the environment), never on the command line, which any user can read.
 
 The parent writes a nonce on our stdin. Every event goes to the file descriptor the parent opened,
 as one JSON line that carries the nonce; the parent ignores anything else. Order of events:
@@ -394,7 +396,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", required=True)
     parser.add_argument("--mutant")
     parser.add_argument("--submission", help="a folder whose exNN_*.py files replace those of exercises/")
-    parser.add_argument("--seed")
     parser.add_argument("--test-timeout", type=float, default=60.0)
     parser.add_argument("--exitfirst", action="store_true")
     parser.add_argument("--no-contract", action="store_true")
@@ -406,8 +407,6 @@ def main(argv: list[str] | None = None) -> int:
     channel = Channel(args.result_fd, sys.stdin.readline().strip())  # the nonce, before anything else
     sys.stdin.close()
     os.environ["MTDG_SOURCE"] = args.source
-    if args.seed is not None:
-        os.environ["MTDG_SEED"] = str(args.seed)
     started = time.time()
 
     environment = "" if args.refuse else cuda_import_problem(args.files)
@@ -425,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.meta_path.insert(0, judge.ExerciseImportBlocker(args.exercise))
         judge.configure(submission=args.submission, mutant=args.mutant, call_timeout=args.test_timeout,
                         load_timeout=max(args.test_timeout, LOAD_SECONDS), strict=True, prestart=True,
-                        on_start=lambda pid: channel.send("worker", pgid=pid))
+                        on_start=lambda pid, uid: channel.send("worker", pgid=pid, uid=uid))
     elif not args.no_guard:
         reporter.guard = build_guard(args.submission, reporter.violation)
         reporter.guard.install()

@@ -28,7 +28,7 @@ from minitorch_dg import course
 from minitorch_dg.cache_root import cache_root
 from minitorch_dg.errors import CourseError
 
-from . import classroom, formats, hints, report, state
+from . import classroom, formats, hints, report, sandbox, state
 from .autograder import AutograderError, build_bundle
 from .catalog import Catalog, CatalogError, Exercise, load
 from .grading import ExerciseReport, grade_exercise, source_for
@@ -73,9 +73,14 @@ def _running_as_root() -> bool:
 
 def honour_system_note() -> None:
     """Say once per machine (a stamp in the course's cache folder) that, not running as root, the grader cannot
-    hide files from exercise code. As root (Gradescope, CI) nothing is said. A cache that cannot be written
-    means the note comes again next time, which is harmless."""
+    hide files from exercise code. As root (Gradescope, CI) the workers are sandboxed (grader/sandbox.py) and
+    nothing is said, unless the sandbox cannot work here: then why, every time. A cache that cannot be
+    written means the note comes again next time, which is harmless."""
     if _running_as_root():
+        reason = sandbox.status(project_root())
+        if reason:
+            _print(dim_line(f"Note: mtdg runs as root, but {reason}: exercise workers run as root, and file "
+                            "access is not enforced, as on a learner's own machine."))
         return
     stamp = cache_root() / "notices" / "honour-system"
     if stamp.exists():
@@ -418,7 +423,8 @@ def cmd_release(args: argparse.Namespace, catalog: Catalog) -> int:
 def cmd_autograder(args: argparse.Namespace, catalog: Catalog) -> int:
     _instructors_only("mtdg autograder")
     exercises = catalog.select(args.exercises)
-    summary = build_bundle(Path(args.out).resolve(), catalog, exercises, hidden_visibility=args.hidden_visibility)
+    summary = build_bundle(Path(args.out).resolve(), catalog, exercises, hidden_visibility=args.hidden_visibility,
+                           static_policy=not args.no_policy)
     _print(f"wrote {summary.path} ({summary.files} files) grading {', '.join(summary.exercises)}")
     _print("upload it as the autograder of a Gradescope programming assignment (base image: Ubuntu);")
     _print("students submit their exercises/ folder or the exNN_*.py files themselves.")
@@ -518,6 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--exercises", nargs="+", metavar="EX", help="exercises to grade (default: all)")
     bundle.add_argument("--hidden-visibility", choices=formats.VISIBILITIES,
                         help="Gradescope visibility of hidden tests (default: the catalog's)")
+    bundle.add_argument("--no-policy", action="store_true",
+                        help="grade without the static policy (the runtime defences and, as root, the workers' "
+                             "sandbox stay)")
 
     room = sub.add_parser("classroom", help="instructors: write .github/workflows/classroom.yml under DIR")
     room.add_argument("dir", nargs="?", default=".", help="the student repository (default: here)")

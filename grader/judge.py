@@ -42,8 +42,10 @@ import types
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
+from . import sandbox
 from .crashes import EXIT_ADVICE, signal_reason
 from .worker import HEADER, ProtocolError, write_frame
 
@@ -92,7 +94,7 @@ class Settings:
     load_timeout: float = 60.0  # seconds for the worker to start and import the exercise's module
     strict: bool = False  # refuse to run while the graded module is imported in this process
     prestart: bool = False  # start the worker as soon as a test module asks for the exercise
-    on_start: Callable[[int], None] | None = None  # told the process group of each worker started
+    on_start: Callable[[int, int | None], None] | None = None  # told each worker's process group and user id
 
 
 _settings = Settings()
@@ -209,8 +211,8 @@ def _exception_class(name: str) -> type[BaseException]:
         return builtin
     from minitorch_dg import errors
 
-    base = getattr(errors, name, None)
-    if not (isinstance(base, type) and issubclass(base, errors.CourseError)):
+    base = getattr(errors, name, None)  # the framework's own errors (NotImplementedYet, ShapeError, ...)
+    if not (isinstance(base, type) and issubclass(base, Exception) and base.__module__ == errors.__name__):
         base = WorkerException
     key = (name, base)
     if key not in _made:
@@ -429,6 +431,23 @@ def _load_prctl() -> None:
             _prctl = None
 
 
+def _limit_and_die_with_parent() -> None:
+    """In a sandboxed worker before exec (already its own user): its limits, then the parent-death signal
+    (which a change of user would have cleared)."""
+    sandbox.limit_worker()
+    _die_with_parent()
+
+
+def _sandbox_for(exercise_id: str, submission: str | None, mutant_file: Path | None) -> sandbox.Sandbox | None:
+    """A Sandbox for a new worker where the grader runs as root and can switch users, else None."""
+    from .paths import project_root
+
+    root = project_root()
+    if sandbox.status(root):
+        return None
+    return sandbox.Sandbox(root, exercise_id, submission, mutant_file)
+
+
 def worker_environment() -> dict[str, str]:
     """The judge's environment without what the worker must not see (PRIVATE_ENV_PREFIXES)."""
     return {k: v for k, v in os.environ.items() if not k.startswith(PRIVATE_ENV_PREFIXES)}
@@ -442,25 +461,43 @@ class WorkerProcess:
 
         root = str(project_root())
         cmd = [sys.executable, "-m", "grader.worker", "--exercise", exercise_id, "--root", root]
-        if settings.submission:
-            cmd += ["--submission", os.path.abspath(settings.submission)]
+        submission = os.path.abspath(settings.submission) if settings.submission else None
+        mutant_file: Path | None = None
+        mutant_args: list[str] = []
         if settings.mutant:
             from .mutants import load_mutant
 
             mutant = load_mutant(settings.mutant)
-            cmd += ["--mutant-file", str(mutant.write()), "--mutant-name", mutant.unique_name,
-                    "--mutant-label", f"mutant {mutant.name}"]
+            mutant_file = mutant.write()
+            mutant_args = ["--mutant-name", mutant.unique_name, "--mutant-label", f"mutant {mutant.name}"]
+        self.sandbox = _sandbox_for(exercise_id, submission, mutant_file)
+        cwd, env, preexec = root, worker_environment(), _die_with_parent
+        if self.sandbox is not None:  # root: the worker is a user of its own and reads copies (grader/sandbox.py)
+            submission = self.sandbox.stage.submission
+            mutant_file = Path(self.sandbox.stage.mutant) if self.sandbox.stage.mutant else None
+            cwd, preexec = str(self.sandbox.stage.path), _limit_and_die_with_parent
+            env.update(self.sandbox.stage.environment())
+        if submission:
+            cmd += ["--submission", submission]
+        if mutant_file:
+            cmd += ["--mutant-file", str(mutant_file), *mutant_args]
         requests_read, self.requests = os.pipe()
         self.replies, replies_write = os.pipe()
         output_read, output_write = os.pipe()
         cmd[3:3] = ["--requests-fd", str(requests_read), "--replies-fd", str(replies_write)]
         _load_prctl()
         try:
+            identity: dict[str, Any] = {}
+            if self.sandbox is not None:
+                identity = {"user": self.sandbox.uid, "group": self.sandbox.uid, "extra_groups": []}
             self.proc = subprocess.Popen(
-                cmd, cwd=root, env=worker_environment(), stdin=subprocess.DEVNULL, stdout=output_write,
-                stderr=output_write, pass_fds=(requests_read, replies_write), start_new_session=True,
-                preexec_fn=_die_with_parent,
+                cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
+                pass_fds=(requests_read, replies_write), start_new_session=True, preexec_fn=preexec, **identity,
             )
+        except BaseException:
+            if self.sandbox is not None:
+                self.sandbox.close()
+            raise
         finally:
             for fd in (requests_read, replies_write, output_write):
                 os.close(fd)
@@ -469,7 +506,7 @@ class WorkerProcess:
         self.drain = threading.Thread(target=_drain, args=(output_read,), daemon=True)
         self.drain.start()
         if settings.on_start is not None:
-            settings.on_start(self.proc.pid)
+            settings.on_start(self.proc.pid, self.sandbox.uid if self.sandbox is not None else None)
 
     def request(self, payload: dict[str, Any], timeout: float, doing: str) -> dict[str, Any]:
         """Send one request and return the reply's JSON object (its `seq` checked). Any failure closes this
@@ -552,6 +589,8 @@ class WorkerProcess:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if self.sandbox is not None:  # every process of its user, however it left the process group
+            self.sandbox.close()
 
 
 def _refuse_constant(name: str) -> Any:

@@ -20,7 +20,7 @@ import os
 import resource
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 ADDRESS_SPACE = "address space"
 RESIDENT = "resident memory"
@@ -63,13 +63,18 @@ def session_of(pid: int) -> int:
         return -1
 
 
-def session_resident_mb(session: int) -> int:
-    """The summed VmRSS, in MiB, of every process whose session id is `session` (the child and its children)."""
+def sessions_resident_mb(sessions: Collection[int]) -> int:
+    """The summed VmRSS, in MiB, of every process whose session id is in `sessions`."""
     total = 0
     for name in os.listdir("/proc"):
-        if name.isdigit() and session_of(int(name)) == session:
+        if name.isdigit() and session_of(int(name)) in sessions:
             total += resident_kib(int(name))
     return total // 1024
+
+
+def session_resident_mb(session: int) -> int:
+    """The summed VmRSS, in MiB, of every process whose session id is `session` (the child and its children)."""
+    return sessions_resident_mb((session,))
 
 
 class ResidentWatch:

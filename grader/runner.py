@@ -27,6 +27,7 @@ from . import memory as memory_limits
 from .contract import IMPORT_FAILED
 from .crashes import EXIT_ADVICE, signal_reason
 from .paths import project_root
+from .sandbox import end_worker_user
 
 
 
@@ -137,16 +138,26 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def _worker_sessions(events: list[dict[str, object]]) -> list[int]:
+    """The session of each worker the child reported (a worker leads its own session and process group), so
+    that the resident-memory watch counts the workers' memory with the child's."""
+    return [e["pgid"] for e in list(events) if e.get("event") == "worker" and type(e.get("pgid")) is int]
+
+
 def _kill_workers(events: list[dict[str, object]]) -> None:
     """Kill the process group of every exercise worker the child reported starting (grader/judge.py): a
     worker has its own group, which the child's does not include; the judge kills it too, unless it died."""
     for event in list(events):
-        pgid = event.get("pgid") if event.get("event") == "worker" else None
+        if event.get("event") != "worker":
+            continue
+        pgid, uid = event.get("pgid"), event.get("uid")
         if type(pgid) is int and pgid > 1:
             try:
                 os.killpg(pgid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        if type(uid) is int:  # a sandboxed worker's user: its every process, setsid escapes included
+            end_worker_user(uid)
 
 
 def run_tests(
@@ -170,8 +181,6 @@ def run_tests(
     read_fd, write_fd = os.pipe()
     cmd = [sys.executable, "-m", "grader.child", "--result-fd", str(write_fd), "--exercise", exercise,
            "--source", source, "--test-timeout", str(limits.test_seconds)]
-    if seed is not None:
-        cmd += ["--seed", str(seed)]
     if mutant:
         cmd += ["--mutant", mutant]
     if submission:
@@ -186,6 +195,9 @@ def run_tests(
     child_env = dict(os.environ)
     child_env.update(env or {})
     child_env["MTDG_SOURCE"] = source
+    child_env.pop("MTDG_SEED", None)
+    if seed is not None:  # in the environment, which other users cannot read, not on the command line
+        child_env["MTDG_SEED"] = str(seed)
     cuda_mode = cuda_env.use_simulator_without_gpu(child_env)  # CUDA tests run in numba's simulator without a GPU
     child_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     child_env.setdefault("MALLOC_ARENA_MAX", "2")  # glibc reserves 64 MiB of address space per thread arena
@@ -197,8 +209,9 @@ def run_tests(
             cmd, cwd=project_root(), env=child_env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
             pass_fds=(write_fd,), preexec_fn=limits.preexec(rule),
         )
-        watch = (watches.enter_context(memory_limits.ResidentWatch(proc.pid, limits.memory_mb))
-                 if rule == memory_limits.RESIDENT else None)
+        watch = (watches.enter_context(memory_limits.ResidentWatch(
+            proc.pid, limits.memory_mb, lambda session: memory_limits.sessions_resident_mb(
+                {session, *_worker_sessions(events)}))) if rule == memory_limits.RESIDENT else None)
         os.close(write_fd)
         reader = threading.Thread(target=_read_events, args=(read_fd, nonce, events), daemon=True)
         reader.start()

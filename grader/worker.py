@@ -210,7 +210,7 @@ def encode_value(value: Any, handles: Handles, depth: int = 0) -> dict[str, Any]
             return encode_value(value.item(), handles, depth)
         if isinstance(value, numpy.ndarray):
             buffer = io.BytesIO()
-            numpy.save(buffer, numpy.ascontiguousarray(value), allow_pickle=False)
+            numpy.save(buffer, value, allow_pickle=False)  # (ascontiguousarray would make a 0-d array 1-d)
             return {"a": base64.b64encode(buffer.getvalue()).decode("ascii")}
     return {"r": handles.keep(value), "k": type(value).__name__[:60]}
 
@@ -359,9 +359,10 @@ def install_sources(exercise: str, submission: str | None, mutant: tuple[str, st
     return folders
 
 
-# Until the worker runs as its own user (issue #14, phase 2), it refuses for itself what that user will not be
-# able to do. Exercise code runs in this process and can undo it: a courtesy against accidents and casual
-# attempts, not a security boundary (docs/design.md, "Grading").
+# The worker refuses for itself what its own user cannot do where the grader runs as root (grader/sandbox.py).
+# Exercise code runs in this process and can undo it: where the grader is not root, a courtesy against
+# accidents and casual attempts, not a security boundary (docs/design.md, "Grading"); as root, a first line
+# before the operating system's.
 _PROCESS_EVENTS = frozenset({"os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
                              "subprocess.Popen", "pty.spawn", "os.kill", "os.killpg"})
 _PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.remove", "os.rename", "os.rmdir", "os.mkdir",

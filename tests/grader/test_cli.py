@@ -117,9 +117,24 @@ def test_the_honour_system_note_is_not_said_as_root(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv("MTDG_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(cli, "_running_as_root", lambda: True)
+    monkeypatch.setattr(cli.sandbox, "status", lambda root: "")
     cli.honour_system_note()
     assert capsys.readouterr().out == ""
     assert not (tmp_path / "cache" / "notices").exists()
+
+
+def test_root_without_a_working_sandbox_says_why_every_time(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from grader import cli
+
+    monkeypatch.setenv("MTDG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(cli, "_running_as_root", lambda: True)
+    monkeypatch.setattr(cli.sandbox, "status", lambda root: "workers cannot run as an unprivileged user here (EPERM)")
+    cli.honour_system_note()
+    cli.honour_system_note()
+    out = capsys.readouterr().out
+    assert out.count("mtdg runs as root, but workers cannot run as an unprivileged user here (EPERM)") == 2, out
+    assert "file access is not enforced" in out
 
 
 def test_the_honour_system_note_survives_a_cache_it_cannot_write(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

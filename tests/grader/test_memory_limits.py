@@ -4,9 +4,11 @@ than it uses). The GPU case is exercised here by faking the probe `cuda_env.gpu_
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,23 @@ def test_resident_watch_stops_a_session_that_outgrows_the_limit() -> None:
         code = proc.wait(timeout=30)
     assert watch.exceeded and code == -9, f"the watch did not stop a 400 MB process (exit {code}, peak {watch.peak_mb} MB)"
     assert watch.peak_mb > 150
+
+
+def test_a_workers_session_counts_with_the_childs() -> None:
+    # A judged exercise's worker leads its own session (grader/judge.py); on a GPU machine the runner's watch
+    # adds the sessions the child reported (runner._worker_sessions), so a worker cannot hold memory unseen.
+    worker = subprocess.Popen([sys.executable, "-c", "import time; block = b'x' * (200 * 1024 * 1024); time.sleep(30)"],
+                              start_new_session=True, stdout=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while memory.sessions_resident_mb({worker.pid}) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        own = memory.sessions_resident_mb({os.getsid(0)})
+        both = memory.sessions_resident_mb({os.getsid(0), worker.pid})
+        assert both >= own + 200, f"own session {own} MB, with the worker's {both} MB"
+    finally:
+        worker.kill()
+        worker.wait()
 
 
 def test_resident_watch_leaves_a_small_process_alone() -> None:
