@@ -3,6 +3,10 @@
 Layouts (shape + strides) come from real torch views — a contiguous tensor, then permutes, slices with
 steps, unsqueezes, expands (stride 0) and selects — or are drawn outright (any strides, even 0). The
 same recipe of views runs on minitorch-dg for the Tensor API tests at the end.
+
+ex03 runs in a worker process (grader/judge.py): its functions are called there with shapes and strides and
+answer with data; the Tensor API tests build their tensors there with programs (tests/support/view_programs.py)
+and only shapes, strides, flags and values come back.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import minitorch_dg as mt
-from minitorch_dg import course
+from grader import judge
 from minitorch_dg.errors import ShapeError
+from tests.support import view_programs as views
 from tests.support.compare import assert_close
 from tests.support.tensor_strategies import broadcast_pairs, shapes
+from tests.support.view_programs import apply_recipe
 
-td = course.ExerciseProxy("ex03")
+td = judge.exercise("ex03")
 
 Shape = tuple[int, ...]
 Strides = tuple[int, ...]
@@ -35,28 +40,6 @@ Step = tuple[Any, ...]  # one view operation of a recipe, e.g. ("permute", (1, 0
 # ---------------------------------------------------------------------------------------------
 # Layouts from torch
 # ---------------------------------------------------------------------------------------------
-
-
-def apply_recipe(t: Any, recipe: Sequence[Step]) -> Any:
-    """Apply view steps to a torch or a minitorch-dg tensor (both frameworks spell them the same)."""
-    for step in recipe:
-        kind = step[0]
-        if kind == "permute":
-            t = t.permute(*step[1])
-        elif kind == "slice":
-            _, d, start, stop, stride = step
-            key = [slice(None)] * t.dim()
-            key[d] = slice(start, stop, stride)
-            t = t[tuple(key)]
-        elif kind == "unsqueeze":
-            t = t.unsqueeze(step[1])
-        elif kind == "expand":
-            t = t.expand(*step[1])
-        elif kind == "select":
-            t = t.select(step[1], step[2])
-        else:  # pragma: no cover - a typo in a recipe
-            raise ValueError(kind)
-    return t
 
 
 @st.composite
@@ -408,13 +391,14 @@ def test_view_strides_of_tensors_without_elements(shape: Shape, strides: Strides
 # ---------------------------------------------------------------------------------------------
 
 
-def both(base: Shape, recipe: Sequence[Step]) -> tuple[mt.Tensor, torch.Tensor]:
+def both(base: Shape, recipe: Sequence[Step]) -> tuple[judge.RemoteObject, torch.Tensor]:
+    """The same views of arange over `base`: a minitorch-dg tensor kept in the worker, and torch's."""
     values = np.arange(math.prod(base), dtype=np.float64).reshape(base)
-    return (apply_recipe(mt.tensor(values, dtype="float64"), recipe),
+    return (td.run_program(views.arange_view, apply_recipe, base, tuple(recipe)),
             apply_recipe(torch.tensor(values, dtype=torch.float64), recipe))
 
 
-def shares_storage(x: torch.Tensor, y: torch.Tensor) -> bool:
+def torch_shares_storage(x: torch.Tensor, y: torch.Tensor) -> bool:
     return x.untyped_storage().data_ptr() == y.untyped_storage().data_ptr()
 
 
@@ -423,15 +407,17 @@ def shares_storage(x: torch.Tensor, y: torch.Tensor) -> bool:
 @example(((3, 4), (("slice", 0, 0, 3, 2), ("slice", 1, 1, 4, 2))))
 def test_tensor_views_have_torchs_shape_strides_and_values(recipe: tuple[Shape, tuple[Step, ...]]) -> None:
     x, t = both(*recipe)
+    got = td.run_program(views.facts, x)
     what = f"torch.arange over {recipe[0]} then {list(recipe[1])}"
-    assert tuple(x.shape) == tuple(t.shape), f"{what}: shape {tuple(x.shape)}, torch gives {tuple(t.shape)}"
+    assert got["shape"] == tuple(t.shape), f"{what}: shape {got['shape']}, torch gives {tuple(t.shape)}"
     # Only strides of dims with more than one element are compared: the stride of a size-1 dim never
     # addresses anything, and the framework's unsqueeze gives it the view rule's value, not torch's.
-    got = [s for n, s in zip(x.shape, x.stride()) if n != 1]
+    used = [s for n, s in zip(got["shape"], got["strides"]) if n != 1]
     expected = [s for n, s in zip(t.shape, t.stride()) if n != 1]
-    assert got == expected, f"{what}: strides {tuple(x.stride())}, torch gives {tuple(t.stride())}"
-    assert x.is_contiguous() == t.is_contiguous(), f"{what}: is_contiguous() {x.is_contiguous()}, torch says {t.is_contiguous()}"
-    assert_close(x.to_numpy(), t, what=f"{what}: values")
+    assert used == expected, f"{what}: strides {got['strides']}, torch gives {tuple(t.stride())}"
+    assert got["contiguous"] == t.is_contiguous(), (
+        f"{what}: is_contiguous() {got['contiguous']}, torch says {t.is_contiguous()}")
+    assert_close(got["values"], t, what=f"{what}: values")
 
 
 @pytest.mark.hint("view_strides must return None when torch's view refuses; the framework then raises and reshape copies.")
@@ -448,14 +434,17 @@ def test_view_of_a_non_contiguous_tensor_raises_and_reshape_copies(base: Shape, 
     with pytest.raises(RuntimeError):
         t.view(new_shape)
     with pytest.raises(ShapeError) as info:
-        x.view(*new_shape)
+        td.run_program(views.view, x, new_shape)
     assert ".reshape" in str(info.value), f"the view error should point to .reshape: {info.value}"
-    y, u = x.reshape(*new_shape), t.reshape(new_shape)
-    assert_close(y.to_numpy(), u, what=f"reshape{new_shape} of a {tuple(x.shape)} view with strides {x.stride()}")
-    assert y.is_contiguous() and not np.shares_memory(y.numpy(), x.numpy()), (
+    before = td.run_program(views.facts, x)
+    y, u = td.run_program(views.reshape, x, new_shape), t.reshape(new_shape)
+    got = td.run_program(views.facts, y)
+    assert_close(got["values"], u,
+                 what=f"reshape{new_shape} of a {before['shape']} view with strides {before['strides']}")
+    assert got["contiguous"] and not td.run_program(views.shares_storage, y, x), (
         "reshape of a tensor that cannot be viewed must copy into a fresh contiguous tensor"
     )
-    assert not shares_storage(u, t)
+    assert not torch_shares_storage(u, t)
 
 
 @pytest.mark.parametrize("base, recipe, new_shape", [
@@ -467,19 +456,21 @@ def test_view_of_a_non_contiguous_tensor_raises_and_reshape_copies(base: Shape, 
 ])
 def test_view_that_strides_can_express_shares_storage(base: Shape, recipe: tuple[Step, ...], new_shape: Shape) -> None:
     x, t = both(base, recipe)
-    y, u = x.view(*new_shape), t.view(new_shape)
-    assert addressing(new_shape, y.stride()) == addressing(new_shape, u.stride()), (
-        f"view{new_shape}: strides {tuple(y.stride())}, torch gives {tuple(u.stride())}"
+    before = td.run_program(views.facts, x)
+    y, u = td.run_program(views.view, x, new_shape), t.view(new_shape)
+    got = td.run_program(views.facts, y)
+    assert addressing(new_shape, got["strides"]) == addressing(new_shape, u.stride()), (
+        f"view{new_shape}: strides {got['strides']}, torch gives {tuple(u.stride())}"
     )
-    assert_close(y.to_numpy(), u, what=f"view{new_shape} of a {tuple(x.shape)} tensor with strides {x.stride()}")
-    assert np.shares_memory(y.numpy(), x.numpy()) and shares_storage(u, t), "a view must share the storage"
-    r = x.reshape(*new_shape)
-    assert np.shares_memory(r.numpy(), x.numpy()), "reshape returns a view (no copy) when view_strides finds strides"
+    assert_close(got["values"], u, what=f"view{new_shape} of a {before['shape']} tensor with strides {before['strides']}")
+    assert td.run_program(views.shares_storage, y, x) and torch_shares_storage(u, t), "a view must share the storage"
+    r = td.run_program(views.reshape, x, new_shape)
+    assert td.run_program(views.shares_storage, r, x), (
+        "reshape returns a view (no copy) when view_strides finds strides")
 
 
 @pytest.mark.parametrize("a, b", [((2, 3), (4,)), ((3, 1, 2), (4, 3))])
 def test_tensor_arithmetic_reports_a_broadcast_error(a: Shape, b: Shape) -> None:
-    x, y = mt.ones(*a), mt.ones(*b)
     with pytest.raises(ShapeError) as info:
-        x + y
+        td.run_program(views.add_ones, a, b)
     assert str(a) in str(info.value) and str(b) in str(info.value), f"the error must name {a} and {b}: {info.value}"
