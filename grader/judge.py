@@ -301,7 +301,7 @@ def encode_argument(value: Any) -> dict[str, Any]:
         return encode_argument(value.item())
     if isinstance(value, numpy.ndarray):
         buffer = io.BytesIO()
-        numpy.save(buffer, numpy.ascontiguousarray(value), allow_pickle=False)
+        numpy.save(buffer, value, allow_pickle=False)  # (ascontiguousarray would make a 0-d array 1-d)
         return {"a": base64.b64encode(buffer.getvalue()).decode("ascii")}
     if isinstance(value, Iterator):
         return {"it": [encode_argument(v) for v in value]}
@@ -472,9 +472,17 @@ class WorkerProcess:
             mutant_args = ["--mutant-name", mutant.unique_name, "--mutant-label", f"mutant {mutant.name}"]
         self.sandbox = _sandbox_for(exercise_id, submission, mutant_file)
         cwd, env, preexec = root, worker_environment(), _die_with_parent
+        self.renames: list[tuple[str, str]] = []  # (path in the stage, the path a report shows)
         if self.sandbox is not None:  # root: the worker is a user of its own and reads copies (grader/sandbox.py)
-            submission = self.sandbox.stage.submission
-            mutant_file = Path(self.sandbox.stage.mutant) if self.sandbox.stage.mutant else None
+            stage = self.sandbox.stage
+            if submission and stage.submission:
+                self.renames.append((stage.submission, submission))
+            if mutant_file and stage.mutant:
+                self.renames.append((stage.mutant, str(mutant_file)))
+            self.renames += [(os.path.join(str(stage.path), name, ""), os.path.join(root, name, ""))
+                             for name in ("solutions", "grader")]
+            submission = stage.submission
+            mutant_file = Path(stage.mutant) if stage.mutant else None
             cwd, preexec = str(self.sandbox.stage.path), _limit_and_die_with_parent
             env.update(self.sandbox.stage.environment())
         if submission:
@@ -524,6 +532,12 @@ class WorkerProcess:
                 raise ProtocolError("an answer that is not JSON") from None
             if not isinstance(reply, dict) or reply.get("seq") != self.seq or type(reply.get("ok")) is not bool:
                 raise ProtocolError("an answer that does not belong to the request")
+            error = reply.get("error")
+            if self.renames and isinstance(error, dict):  # name the student's file, not the stage's copy
+                for key in ("message", "where"):
+                    if isinstance(error.get(key), str):
+                        for copied, shown in self.renames:
+                            error[key] = error[key].replace(copied, shown)
             return reply
         except ProtocolError as error:
             self.close()

@@ -14,7 +14,7 @@ A worker (grader/worker.py) runs the student's code. Run by root, the grader sta
   prerequisite references its plan serves from solutions/, the submission's files, a mutant. It writes
   only `stage/scratch` (its working folder, HOME and TMPDIR) and world-writable places such as /tmp.
 * **The way to Python.** When the interpreter lives under a folder others cannot enter (pyenv under /root),
-  `open_path_to` first closes every other entry of that folder to others, then lets others *enter* it
+  `open_paths_to` first closes every other entry of that folder to others, then lets others *enter* it
   (search, not list): nothing but the interpreter becomes reachable that was not before.
 * **Limits** (`limit_worker`, before exec): processes and threads of the worker's user (`MAX_PROCESSES`), the
   size of any file it writes (`MAX_FILE_MB`), open files, no core dumps; memory and CPU as the grading
@@ -82,22 +82,36 @@ def close_to_others(path: Path) -> None:
         os.chmod(path, stat.S_IMODE(info.st_mode) & ~OTHERS)
 
 
-def open_path_to(target: Path) -> list[Path]:
-    """Let others reach `target`: for each folder above it that others cannot enter, close its other entries
-    to others, then give others the right to enter it (not to list it). Returns the folders opened."""
+def open_paths_to(targets: Iterable[Path]) -> list[Path]:
+    """Let others reach every target: each folder above one that others cannot enter gets its other
+    entries closed to others (those on the way to no target), then the right to be entered (not listed).
+    Returns the folders opened."""
+    wanted = [Path(os.path.realpath(t)) for t in targets]
     opened: list[Path] = []
-    target = Path(os.path.realpath(target))
-    for folder in reversed(target.parents):
-        mode = stat.S_IMODE(os.stat(folder).st_mode)
-        if mode & stat.S_IXOTH:
-            continue
-        step = target.relative_to(folder).parts[0]
-        for entry in os.scandir(folder):
-            if entry.name != step:
-                close_to_others(Path(entry.path))
-        os.chmod(folder, (mode | stat.S_IXOTH) & ~stat.S_IROTH & ~stat.S_IWOTH)
-        opened.append(folder)
+    for target in wanted:
+        for folder in reversed(target.parents):
+            mode = stat.S_IMODE(os.stat(folder).st_mode)
+            if mode & stat.S_IXOTH:
+                continue
+            keep = {t.relative_to(folder).parts[0] for t in wanted if folder in t.parents}
+            for entry in os.scandir(folder):
+                if entry.name not in keep:
+                    close_to_others(Path(entry.path))
+            os.chmod(folder, (mode | stat.S_IXOTH) & ~stat.S_IROTH & ~stat.S_IWOTH)
+            opened.append(folder)
     return opened
+
+
+def open_tree(folder: Path) -> None:
+    """Let others read a folder of the course that holds nothing secret (the framework, the stubs), when a
+    restrictive umask made it private: read on files, read and search on folders."""
+    if stat.S_IMODE(os.stat(folder).st_mode) & (stat.S_IROTH | stat.S_IXOTH) == stat.S_IROTH | stat.S_IXOTH:
+        return
+    for path in [folder, *folder.rglob("*")]:
+        info = os.lstat(path)
+        if not stat.S_ISLNK(info.st_mode):
+            extra = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(info.st_mode) else 0)
+            os.chmod(path, stat.S_IMODE(info.st_mode) | extra)
 
 
 def interpreter_paths() -> list[Path]:
@@ -132,10 +146,10 @@ def lock_down(root: Path) -> None:
     """Close the course's secrets to others and open the way to the interpreter (idempotent)."""
     for path in secret_paths(root):
         close_to_others(path)
-    for path in interpreter_paths():
-        open_path_to(path)
-    for name in READABLE_IN_ROOT:
-        open_path_to(root / name)
+    readable = [root / name for name in READABLE_IN_ROOT if (root / name).is_dir()]
+    open_paths_to([*interpreter_paths(), *readable])
+    for folder in readable:
+        open_tree(folder)
 
 
 # -- identities ---------------------------------------------------------------------------------------------
@@ -198,16 +212,20 @@ def acquire_slot() -> Slot:
 
 
 def processes_of(uid: int) -> list[int]:
-    """The ids of the processes whose real user id is `uid` (from /proc)."""
+    """The ids of the live processes whose real user id is `uid` (from /proc; zombies are already dead and
+    wait only for a parent to collect them)."""
     found: list[int] = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/status", encoding="ascii", errors="replace") as status:
+                state = ""
                 for line in status:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
+                    if line.startswith("State:"):
+                        state = line.split()[1]
+                    elif line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid and state not in ("Z", "X"):
                             found.append(int(entry.name))
                         break
         except (OSError, ValueError, IndexError):
