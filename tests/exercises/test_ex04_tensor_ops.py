@@ -4,6 +4,10 @@ Each kernel gets real views: contiguous, permuted, sliced with steps (the view s
 or expanded (stride 0), and writes into an `out` that may be permuted or sliced too. The expected values
 come from torch on the very same memory (`torch.from_numpy` + the same view), and the part of `out`'s
 buffer outside the view must stay untouched (it is filled with NaN).
+
+ex04 runs in a worker process (grader/judge.py): each kernel runs there on copies of the storages, through a
+program (tests/support/kernel_programs.py) that returns the out storage it wrote; the judge copies it back
+into its own buffer and compares with torch. The tensor expressions run there too (`check_op(worker=ops)`).
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import minitorch_dg as mt
-from minitorch_dg import course
+from grader import judge
+from tests.support import kernel_programs as kernels
 from tests.support.compare import assert_close
-from tests.support.strided_views import Shape, Strided
+from tests.support.strided_views import Shape, Strided, run_in_worker
 from tests.support.tensor_oracle import check_op
 from tests.support.tensor_strategies import arrays, broadcast_pairs, shapes
 
-ops = course.ExerciseProxy("ex04")
+ops = judge.exercise("ex04")  # the kernels run in a worker process (grader/judge.py, kernel_programs.py)
 
 INPUT_KINDS = ("contiguous", "permuted", "stepped", "expanded")
 OUTPUT_KINDS = ("contiguous", "permuted", "stepped")
@@ -128,12 +132,11 @@ def torch_mix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def run_map(out: Strided, a: Strided) -> None:
-    ops.tensor_map(cubic)(out.storage, out.shape, out.strides, a.storage, a.shape, a.strides)
+    run_in_worker(ops, kernels.map_kernel, out, a, before=[cubic])
 
 
 def run_zip(out: Strided, a: Strided, b: Strided) -> None:
-    ops.tensor_zip(mix)(out.storage, out.shape, out.strides, a.storage, a.shape, a.strides,
-                        b.storage, b.shape, b.strides)
+    run_in_worker(ops, kernels.zip_kernel, out, a, b, before=[mix])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,7 +239,7 @@ FOLDS: dict[str, tuple[Callable[[float, float], float], float, Callable[[torch.T
 
 def run_reduce(fold: str, out: Strided, a: Strided, dim: int) -> None:
     fn, start, _ = FOLDS[fold]
-    ops.tensor_reduce(fn, start)(out.storage, out.shape, out.strides, a.storage, a.shape, a.strides, dim)
+    run_in_worker(ops, kernels.reduce_kernel, out, a, before=[fn, start], after=[dim])
 
 
 def check_reduce(fold: str, a: Strided, dim: int, out_kind: str) -> None:
@@ -280,8 +283,7 @@ def test_reduce_of_a_transposed_expanded_input(fold: str) -> None:
 
 
 def run_matmul(out: Strided, a: Strided, b: Strided) -> None:
-    ops.tensor_matmul(out.storage, out.shape, out.strides, a.storage, a.shape, a.strides,
-                      b.storage, b.shape, b.strides)
+    run_in_worker(ops, kernels.matmul_kernel, out, a, b)
 
 
 def check_matmul(a: Strided, b: Strided, out_kind: str) -> None:
@@ -354,15 +356,20 @@ TENSOR_CASES = {
 @pytest.mark.parametrize("case", list(TENSOR_CASES))
 def test_tensor_expressions_on_the_simple_backend(case: str) -> None:
     fn, arrays_, layouts = TENSOR_CASES[case]
-    with mt.use_backend("simple"):
-        check_op(fn, *arrays_, dtype="float64", layouts=layouts, label=case)
+    check_op(fn, *arrays_, dtype="float64", layouts=layouts, label=case, worker=ops, backend="simple")
+
+
+def _assign_into_a_slice(y: np.ndarray) -> np.ndarray:
+    """Program: zeros(3, 4) with x[:, 1:] = y, on the simple backend."""
+    with mt.use_backend("simple"):  # type: ignore[name-defined]  # noqa: F821
+        x = mt.zeros(3, 4, dtype=mt.float64)  # type: ignore[name-defined]  # noqa: F821
+        x[:, 1:] = mt.tensor(y, dtype="float64")  # type: ignore[name-defined]  # noqa: F821
+        return x.to_numpy()
 
 
 def test_assigning_into_a_view_writes_through_its_strides() -> None:
-    with mt.use_backend("simple"):
-        x = mt.zeros(3, 4, dtype=mt.float64)
-        t = torch.zeros(3, 4, dtype=torch.float64)
-        y = np.array([[1.0, 2.0, 3.0]])
-        x[:, 1:] = mt.tensor(y, dtype="float64")
-        t[:, 1:] = torch.tensor(y)
-        assert_close(x.to_numpy(), t, what="x[:, 1:] = y (a (1, 3) y broadcast into a sliced view)")
+    t = torch.zeros(3, 4, dtype=torch.float64)
+    y = np.array([[1.0, 2.0, 3.0]])
+    t[:, 1:] = torch.tensor(y)
+    assert_close(ops.run_program(_assign_into_a_slice, y), t,
+                 what="x[:, 1:] = y (a (1, 3) y broadcast into a sliced view)")

@@ -7,7 +7,9 @@ ex04's tests use `Strided`; ex06's `Operand` (strided_operands.py) builds on the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,3 +46,22 @@ class Strided(TorchView):
 
     def __repr__(self) -> str:
         return f"<{self.kind} shape={self.shape} strides={self.strides}>"
+
+
+def run_in_worker(client: Any, program: Callable[..., Any], out: TorchView, *operands: TorchView,
+                  before: Sequence[Any] = (), after: Sequence[Any] = ()) -> None:
+    """Run a kernel program in the exercise's worker (grader/judge.py) and copy the storage it wrote back
+    into `out`'s buffer, so that `out.view` and `out.base` read as if the kernel had run here.
+
+    The program receives `*before`, then (storage, shape, strides) of `out` and of each operand, then
+    `*after`, and returns out's storage (tests/support/kernel_programs.py)."""
+    args: list[Any] = list(before)
+    for operand in (out, *operands):
+        args += [operand.storage, operand.shape, operand.strides]
+    args += list(after)
+    written = np.asarray(client.run_program(program, *args))
+    storage = out.storage
+    assert written.shape == storage.shape and written.dtype == storage.dtype, (
+        f"the kernel's out storage came back as {written.dtype}{list(written.shape)}, not "
+        f"{storage.dtype}{list(storage.shape)}")
+    storage[...] = written

@@ -31,23 +31,18 @@ def _inverse(order: Sequence[int]) -> tuple[int, ...]:
     return tuple(inv)
 
 
-def make_pair(array: np.ndarray, dtype: str, requires_grad: bool, layout: Layout = None,
-              device: str = "cpu") -> tuple[Any, Any, Any, Any]:
-    """(mt leaf, mt input, torch leaf, torch input): the input is the leaf, or a permuted view of it."""
-    array = np.asarray(array)
-    is_float = dtype.startswith("float")
+def _torch_pair(array: np.ndarray, dtype: str, requires_grad: bool, layout: Layout) -> tuple[Any, Any]:
+    """(torch leaf, torch input): the input is the leaf, or a permuted view of it (`op_result` makes the
+    minitorch-dg side the same way)."""
     np_dtype = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}[dtype]
-    grad = requires_grad and is_float
+    grad = requires_grad and dtype.startswith("float")
     if layout is not None and array.ndim >= 2:
         stored = np.ascontiguousarray(array.transpose(layout)).astype(np_dtype)
-        back = _inverse(layout)
+        back: tuple[int, ...] | None = _inverse(layout)
     else:
         stored, back = array.astype(np_dtype), None
-    mt_leaf = mt.tensor(stored, dtype=dtype, requires_grad=grad, device=device)
     t_leaf = torch.tensor(stored, dtype=getattr(torch, dtype), requires_grad=grad)
-    mt_in = mt_leaf.permute(*back) if back is not None else mt_leaf
-    t_in = t_leaf.permute(*back) if back is not None else t_leaf
-    return mt_leaf, mt_in, t_leaf, t_in
+    return t_leaf, (t_leaf.permute(*back) if back is not None else t_leaf)
 
 
 def _dtype_for(array: np.ndarray, float_dtype: str) -> str:
@@ -63,6 +58,41 @@ def _names(n: int) -> list[str]:
     return [f"x{i}" for i in range(n)]
 
 
+def op_result(fn: Callable[..., Any], arrays: list[np.ndarray], dtypes: list[str], grads: list[bool],
+              layouts: list[Layout], device: str, upstream: np.ndarray | None, backend: str | None) -> dict[str, Any]:
+    """The minitorch-dg side of `check_op`, as data: runs here, or in an exercise's worker as a program (it
+    names only `mt`, builtins and what it imports). Leaves are made like `_torch_pair`'s; with `upstream` (and
+    an output of its shape) the output is backpropagated and each leaf's gradient returned (None if none)."""
+    import contextlib
+
+    import numpy as np
+
+    leaves, inputs = [], []
+    for array, dtype, grad, layout in zip(arrays, dtypes, grads, layouts):
+        np_dtype = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}[dtype]
+        back = None
+        if layout is not None and array.ndim >= 2:
+            stored = np.ascontiguousarray(array.transpose(layout)).astype(np_dtype)
+            back = [0] * len(layout)
+            for i, d in enumerate(layout):
+                back[d] = i
+        else:
+            stored = array.astype(np_dtype)
+        leaf = mt.tensor(stored, dtype=dtype, requires_grad=grad and dtype.startswith("float"), device=device)
+        leaves.append(leaf)
+        inputs.append(leaf.permute(*back) if back is not None else leaf)
+    with mt.use_backend(backend) if backend else contextlib.nullcontext():
+        out = fn(*inputs)
+        if not isinstance(out, mt.Tensor):
+            return {"type": type(out).__name__}
+        result: dict[str, Any] = {"type": "Tensor", "shape": tuple(out.shape), "dtype": out.dtype.name,
+                                  "values": out.to_numpy()}
+        if upstream is not None and tuple(upstream.shape) == tuple(out.shape):
+            out.backward(mt.tensor(upstream, dtype=out.dtype, device=out.device))
+            result["grads"] = [None if leaf.grad is None else leaf.grad.to_numpy() for leaf in leaves]
+    return result
+
+
 def check_op(
     fn: Callable[..., Any],
     *arrays: np.ndarray,
@@ -75,44 +105,52 @@ def check_op(
     upstream_seed: int = 0,
     device: str = "cpu",
     no_grad_inputs: Sequence[int] = (),
+    worker: Any = None,
+    backend: str | None = None,
 ) -> None:
-    """Compare fn's output (values, shape, dtype) and the gradient of every float input with torch."""
+    """Compare fn's output (values, shape, dtype) and the gradient of every float input with torch.
+
+    With `worker` (a `grader.judge` exercise client), the minitorch-dg side runs in that exercise's worker
+    process (`op_result` as a program; `fn` travels as code, so it may name only builtins and math), and
+    `backend` names the framework backend it runs under there."""
     layouts = list(layouts) if layouts is not None else [None] * len(arrays)
-    pairs = [make_pair(a, _dtype_for(np.asarray(a), dtype), grad and i not in no_grad_inputs, layouts[i], device)
-             for i, a in enumerate(arrays)]
+    dtypes = [_dtype_for(np.asarray(a), dtype) for a in arrays]
+    wants = [grad and i not in no_grad_inputs for i in range(len(arrays))]
+    pairs = [_torch_pair(np.asarray(a), dtypes[i], wants[i], layouts[i]) for i, a in enumerate(arrays)]
     inputs = {n: np.asarray(a) for n, a in zip(_names(len(arrays)), arrays)}
     r_default, a_default = tolerance(dtype)
     rtol = r_default if rtol is None else rtol
     atol = a_default if atol is None else atol
 
-    expected = fn(*[p[3] for p in pairs])
-    got = fn(*[p[1] for p in pairs])
-    assert isinstance(got, mt.Tensor), f"{label}: got {type(got).__name__}, expected a Tensor"
-    assert tuple(got.shape) == tuple(expected.shape), (
-        f"{label}: shape {tuple(got.shape)}, torch gives {tuple(expected.shape)}"
+    expected = fn(*[p[1] for p in pairs])
+    upstream = None
+    if grad and expected.requires_grad:
+        upstream = np.random.default_rng(upstream_seed).uniform(-1.0, 1.0, size=tuple(expected.shape))
+    args = (fn, [np.asarray(a) for a in arrays], dtypes, wants, layouts, device, upstream, backend)
+    got = worker.run_program(op_result, *args) if worker is not None else op_result(*args)
+    assert got["type"] == "Tensor", f"{label}: got {got['type']}, expected a Tensor"
+    assert tuple(got["shape"]) == tuple(expected.shape), (
+        f"{label}: shape {tuple(got['shape'])}, torch gives {tuple(expected.shape)}"
         + (f" (inputs of shapes {[tuple(np.shape(a)) for a in arrays]})")
     )
-    assert got.dtype.name == str(expected.dtype).replace("torch.", ""), (
-        f"{label}: dtype {got.dtype.name}, torch gives {str(expected.dtype).replace('torch.', '')}"
+    assert got["dtype"] == str(expected.dtype).replace("torch.", ""), (
+        f"{label}: dtype {got['dtype']}, torch gives {str(expected.dtype).replace('torch.', '')}"
     )
-    assert_close(got.to_numpy(), expected.detach().numpy(), what=f"{label}: forward", inputs=inputs,
+    assert_close(got["values"], expected.detach().numpy(), what=f"{label}: forward", inputs=inputs,
                  rtol=rtol, atol=atol)
-    if not grad or not expected.requires_grad:
+    if upstream is None:
         return
-    rng = np.random.default_rng(upstream_seed)
-    upstream = rng.uniform(-1.0, 1.0, size=tuple(expected.shape))
     expected.backward(torch.tensor(upstream, dtype=expected.dtype))
-    got.backward(mt.tensor(upstream, dtype=got.dtype, device=got.device))
-    for i, (mt_leaf, _, t_leaf, _) in enumerate(pairs):
+    for i, (t_leaf, _) in enumerate(pairs):
         if not t_leaf.requires_grad:
             continue
-        have = mt_leaf.grad
+        have = got["grads"][i]
         if t_leaf.grad is None:  # no path from this input to the output
-            assert have is None or not np.any(have.to_numpy()), (
+            assert have is None or not np.any(have), (
                 f"{label}: x{i} does not reach the output, so its gradient must be None or zero"
             )
             continue
         want = t_leaf.grad
         assert have is not None, f"{label}: input x{i} got no gradient (its .grad is None), torch gives one"
-        assert_close(have.to_numpy(), want.numpy(), what=f"{label}: gradient of x{i}", inputs=inputs,
+        assert_close(have, want.numpy(), what=f"{label}: gradient of x{i}", inputs=inputs,
                      rtol=rtol, atol=atol)
