@@ -483,8 +483,8 @@ class WorkerProcess:
                              for name in ("solutions", "grader")]
             submission = stage.submission
             mutant_file = Path(stage.mutant) if stage.mutant else None
-            cwd, preexec = str(self.sandbox.stage.path), _limit_and_die_with_parent
-            env.update(self.sandbox.stage.environment())
+            cwd, preexec = str(stage.scratch), _limit_and_die_with_parent
+            env = stage.environment(env)
         if submission:
             cmd += ["--submission", submission]
         if mutant_file:

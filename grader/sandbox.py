@@ -307,11 +307,15 @@ class Stage:
             if (source / f"{stem}.py").is_file():
                 shutil.copyfile(source / f"{stem}.py", target / f"{stem}.py")
 
-    def environment(self) -> dict[str, str]:
-        """Variables that point the worker's writes at its scratch folder."""
+    def environment(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` with the worker's writes pointed at its scratch folder (also its working folder) and the
+        stage first on the module path, where `python -m grader.worker` finds the copy; PYTHONSAFEPATH keeps
+        the scratch folder itself off the path (Python 3.11+)."""
         scratch = str(self.scratch)
-        return {"HOME": scratch, "TMPDIR": scratch, "MTDG_CACHE": os.path.join(scratch, "cache"),
-                "NUMBA_CACHE_DIR": os.path.join(scratch, "numba"), "PYTHONDONTWRITEBYTECODE": "1"}
+        path = os.pathsep.join(p for p in (str(self.path), base.get("PYTHONPATH", "")) if p)
+        return {**base, "HOME": scratch, "TMPDIR": scratch, "MTDG_CACHE": os.path.join(scratch, "cache"),
+                "NUMBA_CACHE_DIR": os.path.join(scratch, "numba"), "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONPATH": path, "PYTHONSAFEPATH": "1"}
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
