@@ -112,8 +112,9 @@ def _take_reference():
         _REPORT.append(label + ":WRITTEN")
 """
 
-# Families 5 and 2: a process that leaves the worker's group and session and outlives the judge, meaning to
-# rewrite the results; signals and ptrace against the judge.
+# Families 5 and 2: processes that leave the worker's group and session (a libc double fork with setsid, and a
+# shell loop under setsid(1)) and outlive the judge, one meaning to rewrite the results; signals and ptrace
+# against the judge.
 PROCESSES = """
 def _take_reference():
     judge = os.getppid()
@@ -135,6 +136,8 @@ def _take_reference():
                     os._exit(0)
                 time.sleep(0.1)
         os._exit(0)
+    # A second way out: a shell started through libc's system(), in a session of its own via setsid(1).
+    _libc.system(("setsid sh -c 'while :; do date > " + HEARTBEAT2 + "; sleep 0.1; done' >/dev/null 2>&1 &").encode())
     _REPORT.append("kill:" + ("SENT" if _libc.kill(judge, 0) == 0 else _errno()))
     _REPORT.append("ptrace:" + ("ATTACHED" if _libc.ptrace(16, judge, 0, 0) == 0 else _errno()))
     _REPORT.append("mem:" + _read(f"/proc/{judge}/mem")[1])
@@ -238,19 +241,22 @@ def test_writing_where_later_runs_read_is_refused(mtdg: Mtdg, tmp_path: Path, bu
 
 
 def _processes_attack(tmp_path: Path, results: Path) -> tuple[str, Path, Path]:
-    """The attack's source, and where its escaped process leaves a heartbeat (a folder the worker's user can
-    reach and write, so that the test sees the process ran) and a marker once it outlived the judge."""
+    """The attack's source, and where its escaped processes leave heartbeats (a folder the worker's user can
+    reach and write, so that the test sees they ran) and a marker once one outlived the judge."""
     shared = Path(tempfile.mkdtemp(prefix="mtdg-redteam-"))
     shared.chmod(0o777)
     heartbeat, marker = shared / "heartbeat", shared / "marker"
-    return _attack(PROCESSES, HEARTBEAT=str(heartbeat), MARKER=str(marker), RESULTS=str(results)), heartbeat, marker
+    source = _attack(PROCESSES, HEARTBEAT=str(heartbeat), HEARTBEAT2=str(shared / "heartbeat2"), MARKER=str(marker),
+                     RESULTS=str(results))
+    return source, heartbeat, marker
 
 
 def _assert_did_not_outlive(heartbeat: Path, marker: Path) -> None:
-    assert heartbeat.exists(), "the escaped process never ran: the attack proves nothing"
-    last = heartbeat.stat().st_mtime
+    beats = [heartbeat, heartbeat.parent / "heartbeat2"]  # the forked Python and the setsid shell
+    assert all(b.exists() for b in beats), "an escaped process never ran: the attack proves nothing"
+    last = [b.stat().st_mtime for b in beats]
     time.sleep(1.5)
-    assert heartbeat.stat().st_mtime == last, "a process of the worker's user is still running after grading"
+    assert [b.stat().st_mtime for b in beats] == last, "a process of the worker's user still runs after grading"
     assert not marker.exists(), marker.read_text()
     shutil.rmtree(heartbeat.parent, ignore_errors=True)
 
@@ -274,3 +280,19 @@ def test_a_process_that_escapes_the_worker_dies_with_it_and_cannot_touch_the_jud
     assert score == 0, report
     _assert_did_not_outlive(heartbeat, marker)
     assert json.loads(results.read_text())["score"] == 0
+
+
+# Families 2, 3, 7 and 8 as the worker meets them whoever runs the grader (test_redteam_judge.py grades them with
+# `mtdg grade`): here through the Gradescope bundle, as root.
+from tests.grader.test_redteam_judge import ATTACKS, EVERY_FUNCTION_CHEATS  # noqa: E402
+
+
+@pytest.mark.parametrize("attack", ["frames", "gc", "environment", "forged results", "lying objects"])
+def test_the_in_process_attacks_score_zero_through_gradescope_too(attack: str, tmp_path: Path, bundle: Path) -> None:
+    root = gradescope_layout(tmp_path, bundle)
+    (root / "source" / "autograder.json").write_text('{"exercises": ["ex01"], "static_policy": false}')
+    (root / "submission" / "ex01_operators.py").write_text(STUB + ATTACKS[attack] + EVERY_FUNCTION_CHEATS,
+                                                           encoding="utf-8")
+    doc = run_autograder(root)
+    scored = [t["name"] for t in doc["tests"] if t.get("score", 0) > 0]
+    assert doc["score"] == 0 and not scored, f"{attack}: scored {doc['score']}: {scored}"
