@@ -438,11 +438,9 @@ def _limit_and_die_with_parent() -> None:
     _die_with_parent()
 
 
-def _sandbox_for(exercise_id: str, submission: str | None, mutant_file: Path | None) -> sandbox.Sandbox | None:
+def _sandbox_for(root: Path, exercise_id: str, submission: str | None,
+                 mutant_file: Path | None) -> sandbox.Sandbox | None:
     """A Sandbox for a new worker where the grader runs as root and can switch users, else None."""
-    from .paths import project_root
-
-    root = project_root()
     if sandbox.status(root):
         return None
     return sandbox.Sandbox(root, exercise_id, submission, mutant_file)
@@ -470,7 +468,7 @@ class WorkerProcess:
             mutant = load_mutant(settings.mutant)
             mutant_file = mutant.write()
             mutant_args = ["--mutant-name", mutant.unique_name, "--mutant-label", f"mutant {mutant.name}"]
-        self.sandbox = _sandbox_for(exercise_id, submission, mutant_file)
+        self.sandbox = _sandbox_for(Path(root), exercise_id, submission, mutant_file)
         cwd, env, preexec = root, worker_environment(), _die_with_parent
         self.renames: list[tuple[str, str]] = []  # (path in the stage, the path a report shows)
         if self.sandbox is not None:  # root: the worker is a user of its own and reads copies (grader/sandbox.py)
@@ -495,9 +493,7 @@ class WorkerProcess:
         cmd[3:3] = ["--requests-fd", str(requests_read), "--replies-fd", str(replies_write)]
         _load_prctl()
         try:
-            identity: dict[str, Any] = {}
-            if self.sandbox is not None:
-                identity = {"user": self.sandbox.uid, "group": self.sandbox.uid, "extra_groups": []}
+            identity = sandbox.identity(self.sandbox.uid) if self.sandbox is not None else {}
             self.proc = subprocess.Popen(
                 cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
                 pass_fds=(requests_read, replies_write), start_new_session=True, preexec_fn=preexec, **identity,

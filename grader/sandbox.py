@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import importlib.util
 import grp
+import importlib.util
 import os
 import pwd
 import resource
@@ -46,6 +46,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 UID_RANGE = range(61000, 61200)  # worker user and group ids; ids that an account or group owns are skipped
 SLOT_FOLDER = Path("/run/mtdg-worker-ids")  # root's lock files, one per id in use
@@ -233,15 +234,20 @@ def processes_of(uid: int) -> list[int]:
     return found
 
 
+def identity(uid: int) -> dict[str, Any]:
+    """`subprocess.Popen` arguments that start a process as worker id `uid`: its user, its group of the same
+    number, and no supplementary groups."""
+    return {"user": uid, "group": uid, "extra_groups": []}
+
+
 def kill_all(uid: int, attempts: int = 50) -> bool:
     """SIGKILL every process of `uid`: a helper that becomes `uid` sends kill(-1), which reaches all of them
     at once (a fork in flight included), until /proc shows none. False if some survived every attempt."""
     for _ in range(attempts):
         if not processes_of(uid):
             return True
-        subprocess.run([sys.executable, "-S", "-c", _KILL_ALL], user=uid, group=uid, extra_groups=[],
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       env={}, cwd="/", check=False)
+        subprocess.run([sys.executable, "-S", "-c", _KILL_ALL], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env={}, cwd="/", check=False, **identity(uid))
         time.sleep(0.005)
     return not processes_of(uid)
 
@@ -344,9 +350,8 @@ def status(root: Path) -> str:
             lock_down(root)
             slot = acquire_slot()
             try:
-                probe = subprocess.run([sys.executable, "-S", "-c", "import sys"], user=slot.uid, group=slot.uid,
-                                       extra_groups=[], cwd="/", env={}, capture_output=True, text=True,
-                                       timeout=30, check=False)
+                probe = subprocess.run([sys.executable, "-S", "-c", "import sys"], cwd="/", env={}, capture_output=True,
+                                       text=True, timeout=30, check=False, **identity(slot.uid))
             finally:
                 slot.release()
             if probe.returncode != 0:
@@ -368,8 +373,12 @@ class Sandbox:
         except BaseException:
             self.slot.release()
             raise
-        self.uid = self.slot.uid
         self.closed = False
+
+    @property
+    def uid(self) -> int:
+        """The worker's user and group id."""
+        return self.slot.uid
 
     def close(self) -> None:
         if self.closed:

@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from grader import sandbox
-from tests.grader.conftest import ROOT, Mtdg, read_json
+from tests.grader.conftest import ROOT, Mtdg
 from tests.grader.test_autograder import bundle, gradescope_layout, run_autograder  # noqa: F401 (fixture)
+from tests.grader.test_redteam_judge import ATTACKS, EVERY_FUNCTION_CHEATS, _grade
 
 pytestmark = pytest.mark.skipif(
     not sandbox.wanted(), reason="the worker's sandbox needs root (it switches users); these attacks run in CI, as root")
@@ -157,25 +158,23 @@ def _report(tests: list[dict[str, Any]], key: str = "message") -> str:
 
 
 def _by_mtdg(mtdg: Mtdg, tmp_path: Path, source: str) -> tuple[float, str]:
-    folder = tmp_path / "submission"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "ex01_operators.py").write_text(source, encoding="utf-8")
-    out = tmp_path / "report.json"
-    done = mtdg("grade", "ex01", "--submission", str(folder), "--json", str(out), "--no-policy", "--seed", "3",
-                "--test-timeout", "10")
-    assert out.is_file(), done.stdout + done.stderr
-    ex01 = read_json(out)["exercises"][0]
+    ex01 = _grade(mtdg, tmp_path, source)  # `mtdg grade ex01 --no-policy`, its report in tmp_path / "r.json"
     passed = [t["id"] for t in ex01["tests"] if t["outcome"] == "passed"]
     assert not passed, f"the attack passed {passed}"
     return ex01["points"], _report(ex01["tests"])
 
 
-def _by_gradescope(bundle_zip: Path, tmp_path: Path, source: str) -> tuple[float, str, Path]:
+def _gradescope_doc(bundle_zip: Path, tmp_path: Path, source: str) -> tuple[dict[str, Any], Path]:
+    """results.json of the bundle grading `source` as ex01, and the /autograder root it used."""
     root = gradescope_layout(tmp_path, bundle_zip)
     # As `mtdg autograder --no-policy` writes it: the static policy would refuse these files before they ran.
     (root / "source" / "autograder.json").write_text('{"exercises": ["ex01"], "static_policy": false}')
     (root / "submission" / "ex01_operators.py").write_text(source, encoding="utf-8")
-    doc = run_autograder(root)
+    return run_autograder(root), root
+
+
+def _by_gradescope(bundle_zip: Path, tmp_path: Path, source: str) -> tuple[float, str, Path]:
+    doc, root = _gradescope_doc(bundle_zip, tmp_path, source)
     return doc["score"], _report(doc["tests"], "output"), root
 
 
@@ -196,7 +195,7 @@ READ_REFUSED = {"reference": "Permission-denied", "hidden": "Permission-denied",
 
 
 def test_reading_the_reference_tests_git_and_the_judge_is_refused(mtdg: Mtdg, tmp_path: Path, bundle: Path) -> None:
-    points, report = _by_mtdg(mtdg, tmp_path / "mtdg", _attack(READS))
+    points, report = _by_mtdg(mtdg, tmp_path, _attack(READS))
     fields = _fields(report)
     assert points == 0, report
     assert {k: fields.get(k) for k in READ_REFUSED} == READ_REFUSED, report
@@ -221,7 +220,7 @@ def test_writing_where_later_runs_read_is_refused(mtdg: Mtdg, tmp_path: Path, bu
     pth = Path(site.getsitepackages()[0]) / "mtdg_redteam.pth"
     before = {name: path.read_bytes() for name, path in WRITE_TARGETS.items()}
     try:
-        points, report = _by_mtdg(mtdg, tmp_path / "mtdg", _attack(WRITES))
+        points, report = _by_mtdg(mtdg, tmp_path, _attack(WRITES))
     finally:  # should the sandbox fail, leave the checkout as it was
         changed = [name for name, path in WRITE_TARGETS.items() if path.read_bytes() != before[name]]
         for name in changed:
@@ -240,7 +239,7 @@ def test_writing_where_later_runs_read_is_refused(mtdg: Mtdg, tmp_path: Path, bu
     assert not pth.exists()
 
 
-def _processes_attack(tmp_path: Path, results: Path) -> tuple[str, Path, Path]:
+def _processes_attack(results: Path) -> tuple[str, Path, Path]:
     """The attack's source, and where its escaped processes leave heartbeats (a folder the worker's user can
     reach and write, so that the test sees they ran) and a marker once one outlived the judge."""
     shared = Path(tempfile.mkdtemp(prefix="mtdg-redteam-"))
@@ -263,9 +262,9 @@ def _assert_did_not_outlive(heartbeat: Path, marker: Path) -> None:
 
 def test_a_process_that_escapes_the_worker_dies_with_it_and_cannot_touch_the_judge(
         mtdg: Mtdg, tmp_path: Path, bundle: Path) -> None:
-    out = tmp_path / "mtdg" / "report.json"
-    source, heartbeat, marker = _processes_attack(tmp_path / "mtdg", out)
-    points, report = _by_mtdg(mtdg, tmp_path / "mtdg", source)
+    out = tmp_path / "r.json"  # where _grade has `mtdg grade` write its report
+    source, heartbeat, marker = _processes_attack(out)
+    points, report = _by_mtdg(mtdg, tmp_path, source)
     fields = _fields(report)
     assert points == 0, report
     assert fields == {"kill": "Operation-not-permitted", "ptrace": "Operation-not-permitted",
@@ -275,7 +274,7 @@ def test_a_process_that_escapes_the_worker_dies_with_it_and_cannot_touch_the_jud
 
     gs = tmp_path / "gs"
     results = gs / "autograder" / "results" / "results.json"
-    source, heartbeat, marker = _processes_attack(gs, results)
+    source, heartbeat, marker = _processes_attack(results)
     score, report, root = _by_gradescope(bundle, gs, source)
     assert score == 0, report
     _assert_did_not_outlive(heartbeat, marker)
@@ -284,15 +283,10 @@ def test_a_process_that_escapes_the_worker_dies_with_it_and_cannot_touch_the_jud
 
 # Families 2, 3, 7 and 8 as the worker meets them whoever runs the grader (test_redteam_judge.py grades them with
 # `mtdg grade`): here through the Gradescope bundle, as root.
-from tests.grader.test_redteam_judge import ATTACKS, EVERY_FUNCTION_CHEATS  # noqa: E402
 
 
 @pytest.mark.parametrize("attack", ["frames", "gc", "environment", "forged results", "lying objects"])
 def test_the_in_process_attacks_score_zero_through_gradescope_too(attack: str, tmp_path: Path, bundle: Path) -> None:
-    root = gradescope_layout(tmp_path, bundle)
-    (root / "source" / "autograder.json").write_text('{"exercises": ["ex01"], "static_policy": false}')
-    (root / "submission" / "ex01_operators.py").write_text(STUB + ATTACKS[attack] + EVERY_FUNCTION_CHEATS,
-                                                           encoding="utf-8")
-    doc = run_autograder(root)
+    doc, _ = _gradescope_doc(bundle, tmp_path, STUB + ATTACKS[attack] + EVERY_FUNCTION_CHEATS)
     scored = [t["name"] for t in doc["tests"] if t.get("score", 0) > 0]
     assert doc["score"] == 0 and not scored, f"{attack}: scored {doc['score']}: {scored}"

@@ -69,7 +69,7 @@ def test_kill_all_ends_a_process_that_left_its_session(tmp_path: Path) -> None:
     slot = sandbox.acquire_slot()
     try:
         survivor = subprocess.Popen([sys.executable, "-S", "-c", "import os, time\nos.setsid()\ntime.sleep(60)"],
-                                    user=slot.uid, group=slot.uid, extra_groups=[], cwd="/", env={})
+                                    cwd="/", env={}, **sandbox.identity(slot.uid))
         assert sandbox.processes_of(slot.uid), "the process of the worker's user did not start"
         assert sandbox.kill_all(slot.uid)
         assert survivor.wait(timeout=10) == -9
