@@ -50,7 +50,7 @@ from .crashes import EXIT_ADVICE, signal_reason
 from .worker import HEADER, ProtocolError, write_frame
 
 # Exercises whose tests go through a worker (the others still run in the grading child with the guard).
-JUDGED_EXERCISES = frozenset({"ex01", "ex02", "ex03", "ex04"})
+JUDGED_EXERCISES = frozenset({"ex01", "ex02", "ex03", "ex04", "ex05"})
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024  # one reply frame
 MAX_NODES = 200_000  # values in one reply
@@ -291,6 +291,8 @@ def encode_argument(value: Any) -> dict[str, Any]:
         return {"l" if isinstance(value, list) else "t": [encode_argument(v) for v in value]}
     if isinstance(value, dict):
         return {"d": [[str(k), encode_argument(v)] for k, v in value.items()]}
+    if isinstance(value, slice):
+        return {"sl": [encode_argument(value.start), encode_argument(value.stop), encode_argument(value.step)]}
     if isinstance(value, RemoteObject):
         return value._target
     if isinstance(value, types.FunctionType):

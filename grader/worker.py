@@ -20,7 +20,7 @@ A value V is a dict with one tag (see `encode_value` / `decode_argument`): {"n":
 returns). Only the judge sends {"x": name} (an attribute of the exercise module), {"c": base64 of a marshalled
 code object} (a small function of the test, such as `lambda v: v * v`), {"p": the same} (a program: a function
 of the test that may also name `mt`, the framework, and `ex`, the exercise's module; `run_program` in the
-judge) and {"it": [V...]} (an iterator).
+judge), {"it": [V...]} (an iterator) and {"sl": [start V, stop V, step V]} (a slice, as in an index key).
 
 This module imports the standard library, numpy (for arrays) and the framework's course module, and nothing
 of torch, pytest, the tests or the rest of the grader: contract.py imports its `describe_api` from here.
@@ -236,6 +236,9 @@ def decode_argument(value: Any, handles: Handles, module: ModuleType | None) -> 
         return items if tag == "l" else tuple(items) if tag == "t" else iter(items)
     if tag == "d":
         return {k: decode_argument(v, handles, module) for k, v in data}
+    if tag == "sl":
+        start, stop, step = (decode_argument(v, handles, module) for v in data)
+        return slice(start, stop, step)
     if tag == "a":
         import numpy
 

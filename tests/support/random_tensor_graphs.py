@@ -16,14 +16,14 @@ float64 while it draws, and keeps a step only when its inputs are in the op's sa
                    ties are the public tests' business; here rounding could pick another element)
     any result     finite, |value| <= 1e3, at most MAX_NUMEL elements and MAX_DIMS dims
 
-so the same program replays identically on minitorch-dg and torch (`run`), and every difference in
+so the same program replays identically on minitorch-dg and torch (`replay`), and every difference in
 value or gradient is the code's, not the generator's.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,20 +78,14 @@ class Program:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _lib(x: Any) -> Any:
-    if isinstance(x, torch.Tensor):
-        return torch
-    import minitorch_dg as mt
-
-    return mt
-
-
-def apply_step(step: Step, values: Sequence[Any], leaves: Sequence[Any]) -> Any:
-    """The value that `step` computes from earlier `values` (tensors of either library)."""
-    op, p = step.op, step.params
+def step_value(lib: Any, op: str, args: Sequence[int], p: Sequence[Any], values: Sequence[Any],
+               leaves: Sequence[Any]) -> Any:
+    """The value that one step (`op` of the values numbered `args`, with parameters `p`) computes from earlier
+    `values`: tensors of `lib`, minitorch_dg or torch. It names nothing but its arguments and builtins, so it can
+    travel to an exercise's worker as code (`replay`)."""
     if op == "leaf":
         return leaves[p[0]]
-    x = [values[i] for i in step.args]
+    x = [values[i] for i in args]
     a = x[0]
     if op == "neg":
         return -a
@@ -107,7 +101,7 @@ def apply_step(step: Step, values: Sequence[Any], leaves: Sequence[Any]) -> Any:
         return p[0] - a
     if op == "number_div":
         return p[0] / a
-    if op in BINARY:
+    if op in ("add", "sub", "mul", "div"):
         b = x[1]
         return {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b}[op]()
     if op in ("sum", "mean", "amax"):
@@ -137,24 +131,37 @@ def apply_step(step: Step, values: Sequence[Any], leaves: Sequence[Any]) -> Any:
     if op == "index":
         return a[p[0]]
     if op == "cat":
-        return _lib(a).cat(x, p[0])
+        return lib.cat(x, p[0])
     if op == "stack":
-        return _lib(a).stack(x, p[0])
+        return lib.stack(x, p[0])
     raise ValueError(f"unknown op {op!r}")
 
 
-def run(program: Program, leaves: Sequence[Any]) -> Any:
-    """Replay `program` on leaf tensors of either library. The result is the last value plus the sum of
-    every value nothing else used (so that every branch of the graph reaches the output)."""
+def apply_step(step: Step, values: Sequence[Any], leaves: Sequence[Any]) -> Any:
+    """`step_value` with torch, for the generator."""
+    return step_value(torch, step.op, step.args, step.params, values, leaves)
+
+
+def replay(lib: Any, *leaves_then_program: Any) -> Any:
+    """fn for `tensor_oracle.check_op(replay, *program.leaves, library=True, params=replay_params(program))`:
+    the leaf tensors, then `step_value` and the steps as data. The result is the last value plus the sum of every
+    value nothing else used (so that every branch of the graph reaches the output). Like `step_value` it names
+    only its arguments, so the minitorch-dg side runs in the exercise's worker."""
+    *leaves, value_of, steps = leaves_then_program
     values: list[Any] = []
-    for step in program.steps:
-        values.append(apply_step(step, values, leaves))
-    used = {a for step in program.steps for a in step.args}
+    for op, args, params in steps:
+        values.append(value_of(lib, op, args, params, values, leaves))
+    used = {a for _, args, _ in steps for a in args}
     out = values[-1]
-    for i, step in enumerate(program.steps[:-1]):
-        if i not in used and step.op != "leaf":
+    for i, (op, _, _) in enumerate(steps[:-1]):
+        if i not in used and op != "leaf":
             out = out + values[i].sum()
     return out
+
+
+def replay_params(program: Program) -> list[Any]:
+    """The `params` of check_op for `replay`: the step function (sent as code) and the steps as tuples."""
+    return [step_value, [(step.op, step.args, step.params) for step in program.steps]]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -437,12 +444,3 @@ def count_ops(program: Program) -> dict[str, int]:
         if step.op != "leaf":
             counts[step.op] = counts.get(step.op, 0) + 1
     return counts
-
-
-Replay = Callable[..., Any]
-
-
-def replayer(program: Program) -> Replay:
-    """fn(*leaf_tensors) -> output, for tests/support/tensor_oracle.check_op."""
-    return lambda *leaves: run(program, leaves)
-

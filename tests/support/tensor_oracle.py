@@ -2,11 +2,16 @@
 
     check_op(lambda x, y: (x * y).sum(1), a, b)               # values and every input gradient
     check_op(lambda x: x.exp(), a, dtype="float32", layouts=[(1, 0)])   # a non-contiguous (permuted) input
+    check_op(lambda x, p: x ** p, a, params=[p])                # values fn needs are passed, not closed over
+    check_op(lambda lib, x, y: lib.cat([x, y], 1), a, b, library=True)   # lib: minitorch_dg, then torch
 
 `fn` is written once with the names both frameworks share (+ - * / @, .exp(), .sum(dim), .view(...),
-x[1:3], mt/torch functions passed in through `lib`, ...). Inputs are numpy arrays. A `layout` per input
-is a permutation: the tensor is then made from the permuted copy and permuted back, so it has the same
-values but non-contiguous strides (in both frameworks). Gradients are compared on the leaves.
+x[1:3], ...); a library function (cat, stack) comes through its first argument with `library=True`. `fn`
+may run in an exercise's worker process, so it uses only its arguments, builtins and math: what it needs
+(an exponent, dims, an index key) is passed as `params`, after the tensors. Inputs are numpy arrays. A
+`layout` per input is a permutation: the tensor is then made from the permuted copy and permuted back, so it
+has the same values but non-contiguous strides (in both frameworks). Gradients are compared on the leaves.
+`in_framework` runs any check written once for both libraries (`fn(lib, ...)`) on minitorch-dg's side.
 """
 
 from __future__ import annotations
@@ -59,7 +64,8 @@ def _names(n: int) -> list[str]:
 
 
 def op_result(fn: Callable[..., Any], arrays: list[np.ndarray], dtypes: list[str], grads: list[bool],
-              layouts: list[Layout], device: str, upstream: np.ndarray | None, backend: str | None) -> dict[str, Any]:
+              layouts: list[Layout], device: str, upstream: np.ndarray | None, backend: str | None,
+              params: list[Any], library: bool) -> dict[str, Any]:
     """The minitorch-dg side of `check_op`, as data: runs here, or in an exercise's worker as a program (it
     names only `mt`, builtins and what it imports). Leaves are made like `_torch_pair`'s; with `upstream` (and
     an output of its shape) the output is backpropagated and each leaf's gradient returned (None if none)."""
@@ -82,7 +88,7 @@ def op_result(fn: Callable[..., Any], arrays: list[np.ndarray], dtypes: list[str
         leaves.append(leaf)
         inputs.append(leaf.permute(*back) if back is not None else leaf)
     with mt.use_backend(backend) if backend else contextlib.nullcontext():
-        out = fn(*inputs)
+        out = fn(*([mt] if library else []), *inputs, *params)
         if not isinstance(out, mt.Tensor):
             return {"type": type(out).__name__}
         result: dict[str, Any] = {"type": "Tensor", "shape": tuple(out.shape), "dtype": out.dtype.name,
@@ -107,12 +113,15 @@ def check_op(
     no_grad_inputs: Sequence[int] = (),
     worker: Any = None,
     backend: str | None = None,
+    params: Sequence[Any] = (),
+    library: bool = False,
 ) -> None:
     """Compare fn's output (values, shape, dtype) and the gradient of every float input with torch.
 
     With `worker` (a `grader.judge` exercise client), the minitorch-dg side runs in that exercise's worker
     process (`op_result` as a program; `fn` travels as code, so it may name only builtins and math), and
-    `backend` names the framework backend it runs under there."""
+    `backend` names the framework backend it runs under there. `params` follow the tensors in fn's arguments;
+    with `library`, the library (minitorch_dg or torch) comes first."""
     layouts = list(layouts) if layouts is not None else [None] * len(arrays)
     dtypes = [_dtype_for(np.asarray(a), dtype) for a in arrays]
     wants = [grad and i not in no_grad_inputs for i in range(len(arrays))]
@@ -122,11 +131,12 @@ def check_op(
     rtol = r_default if rtol is None else rtol
     atol = a_default if atol is None else atol
 
-    expected = fn(*[p[1] for p in pairs])
+    expected = fn(*([torch] if library else []), *[p[1] for p in pairs], *params)
     upstream = None
     if grad and expected.requires_grad:
         upstream = np.random.default_rng(upstream_seed).uniform(-1.0, 1.0, size=tuple(expected.shape))
-    args = (fn, [np.asarray(a) for a in arrays], dtypes, wants, layouts, device, upstream, backend)
+    args = (fn, [np.asarray(a) for a in arrays], dtypes, wants, layouts, device, upstream, backend, list(params),
+            library)
     got = worker.run_program(op_result, *args) if worker is not None else op_result(*args)
     assert got["type"] == "Tensor", f"{label}: got {got['type']}, expected a Tensor"
     assert tuple(got["shape"]) == tuple(expected.shape), (
@@ -154,3 +164,15 @@ def check_op(
         assert have is not None, f"{label}: input x{i} got no gradient (its .grad is None), torch gives one"
         assert_close(have, want.numpy(), what=f"{label}: gradient of x{i}", inputs=inputs,
                      rtol=rtol, atol=atol)
+
+
+def _with_framework(fn: Callable[..., Any], *args: Any) -> Any:
+    """A program: fn(mt, *args), with mt the framework as the worker serves it."""
+    return fn(mt, *args)
+
+
+def in_framework(worker: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(minitorch_dg, *args) run in an exercise's worker, for a check written once for both libraries
+    (`fn(torch, *args)` gives torch's side here). fn travels as code: it may name only its arguments, builtins
+    and math, and it returns data (numbers, strings, arrays)."""
+    return worker.run_program(_with_framework, fn, *args)
