@@ -76,3 +76,39 @@ def test_kill_all_ends_a_process_that_left_its_session(tmp_path: Path) -> None:
         assert sandbox.processes_of(slot.uid) == []
     finally:
         slot.release()
+
+
+def test_the_kernel_cache_folder_name_is_numba_s_own(tmp_path: Path) -> None:
+    from numba.core.caching import _CacheLocator
+
+    source = tmp_path / "solutions" / "ex06_fast_cpu.py"
+    assert sandbox.numba_subfolder(source.parent) == _CacheLocator.get_suitable_cache_subpath(str(source))
+
+
+def test_a_worker_gets_root_s_kernels_of_its_references_but_never_the_graded_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from minitorch_dg.fast.ops import FRAMEWORK_STAMP
+
+    root, stage, kernels = tmp_path / "course", tmp_path / "stage" / "solutions", tmp_path / "kernels"
+    (root / "minitorch_dg" / "fast" / "__pycache__").mkdir(parents=True)
+    (root / "minitorch_dg" / "fast" / "__pycache__" / "vecmath.exp32-105.py311.nbi").write_text("framework")
+    root_solutions = kernels / sandbox.numba_subfolder(root / "solutions")
+    root_solutions.mkdir(parents=True)
+    for name in ("ex06_fast_cpu._map-10.py311.nbi", "ex06_fast_cpu._map-10.py311.1.nbc",
+                 "ex10_conv._conv-5.py311.nbi", "ex06_fast_cpu.txt"):
+        (root_solutions / name).write_text(name)
+    (kernels / "framework-stamp").write_text(str(FRAMEWORK_STAMP))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(kernels))
+    target = tmp_path / "scratch" / "numba"
+
+    sandbox.seed_kernels(root, stage, ["ex06_fast_cpu"], target)  # grading ex10: ex06's reference is served
+    staged = target / sandbox.numba_subfolder(stage)
+    assert sorted(p.name for p in staged.iterdir()) == ["ex06_fast_cpu._map-10.py311.1.nbc",
+                                                        "ex06_fast_cpu._map-10.py311.nbi"]
+    fast = target / sandbox.numba_subfolder(root / "minitorch_dg" / "fast")
+    assert (fast / "vecmath.exp32-105.py311.nbi").read_text() == "framework"
+
+    (kernels / "framework-stamp").write_text(str(FRAMEWORK_STAMP + 1))  # compiled against other framework code
+    other = tmp_path / "scratch2" / "numba"
+    sandbox.seed_kernels(root, stage, ["ex06_fast_cpu"], other)
+    assert not (other / sandbox.numba_subfolder(stage)).exists(), "stale reference kernels must not be copied"
