@@ -5,6 +5,10 @@ Each optimizer run starts minitorch-dg and torch from the same parameters and fe
 gradients for 20 steps; after every step the parameters must agree, and at the end the optimizer state
 (the running averages, under torch's names). Exercise code is reached through the framework
 (mt.optim.*, mt.nn.utils.*), which calls exercises/ex09_optim.py through the course.
+
+ex09 runs in a worker process (grader/judge.py): a program there runs the minitorch-dg optimizer through
+all its steps on the gradients drawn here and returns the parameters after every step; torch runs the same
+steps here, and the comparison is made step by step, as before.
 """
 
 from __future__ import annotations
@@ -17,26 +21,23 @@ import pytest
 import torch
 import torch._dynamo  # noqa: F401  (see below)
 
-import minitorch_dg as mt
+from grader import judge
+from tests.support import nn_programs
+from tests.support.optim_programs import clipped, optimizer_steps
 from tests.support.compare import assert_close
 
 # torch.optim's first step imports torch._dynamo, which wraps torch.manual_seed. Importing it here, while
 # the tests are collected, makes that happen before the grader's guard remembers torch's functions.
 
+ag = judge.exercise("ex09")  # ex09 runs in a worker process (grader/judge.py)
+run = ag.run_program
+
 SHAPES = [(3, 4), (5,), (2, 1, 3)]
 STEPS = 20
-
-OPTIMIZERS = {
-    "SGD": (mt.optim.SGD, torch.optim.SGD),
-    "Adam": (mt.optim.Adam, torch.optim.Adam),
-    "AdamW": (mt.optim.AdamW, torch.optim.AdamW),
-    "RMSprop": (mt.optim.RMSprop, torch.optim.RMSprop),
-}
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop"]  # the same names in mt.optim and torch.optim
 
 
 def _state_value(value: Any) -> np.ndarray:
-    if isinstance(value, mt.Tensor):
-        return value.to_numpy()
     if isinstance(value, torch.Tensor):
         return value.detach().double().numpy()
     return np.asarray(value, dtype=np.float64)
@@ -45,25 +46,21 @@ def _state_value(value: Any) -> np.ndarray:
 def run_against_torch(name: str, kwargs: dict[str, Any], dtype: str = "float64", steps: int = STEPS,
                       shapes: list[tuple[int, ...]] = SHAPES, seed: int = 0, grad_scale: float = 1.0) -> None:
     """Drive both optimizers with identical parameters and gradients; compare after every step."""
-    mine_cls, torch_cls = OPTIMIZERS[name]
     rng = np.random.default_rng(seed)
     start = [rng.normal(size=s) for s in shapes]
+    grads = [[rng.normal(scale=grad_scale, size=s) for s in shapes] for _ in range(steps)]
     t_params = [torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=True) for a in start]
-    m_params = [mt.tensor(a, dtype=dtype, requires_grad=True) for a in start]
-    t_opt = torch_cls(t_params, **kwargs)
-    m_opt = mine_cls(m_params, **kwargs)
+    t_opt = getattr(torch.optim, name)(t_params, **kwargs)
+    got = run(optimizer_steps, name, [{"params": start}], kwargs, dtype, grads)
     label = f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())}) [{dtype}]"
     for step in range(1, steps + 1):
-        grads = [rng.normal(scale=grad_scale, size=s) for s in shapes]
-        for tp, mp, g in zip(t_params, m_params, grads):
+        for tp, g in zip(t_params, grads[step - 1]):
             tp.grad = torch.tensor(g, dtype=getattr(torch, dtype))
-            mp.grad = mt.tensor(g, dtype=dtype)
         t_opt.step()
-        m_opt.step()
-        for i, (tp, mp) in enumerate(zip(t_params, m_params)):
-            assert_close(mp.detach(), tp, what=f"{label}: parameter {i} after step {step}", dtype=dtype)
-    for i, (tp, mp) in enumerate(zip(t_params, m_params)):
-        t_state, m_state = t_opt.state[tp], m_opt.state.get(mp, {})
+        for i, tp in enumerate(t_params):
+            assert_close(got["after"][step - 1][i], tp, what=f"{label}: parameter {i} after step {step}", dtype=dtype)
+    for i, tp in enumerate(t_params):
+        t_state, m_state = t_opt.state[tp], got["states"][i]
         for key, value in t_state.items():
             if value is None:
                 continue
@@ -173,51 +170,39 @@ def test_rmsprop_in_float32() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("name", OPTIMIZERS)
 def test_parameter_groups_use_their_own_hyper_parameters(name: str) -> None:
-    mine_cls, torch_cls = OPTIMIZERS[name]
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=(4, 3)), rng.normal(size=(3,))
     ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
-    ma, mb = mt.tensor(a, requires_grad=True), mt.tensor(b, requires_grad=True)
     extra = {"momentum": 0.9} if name in ("SGD", "RMSprop") else {}
-    t_opt = torch_cls([{"params": [ta]}, {"params": [tb], "lr": 0.001, **extra}], lr=0.05)
-    m_opt = mine_cls([{"params": [ma]}, {"params": [mb], "lr": 0.001, **extra}], lr=0.05)
-    for step in range(10):
-        ga, gb = rng.normal(size=a.shape), rng.normal(size=b.shape)
+    t_opt = getattr(torch.optim, name)([{"params": [ta]}, {"params": [tb], "lr": 0.001, **extra}], lr=0.05)
+    grads = [[rng.normal(size=a.shape), rng.normal(size=b.shape)] for _ in range(10)]
+    got = run(optimizer_steps, name, [{"params": [a]}, {"params": [b], "lr": 0.001, **extra}], {"lr": 0.05},
+              "float64", grads)
+    for step, (ga, gb) in enumerate(grads):
         ta.grad, tb.grad = torch.tensor(ga), torch.tensor(gb)
-        ma.grad, mb.grad = mt.tensor(ga, dtype=mt.float64), mt.tensor(gb, dtype=mt.float64)
         t_opt.step()
-        m_opt.step()
-        assert_close(ma.detach(), ta, what=f"{name}: group 0 parameter after step {step + 1}")
-        assert_close(mb.detach(), tb, what=f"{name}: group 1 parameter (its own lr) after step {step + 1}")
+        assert_close(got["after"][step][0], ta, what=f"{name}: group 0 parameter after step {step + 1}")
+        assert_close(got["after"][step][1], tb, what=f"{name}: group 1 parameter (its own lr) after step {step + 1}")
 
 
 @pytest.mark.hint("A whole loop: zero_grad, forward, loss, backward, step — five times, as torch.")
 @pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01)),
                                          ("AdamW", dict(lr=0.01, weight_decay=0.1)), ("RMSprop", dict(lr=0.01))])
 def test_training_loop_matches_torch(name: str, kwargs: dict[str, Any]) -> None:
-    mine_cls, torch_cls = OPTIMIZERS[name]
     torch.manual_seed(0)
-    reference = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 3)).double()
-    model = mt.nn.Sequential(mt.nn.Linear(4, 6), mt.nn.Tanh(), mt.nn.Linear(6, 3)).double()
-    model.load_state_dict({k: mt.tensor(v.numpy()) for k, v in reference.state_dict().items()})
+    layers = [("Linear", 4, 6), ("Tanh",), ("Linear", 6, 3)]
+    reference = nn_programs.torch_module(layers, "float64")
+    state = nn_programs.state_of(reference)
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(8, 4)), rng.integers(0, 3, size=8)
-    t_opt, m_opt = torch_cls(reference.parameters(), **kwargs), mine_cls(model.parameters(), **kwargs)
-    for step in range(5):
-        t_opt.zero_grad()
-        m_opt.zero_grad()
-        t_loss = torch.nn.functional.cross_entropy(reference(torch.tensor(x)), torch.tensor(y))
-        m_loss = mt.nn.functional.cross_entropy(model(mt.tensor(x, dtype=mt.float64)), mt.tensor(y))
+    got = run(nn_programs.training_run, nn_programs.build, layers, state, name, kwargs, x, y, 5)
+    want = nn_programs.torch_training_run(reference, name, kwargs, x, y, 5)
+    for step, (m_loss, t_loss) in enumerate(zip(got["losses"], want["losses"])):
         assert_close(m_loss, t_loss, what=f"{name}: loss at step {step}")
-        t_loss.backward()
-        m_loss.backward()
-        t_opt.step()
-        m_opt.step()
-    expected = dict(reference.named_parameters())
-    for pname, p in model.named_parameters():
-        assert_close(p.detach(), expected[pname], what=f"{name}: {pname} after 5 training steps")
+    for pname, value in want["params"].items():
+        assert_close(got["params"][pname], value, what=f"{name}: {pname} after 5 training steps")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,52 +210,60 @@ def test_training_loop_matches_torch(name: str, kwargs: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _clip_pair(seed: int, scale: float) -> tuple[list[torch.Tensor], list[mt.Tensor]]:
+def _clip_data(seed: int, scale: float) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Four parameters and their gradients; the last has no gradient (it is skipped, as in torch)."""
     rng = np.random.default_rng(seed)
-    t_params, m_params = [], []
+    values, grads = [], []
     for i, shape in enumerate([(3, 4), (5,), (2, 2), (3,)]):
-        a = rng.normal(size=shape)
-        tp, mp = torch.tensor(a, requires_grad=True), mt.tensor(a, requires_grad=True)
-        if i != 3:  # the last parameter has no gradient: it is skipped, as in torch
-            g = rng.normal(scale=scale, size=shape)
-            tp.grad, mp.grad = torch.tensor(g), mt.tensor(g, dtype=mt.float64)
-        t_params.append(tp)
-        m_params.append(mp)
-    return t_params, m_params
+        values.append(rng.normal(size=shape))
+        grads.append(rng.normal(scale=scale, size=shape) if i != 3 else None)
+    return values, grads
+
+
+def _torch_params(values: list[np.ndarray], grads: list[np.ndarray | None]) -> list[torch.Tensor]:
+    params = [torch.tensor(a, requires_grad=True) for a in values]
+    for p, g in zip(params, grads):
+        p.grad = None if g is None else torch.tensor(g)
+    return params
 
 
 @pytest.mark.hint("One norm over all gradients together: (sum over every element of every grad of |g|^p)^(1/p).")
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf])
 @pytest.mark.parametrize("max_norm", [0.5, 1000.0])
 def test_clip_grad_norm_(norm_type: float, max_norm: float) -> None:
-    t_params, m_params = _clip_pair(0, 2.0)
+    values, grads = _clip_data(0, 2.0)
+    t_params = _torch_params(values, grads)
     want = torch.nn.utils.clip_grad_norm_(t_params, max_norm, norm_type=norm_type)
-    got = mt.nn.utils.clip_grad_norm_(m_params, max_norm, norm_type=norm_type)
+    got = run(clipped, "clip_grad_norm_", values, grads, [0, 1, 2, 3], [max_norm], {"norm_type": norm_type})
     what = f"clip_grad_norm_(max_norm={max_norm}, norm_type={norm_type})"
-    assert isinstance(got, mt.Tensor), f"{what} must return the total norm as a tensor, got {type(got).__name__}"
-    assert_close(got, want, what=f"{what}: the returned total norm")
-    for i, (tp, mp) in enumerate(zip(t_params, m_params)):
+    assert got["tensor"], f"{what} must return the total norm as a tensor, got {got['class']}"
+    assert_close(got["returned"], want, what=f"{what}: the returned total norm")
+    for i, tp in enumerate(t_params):
         if tp.grad is None:
-            assert mp.grad is None, f"{what}: a parameter without a gradient must keep grad None"
+            assert got["grads"][i] is None, f"{what}: a parameter without a gradient must keep grad None"
             continue
-        assert_close(mp.grad, tp.grad, what=f"{what}: gradient {i} after clipping")
+        assert_close(got["grads"][i], tp.grad, what=f"{what}: gradient {i} after clipping")
 
 
 def test_clip_grad_norm_of_one_tensor_and_of_no_gradients() -> None:
-    t_params, m_params = _clip_pair(1, 3.0)
-    assert_close(mt.nn.utils.clip_grad_norm_(m_params[0], 1.0), torch.nn.utils.clip_grad_norm_(t_params[0], 1.0),
+    values, grads = _clip_data(1, 3.0)
+    t_params = _torch_params(values, grads)
+    got = run(clipped, "clip_grad_norm_", values, grads, 0, [1.0], {})
+    assert_close(got["returned"], torch.nn.utils.clip_grad_norm_(t_params[0], 1.0),
                  what="clip_grad_norm_(a single tensor, 1.0)")
-    assert_close(m_params[0].grad, t_params[0].grad, what="clip_grad_norm_(a single tensor): its gradient")
-    empty = mt.nn.utils.clip_grad_norm_([m_params[3]], 1.0)
-    assert_close(empty, 0.0, what="clip_grad_norm_ of parameters without gradients (torch returns 0)")
+    assert_close(got["grads"][0], t_params[0].grad, what="clip_grad_norm_(a single tensor): its gradient")
+    empty = run(clipped, "clip_grad_norm_", values, grads, [3], [1.0], {})
+    assert_close(empty["returned"], 0.0, what="clip_grad_norm_ of parameters without gradients (torch returns 0)")
 
 
 @pytest.mark.hint("clip_grad_value_ clamps every element into [-clip_value, clip_value], in place.")
 @pytest.mark.parametrize("clip_value", [0.1, 1.0, 100.0])
 def test_clip_grad_value_(clip_value: float) -> None:
-    t_params, m_params = _clip_pair(2, 2.0)
+    values, grads = _clip_data(2, 2.0)
+    t_params = _torch_params(values, grads)
     torch.nn.utils.clip_grad_value_(t_params, clip_value)
-    assert mt.nn.utils.clip_grad_value_(m_params, clip_value) is None
-    for i, (tp, mp) in enumerate(zip(t_params, m_params)):
+    got = run(clipped, "clip_grad_value_", values, grads, [0, 1, 2, 3], [clip_value], {})
+    assert got["class"] == "NoneType", f"clip_grad_value_ returns None (as torch), not a {got['class']}"
+    for i, tp in enumerate(t_params):
         if tp.grad is not None:
-            assert_close(mp.grad, tp.grad, what=f"clip_grad_value_({clip_value}): gradient {i}")
+            assert_close(got["grads"][i], tp.grad, what=f"clip_grad_value_({clip_value}): gradient {i}")

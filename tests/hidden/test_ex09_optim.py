@@ -1,5 +1,8 @@
 """ex09 hidden tests: hyper-parameters, shapes, dtypes and gradients drawn at grading time (MTDG_SEED),
-every optimizer compared with torch.optim step by step, clipping with torch.nn.utils."""
+every optimizer compared with torch.optim step by step, clipping with torch.nn.utils.
+
+ex09 runs in a worker process (grader/judge.py): the programs of tests/support/optim_programs.py run the
+minitorch-dg side there on the gradients drawn here, and the comparison stays here."""
 
 from __future__ import annotations
 
@@ -12,18 +15,15 @@ import pytest
 import torch
 import torch._dynamo  # noqa: F401  (see below)
 
-import minitorch_dg as mt
+from grader import judge
 from tests.support.compare import assert_close
+from tests.support.optim_programs import clipped, optimizer_steps
 
 # torch.optim's first step imports torch._dynamo, which wraps torch.manual_seed. Importing it here, while
 # the tests are collected, makes that happen before the grader's guard remembers torch's functions.
 
-OPTIMIZERS = {
-    "SGD": (mt.optim.SGD, torch.optim.SGD),
-    "Adam": (mt.optim.Adam, torch.optim.Adam),
-    "AdamW": (mt.optim.AdamW, torch.optim.AdamW),
-    "RMSprop": (mt.optim.RMSprop, torch.optim.RMSprop),
-}
+ag = judge.exercise("ex09")  # ex09 runs in a worker process (grader/judge.py)
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop"]  # the same names in mt.optim and torch.optim
 
 
 def _draw_kwargs(name: str, rng: random.Random) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def _draw_kwargs(name: str, rng: random.Random) -> dict[str, Any]:
     return kwargs
 
 
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("name", OPTIMIZERS)
 @pytest.mark.parametrize("case", range(3))
 def test_optimizer_random_hyper_parameters_20_steps(name: str, case: int, hidden_rng: random.Random) -> None:
     kwargs = _draw_kwargs(name, hidden_rng)
@@ -69,21 +69,19 @@ def test_optimizer_random_hyper_parameters_20_steps(name: str, case: int, hidden
     data = np.random.default_rng(hidden_rng.randrange(2**32))
     start = [data.normal(size=s) for s in shapes]
     t_params = [torch.tensor(a, dtype=tdtype, requires_grad=True) for a in start]
-    m_params = [mt.tensor(a, dtype=dtype, requires_grad=True) for a in start]
-    mine_cls, torch_cls = OPTIMIZERS[name]
-    t_opt, m_opt = torch_cls(t_params, **kwargs), mine_cls(m_params, **kwargs)
+    grads = []  # per step, a gradient per parameter; sometimes a parameter gets none: it is skipped
+    for step in range(1, 21):
+        grads.append([None if step > 1 and data.random() < 0.1
+                      else data.normal(scale=data.choice([0.01, 1.0, 10.0]), size=shape) for shape in shapes])
+    got = ag.run_program(optimizer_steps, name, [{"params": start}], kwargs, dtype, grads)
+    t_opt = getattr(torch.optim, name)(t_params, **kwargs)
     label = f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())}) [{dtype}]"
     for step in range(1, 21):
-        for tp, mp in zip(t_params, m_params):
-            if step > 1 and data.random() < 0.1:  # sometimes a parameter gets no gradient: it is skipped
-                tp.grad, mp.grad = None, None
-                continue
-            g = data.normal(scale=data.choice([0.01, 1.0, 10.0]), size=tuple(tp.shape))
-            tp.grad, mp.grad = torch.tensor(g, dtype=tdtype), mt.tensor(g, dtype=dtype)
+        for tp, g in zip(t_params, grads[step - 1]):
+            tp.grad = None if g is None else torch.tensor(g, dtype=tdtype)
         t_opt.step()
-        m_opt.step()
-        for i, (tp, mp) in enumerate(zip(t_params, m_params)):
-            assert_close(mp.detach(), tp, what=f"{label}: parameter {i} after step {step}", dtype=dtype,
+        for i, tp in enumerate(t_params):
+            assert_close(got["after"][step - 1][i], tp, what=f"{label}: parameter {i} after step {step}", dtype=dtype,
                          rtol=1e-3 if dtype == "float32" else None, atol=1e-4 if dtype == "float32" else None)
 
 
@@ -94,19 +92,20 @@ def test_clip_grad_norm_random(case: int, hidden_rng: random.Random) -> None:
     grads = [data.normal(scale=hidden_rng.uniform(0.1, 5.0), size=tuple(hidden_rng.randint(1, 5) for _ in range(2)))
              for _ in range(hidden_rng.randint(1, 4))]
     t_params = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
-    m_params = [mt.zeros(*g.shape, dtype=mt.float64, requires_grad=True) for g in grads]
-    for tp, mp, g in zip(t_params, m_params, grads):
-        tp.grad, mp.grad = torch.tensor(g), mt.tensor(g, dtype=mt.float64)
+    for tp, g in zip(t_params, grads):
+        tp.grad = torch.tensor(g)
+    zeros = [np.zeros(g.shape) for g in grads]
+    every = list(range(len(grads)))
     total = float(torch.nn.utils.get_total_norm([tp.grad for tp in t_params], norm_type))
     max_norm = total * hidden_rng.choice([0.1, 0.5, 0.99, 2.0])
     want = torch.nn.utils.clip_grad_norm_(t_params, max_norm, norm_type)
-    got = mt.nn.utils.clip_grad_norm_(m_params, max_norm, norm_type)
+    got = ag.run_program(clipped, "clip_grad_norm_", zeros, grads, every, [max_norm, norm_type], {})
     what = f"clip_grad_norm_(max_norm={max_norm:.4g}, norm_type={norm_type})"
-    assert_close(got, want, what=f"{what}: total norm")
-    for i, (tp, mp) in enumerate(zip(t_params, m_params)):
-        assert_close(mp.grad, tp.grad, what=f"{what}: gradient {i}")
+    assert_close(got["returned"], want, what=f"{what}: total norm")
+    for i, tp in enumerate(t_params):
+        assert_close(got["grads"][i], tp.grad, what=f"{what}: gradient {i}")
     value = hidden_rng.uniform(0.05, 2.0)
     torch.nn.utils.clip_grad_value_(t_params, value)
-    mt.nn.utils.clip_grad_value_(m_params, value)
-    for i, (tp, mp) in enumerate(zip(t_params, m_params)):
-        assert_close(mp.grad, tp.grad, what=f"clip_grad_value_({value:.3g}): gradient {i}")
+    got = ag.run_program(clipped, "clip_grad_value_", zeros, got["grads"], every, [value], {})
+    for i, tp in enumerate(t_params):
+        assert_close(got["grads"][i], tp.grad, what=f"clip_grad_value_({value:.3g}): gradient {i}")
