@@ -13,6 +13,7 @@ A worker (grader/worker.py) runs the student's code. Run by root, the grader sta
   needs from those places is copied into a fresh *stage* folder (`Stage`): `grader/worker.py`, the
   prerequisite references its plan serves from solutions/, the submission's files, a mutant. It writes
   only `stage/scratch` (its working folder, HOME and TMPDIR) and world-writable places such as /tmp.
+* **Stage folder.** Made in the temporary folder when a worker can reach it, else in /tmp (`stage_parent`).
 * **Kernels.** The worker's Numba cache is in its scratch folder, seeded with copies of the kernels root has
   compiled for the framework and for the references it is served (`seed_kernels`), never the graded one's:
   without them each worker would compile the fast backend afresh (ex05's grading took 99 s instead of 35 s).
@@ -285,7 +286,7 @@ class Stage:
     """A fresh folder with what a worker reads that the lock-down closed, and its scratch folder."""
 
     def __init__(self, root: Path, uid: int, exercise: str, submission: str | None, mutant: Path | None) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="mtdg-worker-"))
+        self.path = Path(tempfile.mkdtemp(prefix="mtdg-worker-", dir=stage_parent()))
         os.chmod(self.path, 0o755)
         (self.path / "grader").mkdir(mode=0o755)
         (self.path / "grader" / "__init__.py").write_text("", encoding="utf-8")
@@ -332,6 +333,19 @@ class Stage:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def stage_parent() -> str:
+    """Where stages are made: the temporary folder (TMPDIR) when a worker's user can reach it (others may
+    search every folder on the way), else /tmp, so that a private TMPDIR does not stop every worker."""
+    path = Path(tempfile.gettempdir()).resolve()
+    for folder in [path, *path.parents]:
+        try:
+            if not os.stat(folder).st_mode & stat.S_IXOTH:
+                return "/tmp"
+        except OSError:
+            return "/tmp"
+    return str(path)
 
 
 def numba_subfolder(source_folder: Path) -> str:

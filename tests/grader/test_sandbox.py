@@ -112,3 +112,20 @@ def test_a_worker_gets_root_s_kernels_of_its_references_but_never_the_graded_one
     other = tmp_path / "scratch2" / "numba"
     sandbox.seed_kernels(root, stage, ["ex06_fast_cpu"], other)
     assert not (other / sandbox.numba_subfolder(stage)).exists(), "stale reference kernels must not be copied"
+
+
+def test_a_private_temporary_folder_puts_stages_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    private = tmp_path / "private"
+    (private / "tmp").mkdir(parents=True)
+    private.chmod(0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(private / "tmp"))
+    assert sandbox.stage_parent() == "/tmp", "a worker could not reach a stage under a folder closed to others"
+    reachable = Path(tempfile.mkdtemp(dir="/tmp"))  # /tmp and / are open to others
+    try:
+        reachable.chmod(0o755)
+        monkeypatch.setattr(tempfile, "tempdir", str(reachable))
+        assert sandbox.stage_parent() == str(reachable.resolve()), "a reachable TMPDIR is used as it is"
+    finally:
+        reachable.rmdir()
