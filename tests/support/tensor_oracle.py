@@ -166,6 +166,13 @@ def check_op(
                      rtol=rtol, atol=atol)
 
 
+def call_functional(lib: Any, *tensors_then_call: Any) -> Any:
+    """lib.nn.functional.<name>(*tensors, *args, **kwargs): the tensors, then name, args and kwargs. A function
+    for `check_op(call_functional, *arrays, library=True, params=[name, args, kwargs])`."""
+    *tensors, name, args, kwargs = tensors_then_call
+    return getattr(lib.nn.functional, name)(*tensors, *args, **kwargs)
+
+
 def _with_framework(fn: Callable[..., Any], *args: Any) -> Any:
     """A program: fn(mt, *args), with mt the framework as the worker serves it."""
     return fn(mt, *args)
