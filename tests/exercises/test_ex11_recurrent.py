@@ -6,21 +6,39 @@ output and every gradient (input, h0 / c0, each parameter by name) is compared w
 data (tests/support/recurrent.py), in float64 and float32. A module's `fused` flag picks the path: True
 runs your gate kernels (Part 3) between the framework's matmuls, False runs your composed cells (Part 1)
 through your unroll (Part 2).
+
+ex11 runs in a worker process (grader/judge.py): each minitorch-dg module is built there from torch's
+weights and held here as a reference (`twins`); a test runs it through programs (tests/support/recurrent.py),
+one call or one step at a time, and compares what comes back with torch here.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-import minitorch_dg as mt
-from minitorch_dg import course
+import minitorch_dg as mt  # for the programs' names: they run with the worker's `mt`
+from grader import judge
+from tests.support import recurrent
 from tests.support.compare import assert_close
-from tests.support.recurrent import compare_run, copy_weights, twins
 
-ex11 = course.ExerciseProxy("ex11")
+ag = judge.exercise("ex11")  # ex11 runs in a worker process (grader/judge.py)
+run = ag.run_program
+ex: Any  # a program's global: ex11's module as the worker serves it (never bound here)
 DTYPES = ["float64", "float32"]
+
+
+def twins(mode: str, *args: Any, **kwargs: Any) -> tuple[Any, torch.nn.Module]:
+    """torch.nn.<mode> with seeded weights, and minitorch-dg's twin with the same weights in ex11's worker."""
+    return recurrent.remote_twins(ag, mode, *args, **kwargs)
+
+
+def compare_run(model: Any, reference: torch.nn.Module, *args: Any, **kwargs: Any) -> None:
+    """tests/support/recurrent.compare_run with the minitorch-dg side in ex11's worker."""
+    recurrent.compare_run(model, reference, *args, worker=ag, **kwargs)
 
 
 def data(*shape: int, seed: int = 0, scale: float = 1.0) -> np.ndarray:
@@ -76,18 +94,25 @@ def test_cells_without_a_state_and_unbatched(mode: str, fused: bool) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _unroll_halving(x: Any, reverse: bool) -> tuple[list[float], Any, Any]:
+    """Program: ex11's unroll of step(xt, state) = state * 0.5 + xt from zeros; the x[t, 0, 0] of each step in
+    the order visited, the outputs and the final state."""
+    seen: list[float] = []
+
+    def step(xt: Any, state: Any) -> Any:
+        seen.append(float(xt.to_numpy()[0, 0]))
+        return state * 0.5 + xt
+
+    outputs, final = ex.unroll(step, mt.tensor(x), mt.zeros(2, 3, dtype=mt.float64), reverse)
+    return seen, outputs.to_numpy(), final.to_numpy()
+
+
 @pytest.mark.hint("unroll: outputs[t] is the h computed from inputs[t]; with reverse=True walk t = T-1 .. 0 but "
                   "store each h at its own t, so the outputs come back in the input's time order.")
 @pytest.mark.parametrize("reverse", [False, True])
 def test_unroll_order_and_final_state(reverse: bool) -> None:
     x = data(4, 2, 3)
-    seen: list[float] = []
-
-    def step(xt: mt.Tensor, state: mt.Tensor) -> mt.Tensor:
-        seen.append(float(xt.to_numpy()[0, 0]))
-        return state * 0.5 + xt
-
-    outputs, final = ex11.unroll(step, mt.tensor(x), mt.zeros(2, 3, dtype=mt.float64), reverse)
+    seen, outputs, final = run(_unroll_halving, x, reverse)
     order = list(range(3, -1, -1)) if reverse else list(range(4))
     assert seen == [x[t, 0, 0] for t in order], f"unroll(reverse={reverse}) visited the steps in the wrong order"
     expected = np.zeros((4, 2, 3))
@@ -99,15 +124,21 @@ def test_unroll_order_and_final_state(reverse: bool) -> None:
     assert_close(final, state, what=f"unroll(reverse={reverse}): the final state")
 
 
-def test_unroll_carries_a_tuple_state() -> None:
-    x = data(3, 2, 2)
+def _unroll_pair_state(x: Any) -> tuple[Any, Any, Any]:
+    """Program: ex11's unroll of step(xt, (h, c)) = (h + c, c + xt) from (ones, zeros); outputs, final h, c."""
 
-    def step(xt: mt.Tensor, state: tuple[mt.Tensor, mt.Tensor]) -> tuple[mt.Tensor, mt.Tensor]:
+    def step(xt: Any, state: Any) -> Any:
         h, c = state
         return h + c, c + xt
 
     h0, c0 = mt.ones(2, 2, dtype=mt.float64), mt.zeros(2, 2, dtype=mt.float64)
-    outputs, (h, c) = ex11.unroll(step, mt.tensor(x), (h0, c0), False)
+    outputs, (h, c) = ex.unroll(step, mt.tensor(x), (h0, c0), False)
+    return outputs.to_numpy(), h.to_numpy(), c.to_numpy()
+
+
+def test_unroll_carries_a_tuple_state() -> None:
+    x = data(3, 2, 2)
+    outputs, h, c = run(_unroll_pair_state, x)
     hs, hh, cc = [], np.ones((2, 2)), np.zeros((2, 2))
     for t in range(3):
         hh, cc = hh + cc, cc + x[t]
@@ -159,24 +190,30 @@ def test_gru_cell_fused(dtype: str, bias: bool) -> None:
                 f"GRUCell(3, 5, bias={bias}) with your fused gru_gates_forward/backward")
 
 
+def _cell_gradients(mode: str, fused: bool, x: Any, h: Any, c: Any, weights: list[Any]) -> list[Any]:
+    """Program: a float64 mt.nn.<mode>(3, 4) initialised after manual_seed(3), with `fused` set, on x and the
+    state (h, or (h, c) for LSTMCell); the gradients of x, h and every parameter of sum_k sum(out_k * w_k)."""
+    model = getattr(mt.nn, mode)(3, 4, dtype=mt.float64)
+    mt.manual_seed(3)
+    model.reset_parameters()
+    model.fused = fused
+    x = mt.tensor(x, requires_grad=True)
+    h = mt.tensor(h, requires_grad=True)
+    state = (h, mt.tensor(c, requires_grad=True)) if mode == "LSTMCell" else h
+    out = model(x, state)
+    leaves = list(out) if isinstance(out, tuple) else [out]
+    total = sum(((leaf * mt.tensor(weights[k])).sum() for k, leaf in enumerate(leaves)),
+                mt.tensor(0.0, dtype=mt.float64))
+    total.backward()
+    return [None if t.grad is None else t.grad.to_numpy() for t in [x, h, *model.parameters()]]
+
+
 @pytest.mark.parametrize("mode", ["LSTMCell", "GRUCell"])
 def test_fused_backward_equals_composed_backward(mode: str) -> None:
     """The hand-derived backward and the one autograd derives from the composed cell agree to rounding."""
-    grads = {}
-    for fused in (False, True):
-        model = getattr(mt.nn, mode)(3, 4, dtype=mt.float64)
-        mt.manual_seed(3)
-        model.reset_parameters()
-        model.fused = fused
-        x = mt.tensor(data(2, 3, scale=2.0), requires_grad=True)
-        h = mt.tensor(data(2, 4, seed=1), requires_grad=True)
-        state = (h, mt.tensor(data(2, 4, seed=2), requires_grad=True)) if mode == "LSTMCell" else h
-        out = model(x, state)
-        leaves = list(out) if isinstance(out, tuple) else [out]
-        total = sum(((leaf * mt.tensor(data(2, 4, seed=10 + k))).sum() for k, leaf in enumerate(leaves)),
-                    mt.tensor(0.0, dtype=mt.float64))
-        total.backward()
-        grads[fused] = [x.grad, h.grad] + [p.grad for p in model.parameters()]
+    inputs = (data(2, 3, scale=2.0), data(2, 4, seed=1), data(2, 4, seed=2),
+              [data(2, 4, seed=10 + k) for k in range(2)])
+    grads = {fused: run(_cell_gradients, mode, fused, *inputs) for fused in (False, True)}
     for composed, fused_grad in zip(grads[False], grads[True]):
         assert_close(fused_grad, composed, what=f"{mode}: fused backward against the composed (autograd) backward")
 
@@ -226,17 +263,19 @@ def test_cells_in_a_python_loop_with_a_different_length_each_call(mode: str) -> 
         t_state: object = None
         m_outs, t_outs = [], []
         for t in range(steps):
-            m_state = model(mt.tensor(xs[t]), m_state) if m_state is not None else model(mt.tensor(xs[t]))
+            m_state = run(recurrent.call, model, xs[t], m_state)
             t_state = reference(torch.tensor(xs[t]), t_state) if t_state is not None else reference(torch.tensor(xs[t]))
-            m_outs.append(m_state[0] if isinstance(m_state, tuple) else m_state)
+            m_outs.append(m_state)
             t_outs.append(t_state[0] if isinstance(t_state, tuple) else t_state)
-        model.zero_grad()
+        run(lambda m: m.zero_grad(), model)
         reference.zero_grad()
         weights = data(steps, 2, 4, seed=50 + call)
-        sum((o * mt.tensor(weights[k])).sum() for k, o in enumerate(m_outs)).backward()
+        run(recurrent.weighted_backward, m_outs, list(weights), "float64")
         sum((o * torch.tensor(weights[k])).sum() for k, o in enumerate(t_outs)).backward()
+        grads = run(recurrent.param_grads, model)
         for name, p in reference.named_parameters():
-            assert_close(getattr(model, name).grad, p.grad, what=f"{mode} unrolled {steps} steps (call {call}): {name}.grad")
+            assert grads.get(name) is not None, f"{mode} unrolled {steps} steps (call {call}): {name}.grad is None"
+            assert_close(grads[name], p.grad, what=f"{mode} unrolled {steps} steps (call {call}): {name}.grad")
 
 
 @pytest.mark.hint("Truncated BPTT: the state carried into the next chunk is detached, so no gradient crosses chunks.")
@@ -247,14 +286,16 @@ def test_truncated_backpropagation_with_detach(fused: bool) -> None:
     m_state = t_state = None
     for start in range(0, 9, 3):
         chunk = x[start:start + 3]
-        m_out, m_state = model(mt.tensor(chunk)) if m_state is None else model(mt.tensor(chunk), m_state)
+        m_out, m_state = run(recurrent.call, model, chunk, m_state)
         t_out, t_state = reference(torch.tensor(chunk)) if t_state is None else reference(torch.tensor(chunk), t_state)
-        (m_out * m_out).sum().backward()
+        run(lambda out: (out * out).sum().backward(), m_out)
         (t_out * t_out).sum().backward()
-        m_state = (m_state[0].detach(), m_state[1].detach())
+        m_state = run(recurrent.detached, m_state)
         t_state = (t_state[0].detach(), t_state[1].detach())
+    grads = run(recurrent.param_grads, model)
     for name, p in reference.named_parameters():
-        assert_close(getattr(model, name).grad, p.grad, what=f"truncated BPTT over 3 chunks: {name}.grad (accumulated)")
+        assert grads.get(name) is not None, f"truncated BPTT over 3 chunks: {name}.grad is None"
+        assert_close(grads[name], p.grad, what=f"truncated BPTT over 3 chunks: {name}.grad (accumulated)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,13 +306,14 @@ def test_truncated_backpropagation_with_detach(fused: bool) -> None:
 @pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
 def test_parameter_names_shapes_and_state_dicts_both_ways(mode: str) -> None:
     model, reference = twins(mode, 3, 4, num_layers=2, bidirectional=True)
-    assert [(n, tuple(p.shape)) for n, p in model.named_parameters()] == \
-        [(n, tuple(p.shape)) for n, p in reference.named_parameters()]
+    names = run(lambda m: [(n, tuple(p.shape)) for n, p in m.named_parameters()], model)
+    assert [(n, tuple(shape)) for n, shape in names] == [(n, tuple(p.shape)) for n, p in reference.named_parameters()]
     torch.manual_seed(9)
     fresh = getattr(torch.nn, mode)(3, 4, num_layers=2, bidirectional=True).double()
-    fresh.load_state_dict({k: torch.tensor(v.to_numpy()) for k, v in model.state_dict().items()})
+    state = run(lambda m: {k: v.to_numpy() for k, v in m.state_dict().items()}, model)
+    fresh.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
     x = data(3, 2, 3)
-    out_m = model(mt.tensor(x))[0]
+    out_m = run(lambda m, x: m(mt.tensor(x))[0].to_numpy(), model, x)
     out_t = fresh(torch.tensor(x))[0]
     assert_close(out_m, out_t, what=f"{mode}: torch loaded from minitorch-dg's state_dict gives the same output")
 
@@ -281,7 +323,7 @@ def test_dropout_between_layers(mode: str) -> None:
     model, reference = twins(mode, 3, 4, num_layers=2, dropout=1.0)
     compare_run(model, reference, data(4, 2, 3), None, "float64", f"{mode}(dropout=1.0) in training: layer 2 sees zeros")
     model, reference = twins(mode, 3, 4, num_layers=2, dropout=0.5)
-    model.eval()
+    run(lambda m: m.eval(), model)
     reference.eval()
     compare_run(model, reference, data(4, 2, 3), None, "float64", f"{mode}(dropout=0.5) in eval mode: no dropout")
 
@@ -293,49 +335,77 @@ def test_dropout_between_layers(mode: str) -> None:
 REPEATED = np.array([[1, 4, 1, 0], [4, 4, 2, 1]], dtype=np.int64)
 
 
+def embedding_outcome(rows: int, width: int, options: dict[str, Any], dtype: str, state: dict[str, Any],
+                      indices: Any, upstream: Any) -> dict[str, Any]:
+    """Program: nn.Embedding(rows, width, **options) in `dtype`; its weight before `state` is loaded, its output
+    at `indices`, and weight.grad after backward of sum(output * upstream)."""
+    kind = getattr(mt, dtype)
+    model = mt.nn.Embedding(rows, width, dtype=kind, **options)
+    initial = model.weight.detach().to_numpy()
+    model.load_state_dict({k: mt.tensor(v) for k, v in state.items()})
+    out = model(mt.tensor(indices))
+    (out * mt.tensor(upstream, dtype=kind)).sum().backward()
+    return {"initial": initial, "out": out.to_numpy(),
+            "grad": None if model.weight.grad is None else model.weight.grad.to_numpy()}
+
+
+def check_embedding(rows: int, width: int, options: dict[str, Any], dtype: str, indices: np.ndarray,
+                    upstream: np.ndarray, what: str) -> dict[str, Any]:
+    """nn.Embedding with torch's weights (seeded by the caller): output and weight.grad against torch's."""
+    reference = torch.nn.Embedding(rows, width, **options).to(getattr(torch, dtype))
+    state = {k: v.detach().numpy() for k, v in reference.state_dict().items()}
+    got = run(embedding_outcome, rows, width, options, dtype, state, indices, upstream)
+    t_out = reference(torch.tensor(indices))
+    assert_close(got["out"], t_out, what=what, dtype=dtype)
+    (t_out * torch.tensor(upstream, dtype=getattr(torch, dtype))).sum().backward()
+    assert got["grad"] is not None, f"{what}: weight.grad is None after backward"
+    assert_close(got["grad"], reference.weight.grad, what=f"{what}: weight.grad", dtype=dtype)
+    return got
+
+
 @pytest.mark.hint("embedding_backward: add (+=) each gradient row into its index's row; a repeated index collects "
                   "the sum of its rows, it does not keep only the last one.")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_embedding_gradient_adds_up_repeated_indices(dtype: str) -> None:
     torch.manual_seed(0)
-    reference = torch.nn.Embedding(6, 3).to(getattr(torch, dtype))
-    model = mt.nn.Embedding(6, 3, dtype=getattr(mt, dtype))
-    copy_weights(model, reference)
-    m_out, t_out = model(mt.tensor(REPEATED)), reference(torch.tensor(REPEATED))
-    assert_close(m_out, t_out, what="Embedding(6, 3)(indices of shape (2, 4))", dtype=dtype)
-    up = data(2, 4, 3, seed=4)
-    (m_out * mt.tensor(up, dtype=getattr(mt, dtype))).sum().backward()
-    (t_out * torch.tensor(up, dtype=getattr(torch, dtype))).sum().backward()
-    assert_close(model.weight.grad, reference.weight.grad, what="Embedding: weight.grad with repeated indices", dtype=dtype)
+    check_embedding(6, 3, {}, dtype, REPEATED, data(2, 4, 3, seed=4), "Embedding(6, 3) at indices of shape (2, 4)")
 
 
 @pytest.mark.hint("The padding_idx row gets no gradient: skip it in embedding_backward.")
 @pytest.mark.parametrize("padding_idx", [1, 4, -2])
 def test_embedding_padding_idx_gets_no_gradient(padding_idx: int) -> None:
     torch.manual_seed(0)
-    reference = torch.nn.Embedding(6, 3, padding_idx=padding_idx).double()
-    model = mt.nn.Embedding(6, 3, padding_idx=padding_idx, dtype=mt.float64)
-    assert np.all(model.weight.to_numpy()[padding_idx] == 0), "the padding_idx row must start at zero"
-    copy_weights(model, reference)
-    m_out, t_out = model(mt.tensor(REPEATED)), reference(torch.tensor(REPEATED))
-    up = data(2, 4, 3, seed=5)
-    (m_out * mt.tensor(up)).sum().backward()
-    (t_out * torch.tensor(up)).sum().backward()
-    assert_close(model.weight.grad, reference.weight.grad, what=f"Embedding(padding_idx={padding_idx}): weight.grad")
+    got = check_embedding(6, 3, {"padding_idx": padding_idx}, "float64", REPEATED, data(2, 4, 3, seed=5),
+                          f"Embedding(padding_idx={padding_idx})")
+    assert np.all(got["initial"][padding_idx] == 0), "the padding_idx row must start at zero"
+
+
+def _embedding_functional_and_pretrained(table: Any, idx: Any) -> dict[str, Any]:
+    """Program: F.embedding(idx, weight) with its weight.grad after backward of the sum, and
+    Embedding.from_pretrained with freeze=True (whether the weight trains) and freeze=False (its grad)."""
+    weight = mt.tensor(table, requires_grad=True)
+    out = mt.nn.functional.embedding(mt.tensor(idx), weight)
+    out.sum().backward()
+    frozen = mt.nn.Embedding.from_pretrained(mt.tensor(table))
+    trainable = mt.nn.Embedding.from_pretrained(mt.tensor(table), freeze=False)
+    trainable(mt.tensor(idx)).sum().backward()
+    grad = trainable.weight.grad
+    return {"out": out.to_numpy(), "grad": None if weight.grad is None else weight.grad.to_numpy(),
+            "frozen trains": frozen.weight.requires_grad, "trainable trains": trainable.weight.requires_grad,
+            "trainable grad": None if grad is None else grad.to_numpy()}
 
 
 def test_functional_embedding_and_from_pretrained() -> None:
     table = data(5, 2)
     idx = np.array([3, 0, 3], dtype=np.int64)
-    w_m, w_t = mt.tensor(table, requires_grad=True), torch.tensor(table, requires_grad=True)
-    out_m, out_t = mt.nn.functional.embedding(mt.tensor(idx), w_m), torch.nn.functional.embedding(torch.tensor(idx), w_t)
-    assert_close(out_m, out_t, what="F.embedding(indices, weight)")
-    out_m.sum().backward()
+    got = run(_embedding_functional_and_pretrained, table, idx)
+    w_t = torch.tensor(table, requires_grad=True)
+    out_t = torch.nn.functional.embedding(torch.tensor(idx), w_t)
+    assert_close(got["out"], out_t, what="F.embedding(indices, weight)")
     out_t.sum().backward()
-    assert_close(w_m.grad, w_t.grad, what="F.embedding: weight.grad")
-    frozen = mt.nn.Embedding.from_pretrained(mt.tensor(table))
-    assert not frozen.weight.requires_grad, "from_pretrained(freeze=True) must not train the weight"
-    trainable = mt.nn.Embedding.from_pretrained(mt.tensor(table), freeze=False)
-    assert trainable.weight.requires_grad
-    trainable(mt.tensor(idx)).sum().backward()
-    assert_close(trainable.weight.grad, w_t.grad, what="from_pretrained(freeze=False): weight.grad")
+    assert got["grad"] is not None, "F.embedding: weight.grad is None after backward"
+    assert_close(got["grad"], w_t.grad, what="F.embedding: weight.grad")
+    assert not got["frozen trains"], "from_pretrained(freeze=True) must not train the weight"
+    assert got["trainable trains"], "from_pretrained(freeze=False) must train the weight"
+    assert got["trainable grad"] is not None, "from_pretrained(freeze=False): weight.grad is None after backward"
+    assert_close(got["trainable grad"], w_t.grad, what="from_pretrained(freeze=False): weight.grad")
