@@ -48,22 +48,6 @@ def labels(n: int, classes: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed + 100).integers(0, classes, size=n).astype(np.int64)
 
 
-def check_module(layers: nn_programs.Layers, dtype: str, x: np.ndarray, target: np.ndarray | None,
-                 upstream: np.ndarray | None, what: str) -> None:
-    """The network `layers` with torch's initial weights copied in: output (or loss), input gradient and every
-    parameter's gradient against torch's."""
-    reference = nn_programs.torch_module(layers, dtype)
-    want = nn_programs.torch_module_outcome(reference, dtype, x, target, upstream)
-    got = run(nn_programs.module_outcome, nn_programs.build, layers, nn_programs.state_of(reference), dtype, x,
-              target, upstream)
-    assert_close(got["out"], want["out"], what=f"{what}: output", dtype=dtype)
-    assert got["x.grad"] is not None, f"{what}: the input got no gradient"
-    assert_close(got["x.grad"], want["x.grad"], what=f"{what}: gradient of the input", dtype=dtype)
-    for name, grad in want["grads"].items():
-        assert got["grads"].get(name) is not None, f"{what}: parameter {name} got no gradient"
-        assert_close(got["grads"][name], grad, what=f"{what}: gradient of {name}", dtype=dtype)
-
-
 # ---------------------------------------------------------------------------------------------
 # Part 1: linear
 # ---------------------------------------------------------------------------------------------
@@ -86,7 +70,8 @@ def test_linear_without_bias(dtype: str) -> None:
 @pytest.mark.hint("nn.Linear calls F.linear with its own weight and bias: check linear first.")
 def test_linear_module_with_copied_weights() -> None:
     torch.manual_seed(0)
-    check_module([("Linear", 6, 4)], "float64", data(5, 6), None, data(5, 4, seed=3), what="Linear(6, 4)(x)")
+    nn_programs.compare_module(ag, [("Linear", 6, 4)], "float64", data(5, 6), None, data(5, 4, seed=3),
+                               what="Linear(6, 4)(x)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,8 +195,9 @@ def test_loss_modules(reduction: str) -> None:
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_mlp_with_copied_weights_matches_torch_values_and_gradients(dtype: str) -> None:
     torch.manual_seed(1)
-    check_module([("Linear", 8, 16), ("ReLU",), ("Linear", 16, 5)], dtype, data(12, 8), labels(12, 5), None,
-                 what="MLP Linear(8, 16), ReLU, Linear(16, 5) with a cross-entropy loss")
+    nn_programs.compare_module(ag, [("Linear", 8, 16), ("ReLU",), ("Linear", 16, 5)], dtype, data(12, 8),
+                               labels(12, 5), None,
+                               what="MLP Linear(8, 16), ReLU, Linear(16, 5) with a cross-entropy loss")
 
 
 def test_softmax_and_log_softmax_modules() -> None:

@@ -335,47 +335,19 @@ def test_dropout_between_layers(mode: str) -> None:
 REPEATED = np.array([[1, 4, 1, 0], [4, 4, 2, 1]], dtype=np.int64)
 
 
-def embedding_outcome(rows: int, width: int, options: dict[str, Any], dtype: str, state: dict[str, Any],
-                      indices: Any, upstream: Any) -> dict[str, Any]:
-    """Program: nn.Embedding(rows, width, **options) in `dtype`; its weight before `state` is loaded, its output
-    at `indices`, and weight.grad after backward of sum(output * upstream)."""
-    kind = getattr(mt, dtype)
-    model = mt.nn.Embedding(rows, width, dtype=kind, **options)
-    initial = model.weight.detach().to_numpy()
-    model.load_state_dict({k: mt.tensor(v) for k, v in state.items()})
-    out = model(mt.tensor(indices))
-    (out * mt.tensor(upstream, dtype=kind)).sum().backward()
-    return {"initial": initial, "out": out.to_numpy(),
-            "grad": None if model.weight.grad is None else model.weight.grad.to_numpy()}
-
-
-def check_embedding(rows: int, width: int, options: dict[str, Any], dtype: str, indices: np.ndarray,
-                    upstream: np.ndarray, what: str) -> dict[str, Any]:
-    """nn.Embedding with torch's weights (seeded by the caller): output and weight.grad against torch's."""
-    reference = torch.nn.Embedding(rows, width, **options).to(getattr(torch, dtype))
-    state = {k: v.detach().numpy() for k, v in reference.state_dict().items()}
-    got = run(embedding_outcome, rows, width, options, dtype, state, indices, upstream)
-    t_out = reference(torch.tensor(indices))
-    assert_close(got["out"], t_out, what=what, dtype=dtype)
-    (t_out * torch.tensor(upstream, dtype=getattr(torch, dtype))).sum().backward()
-    assert got["grad"] is not None, f"{what}: weight.grad is None after backward"
-    assert_close(got["grad"], reference.weight.grad, what=f"{what}: weight.grad", dtype=dtype)
-    return got
-
-
 @pytest.mark.hint("embedding_backward: add (+=) each gradient row into its index's row; a repeated index collects "
                   "the sum of its rows, it does not keep only the last one.")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_embedding_gradient_adds_up_repeated_indices(dtype: str) -> None:
     torch.manual_seed(0)
-    check_embedding(6, 3, {}, dtype, REPEATED, data(2, 4, 3, seed=4), "Embedding(6, 3) at indices of shape (2, 4)")
+    recurrent.check_embedding(ag, 6, 3, {}, dtype, REPEATED, data(2, 4, 3, seed=4), "Embedding(6, 3) at indices of shape (2, 4)")
 
 
 @pytest.mark.hint("The padding_idx row gets no gradient: skip it in embedding_backward.")
 @pytest.mark.parametrize("padding_idx", [1, 4, -2])
 def test_embedding_padding_idx_gets_no_gradient(padding_idx: int) -> None:
     torch.manual_seed(0)
-    got = check_embedding(6, 3, {"padding_idx": padding_idx}, "float64", REPEATED, data(2, 4, 3, seed=5),
+    got = recurrent.check_embedding(ag, 6, 3, {"padding_idx": padding_idx}, "float64", REPEATED, data(2, 4, 3, seed=5),
                           f"Embedding(padding_idx={padding_idx})")
     assert np.all(got["initial"][padding_idx] == 0), "the padding_idx row must start at zero"
 

@@ -91,17 +91,10 @@ def test_mlp_with_copied_weights(hidden_rng: random.Random) -> None:
     sizes = [hidden_rng.randint(2, 9) for _ in range(3)]
     torch.manual_seed(hidden_rng.randrange(2**31))
     layers = [("Linear", sizes[0], sizes[1]), ("Tanh",), ("Linear", sizes[1], sizes[2])]
-    reference = nn_programs.torch_module(layers, "float64")
     n = hidden_rng.randint(1, 8)
     x = _array(hidden_rng, (n, sizes[0]))
     target = np.array([hidden_rng.randrange(sizes[2]) for _ in range(n)], dtype=np.int64)
-    want = nn_programs.torch_module_outcome(reference, "float64", x, target, None)
-    got = run(nn_programs.module_outcome, nn_programs.build, layers, nn_programs.state_of(reference), "float64",
-              x, target, None)
-    assert_close(got["out"], want["out"], what=f"cross-entropy of an MLP {sizes}")
-    for name, grad in want["grads"].items():
-        assert got["grads"].get(name) is not None, f"{name} in an MLP {sizes} got no gradient"
-        assert_close(got["grads"][name], grad, what=f"gradient of {name} in an MLP {sizes}")
+    nn_programs.compare_module(ag, layers, "float64", x, target, None, what=f"cross-entropy of an MLP {sizes}")
 
 
 def test_dropout_random_p(hidden_rng: random.Random) -> None:

@@ -19,7 +19,6 @@ from tests.support.compare import assert_close
 
 ag = judge.exercise("ex11")  # ex11 runs in a worker process (grader/judge.py)
 run = ag.run_program
-mt: Any  # a program's global: the framework as the worker serves it (never bound here)
 
 
 def twins(mode: str, *args: Any, **kwargs: Any) -> tuple[Any, torch.nn.Module]:
@@ -77,30 +76,11 @@ def test_embedding_random_indices(case: int, hidden_rng: random.Random) -> None:
     padding = hidden_rng.choice([None, hidden_rng.randrange(rows)])
     dtype = hidden_rng.choice(["float32", "float64"])
     torch.manual_seed(hidden_rng.randrange(1000))
-    reference = torch.nn.Embedding(rows, width, padding_idx=padding).to(getattr(torch, dtype))
-    state = {k: v.detach().numpy() for k, v in reference.state_dict().items()}
     # few distinct rows, so that indices repeat
     idx = np.random.default_rng(hidden_rng.randrange(2**32)).integers(0, min(rows, 3), size=shape).astype(np.int64)
-    t_out = reference(torch.tensor(idx))
-    label = f"Embedding({rows}, {width}, padding_idx={padding}) at indices of shape {shape}"
     up = _array(hidden_rng, shape + (width,))
-    got = run(_embedding_run, rows, width, padding, dtype, state, idx, up)
-    assert_close(got["out"], t_out, what=label, dtype=dtype)
-    (t_out * torch.tensor(up, dtype=getattr(torch, dtype))).sum().backward()
-    assert got["grad"] is not None, f"{label}: weight.grad is None after backward"
-    assert_close(got["grad"], reference.weight.grad, what=f"{label}: weight.grad", dtype=dtype)
-
-
-def _embedding_run(rows: int, width: int, padding: Any, dtype: str, state: dict[str, Any], idx: Any,
-                   up: Any) -> dict[str, Any]:
-    """Program: Embedding(rows, width, padding_idx=padding) with `state`; its output at idx and weight.grad
-    after backward of sum(output * up)."""
-    kind = getattr(mt, dtype)
-    model = mt.nn.Embedding(rows, width, padding_idx=padding, dtype=kind)
-    model.load_state_dict({k: mt.tensor(v) for k, v in state.items()})
-    out = model(mt.tensor(idx))
-    (out * mt.tensor(up, dtype=kind)).sum().backward()
-    return {"out": out.to_numpy(), "grad": None if model.weight.grad is None else model.weight.grad.to_numpy()}
+    recurrent.check_embedding(ag, rows, width, {"padding_idx": padding}, dtype, idx, up,
+                              f"Embedding({rows}, {width}, padding_idx={padding}) at indices of shape {shape}")
 
 
 def _step(module: object, x: object, state: object) -> object:

@@ -8,6 +8,7 @@ worker it travels as code and receives `mt.nn`). The weights travel as a state d
 torch module (`state_of`).
 
     module_outcome       one forward and backward: output (or loss), input gradient, parameter gradients
+    compare_module       module_outcome in a worker against torch, every value and gradient
     training_run         steps of an optimizer on a cross-entropy loss: the losses and the final parameters
 """
 
@@ -17,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from tests.support.compare import assert_close
 
 Layers = list[tuple[Any, ...]]
 mt: Any  # a program's global: the framework as the worker serves it (never bound here)
@@ -69,6 +72,21 @@ def torch_module_outcome(module: torch.nn.Module, dtype: str, x: np.ndarray, tar
         out.backward(torch.tensor(upstream, dtype=getattr(torch, dtype)))
     grads = {name: None if p.grad is None else p.grad.numpy() for name, p in module.named_parameters()}
     return {"out": out.detach().numpy(), "x.grad": inputs.grad.numpy(), "grads": grads}
+
+
+def compare_module(worker: Any, layers: Layers, dtype: str, x: np.ndarray, target: np.ndarray | None,
+                   upstream: np.ndarray | None, what: str) -> None:
+    """The network `layers` with torch's initial weights (seeded by the caller) copied into the worker's:
+    output (or loss), input gradient and every parameter's gradient against torch's."""
+    reference = torch_module(layers, dtype)
+    want = torch_module_outcome(reference, dtype, x, target, upstream)
+    got = worker.run_program(module_outcome, build, layers, state_of(reference), dtype, x, target, upstream)
+    assert_close(got["out"], want["out"], what=f"{what}: output", dtype=dtype)
+    assert got["x.grad"] is not None, f"{what}: the input got no gradient"
+    assert_close(got["x.grad"], want["x.grad"], what=f"{what}: gradient of the input", dtype=dtype)
+    for name, grad in want["grads"].items():
+        assert got["grads"].get(name) is not None, f"{what}: parameter {name} got no gradient"
+        assert_close(got["grads"][name], grad, what=f"{what}: gradient of {name}", dtype=dtype)
 
 
 def training_run(builder: Any, layers: Layers, state: dict[str, Any], optimizer: str, options: dict[str, Any],

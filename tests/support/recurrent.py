@@ -10,6 +10,7 @@ Programs (they name only their arguments, builtins and `mt`, the framework as th
 
     build_twin(spec)                   the module, with torch's weights loaded
     outcome(model, x, states, ...)     one call, every output and every gradient, as arrays
+    embedding_outcome(...)             nn.Embedding with torch's weights: output and weight.grad (check_embedding)
     leaf / call / h_of / detached / grad_of / param_grads / weighted_backward
                                        one step of a test that drives a module by hand (a Python loop of
                                        cells, truncated backpropagation), holding the worker's tensors
@@ -150,6 +151,35 @@ def compare_run(model: Any, reference: Any, x: np.ndarray, states: list[np.ndarr
     for name, p in reference.named_parameters():
         assert got["params"].get(name) is not None, f"{label}: parameter {name} got no gradient"
         assert_close(got["params"][name], p.grad, what=f"{label}: gradient of {name}", **tol)
+
+
+def embedding_outcome(rows: int, width: int, options: dict[str, Any], dtype: str, state: dict[str, Any],
+                      indices: Any, upstream: Any) -> dict[str, Any]:
+    """Program: nn.Embedding(rows, width, **options) in `dtype`; its weight before `state` is loaded, its output
+    at `indices`, and weight.grad after backward of sum(output * upstream)."""
+    kind = getattr(mt, dtype)
+    model = mt.nn.Embedding(rows, width, dtype=kind, **options)
+    initial = model.weight.detach().to_numpy()
+    model.load_state_dict({k: mt.tensor(v) for k, v in state.items()})
+    out = model(mt.tensor(indices))
+    (out * mt.tensor(upstream, dtype=kind)).sum().backward()
+    return {"initial": initial, "out": out.to_numpy(),
+            "grad": None if model.weight.grad is None else model.weight.grad.to_numpy()}
+
+
+def check_embedding(worker: Any, rows: int, width: int, options: dict[str, Any], dtype: str, indices: np.ndarray,
+                    upstream: np.ndarray, what: str) -> dict[str, Any]:
+    """nn.Embedding with torch's weights (seeded by the caller) in the worker: output and weight.grad against
+    torch's; returns what `embedding_outcome` gave."""
+    reference = torch.nn.Embedding(rows, width, **options).to(getattr(torch, dtype))
+    state = {k: v.detach().numpy() for k, v in reference.state_dict().items()}
+    got = worker.run_program(embedding_outcome, rows, width, options, dtype, state, indices, upstream)
+    t_out = reference(torch.tensor(indices))
+    assert_close(got["out"], t_out, what=what, dtype=dtype)
+    (t_out * torch.tensor(upstream, dtype=getattr(torch, dtype))).sum().backward()
+    assert got["grad"] is not None, f"{what}: weight.grad is None after backward"
+    assert_close(got["grad"], reference.weight.grad, what=f"{what}: weight.grad", dtype=dtype)
+    return got
 
 
 # -- one step at a time, in the worker -----------------------------------------------------------------------
