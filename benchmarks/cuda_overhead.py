@@ -52,8 +52,11 @@ def main() -> int:
     global cuda
     from numba import cuda
 
+    from numba.cuda.dispatcher import CUDADispatcher
+
     import minitorch_dg as mt
     from minitorch_dg import course, kernels
+    from minitorch_dg.backends import cuda_launch
     from minitorch_dg.backends.cuda_ops import UNARY_CODES
 
     ex07 = course.load("ex07")
@@ -86,9 +89,15 @@ def main() -> int:
         rows["backend.view x2"] = lambda: (be.view(out_data), be.view(data))
         rows["backend.map(TensorData)"] = lambda: be.map("exp", data, out_data)
         rows["Tensor x.exp()"] = lambda: x.exp()
-        print(f"n = {n}")
+        print(f"n = {n} (launches below numba's dispatcher: {'on' if cuda_launch.installed() else 'off'})")
         for name, run in rows.items():
             print(f"  {name:34s} {per_call(run, sync, calls):9.1f} us")
+        if cuda_launch.installed():  # the same launches through numba's own dispatcher, for comparison
+            cuda_launch.uninstall(CUDADispatcher)
+            for name in ("bare launch kernel[g, b](...)", "Tensor x.exp()"):
+                print(f"  {'numba path: ' + name:34s} {per_call(rows[name], sync, calls):9.1f} us")
+            cuda_launch.install(CUDADispatcher)
+        print(f"  launches so far: {cuda_launch.counts}; kept on numba's path: {cuda_launch.refusals or 'none'}")
         if not torch.cuda.is_available():
             continue
         t = torch.from_numpy(host).cuda()

@@ -43,6 +43,32 @@ def rounded_size(size: int) -> int:
     return max(unit, -(-size // unit) * unit)
 
 
+class PooledMemory(cuda_driver.MemoryPointer):  # type: ignore[misc, name-defined]
+    """A block of the pool in use: a numba MemoryPointer that goes back to its pool's cache when the last
+    reference to it goes (device arrays and their views refer to it strongly; views made by numba's
+    `MemoryPointer.view` hold it as their owner). One object per allocation and no finalizer: numba's own
+    AutoFreePointer + OwnedPointer pair costs two weakref finalizers and a proxy per allocation, about 6 us."""
+
+    def __init__(self, context: Any, pointer: Any, size: int, pool: CachingMemoryManager, block: int) -> None:
+        # MemoryPointer's fields, set directly (its __init__ would make a finalizer this class does not need)
+        self.context = context
+        self.device_pointer = self.handle = pointer
+        self.size = self._cuda_memsize_ = size
+        self.is_managed = False
+        self.refct = 1
+        self._owner = None
+        self.pool, self.block, self.generation = pool, block, pool.generation
+
+    def free(self) -> None:
+        """numba calls this when the views it counted are gone; the block returns with the object itself."""
+
+    def __del__(self) -> None:
+        try:
+            self.pool.give_back(self.device_pointer, self.block, self.generation)
+        except Exception:  # noqa: BLE001, S110 - at interpreter exit the pool may be half torn down: nothing to keep
+            pass
+
+
 class CachingMemoryManager(cuda_driver.NumbaCUDAMemoryManager):  # type: ignore[misc, name-defined]
     """numba's device memory manager, with freed blocks kept for reuse instead of returned to the driver."""
 
@@ -51,8 +77,9 @@ class CachingMemoryManager(cuda_driver.NumbaCUDAMemoryManager):  # type: ignore[
         self.cached: defaultdict[int, list[Any]] = defaultdict(list)  # rounded size -> free device pointers
         self.cached_bytes = 0
         self.driver_allocations = 0  # how many blocks came from cuMemAlloc (for tests and benchmarks)
-        self.live: dict[int, Any] = {}  # the pointer objects of blocks in use (their owners hold weak proxies)
-        self._next_key = 0
+        self.live: set[int] = set()  # the pointers of blocks in use
+        self.generation = 0  # raised when the cache is emptied: blocks of an earlier generation are not cached
+        self._context_proxy: Any = None  # a weak proxy of the context, made with the first allocation
 
     def memalloc(self, size: int) -> Any:
         block = rounded_size(size)
@@ -63,18 +90,18 @@ class CachingMemoryManager(cuda_driver.NumbaCUDAMemoryManager):  # type: ignore[
         else:
             pointer = self._attempt_allocation(lambda: cuda_driver.driver.cuMemAlloc(block))
             self.driver_allocations += 1
+        self.live.add(int(pointer))
+        if self._context_proxy is None:
+            self._context_proxy = weakref.proxy(self.context)
+        return PooledMemory(self._context_proxy, pointer, size, self, block)
 
-        key = self._next_key
-        self._next_key += 1
-
-        def keep(pointer: Any = pointer, block: int = block, key: int = key) -> None:
-            self.live.pop(key, None)
+    def give_back(self, pointer: Any, block: int, generation: int) -> None:
+        """A block no longer in use: into the cache (unless the cache was emptied since it was handed out, as
+        on a context reset, which frees all the context's memory)."""
+        self.live.discard(int(pointer))
+        if generation == self.generation:
             self.cached[block].append(pointer)
             self.cached_bytes += block
-
-        memory = cuda_driver.AutoFreePointer(weakref.proxy(self.context), pointer, size, finalizer=keep)
-        self.live[key] = memory  # as numba's own manager does: the returned owner refers to it weakly
-        return memory.own()
 
     def _attempt_allocation(self, allocator: Any) -> Any:
         try:
@@ -93,6 +120,8 @@ class CachingMemoryManager(cuda_driver.NumbaCUDAMemoryManager):  # type: ignore[
 
     def reset(self) -> None:
         self.release_cached()
+        self.generation += 1  # blocks in use die with the context's memory: none of them comes back
+        self.live.clear()
         super().reset()
 
 

@@ -1,5 +1,5 @@
-"""The opt-in caching allocator for a real GPU (MTDG_CUDA_POOL=1), checked against a fake CUDA driver:
-freed blocks are reused by size, kept alive while in use, and handed back to the driver when an
+"""The caching allocator for a real GPU (on unless MTDG_CUDA_POOL=0), checked against a fake CUDA driver:
+freed blocks are reused by size, kept alive while in use (views too), and handed back to the driver when an
 allocation runs out of memory. (On a GPU, benchmarks/gpu_check.sh times the CUDA table with it.)
 
 numba's real driver module is replaced by the simulator's in a process with NUMBA_ENABLE_CUDASIM=1 (as
@@ -58,6 +58,16 @@ assert again.device_pointer == pointer and pool.driver_allocations == 1 and pool
 other = pool.memalloc(5000)
 assert other.device_pointer != pointer and pool.driver_allocations == 2 and fake.freed == []
 
+view = again.view(100, 200)  # numba's view of a block (a slice of a device array) keeps the block in use
+del again
+gc.collect()
+assert pool.live and pool.cached_bytes == 0, "a block with a view must stay out of the cache"
+del view
+gc.collect()
+assert pool.cached_bytes == 1024 and not pool.live.intersection([int(pointer)])
+again = pool.memalloc(900)
+assert again.device_pointer == pointer and pool.driver_allocations == 2
+
 del again, other
 gc.collect()
 cached = sorted(p for pointers in pool.cached.values() for p in pointers)
@@ -66,6 +76,10 @@ fake.fail_next = 1
 fresh = pool.memalloc(100_000)
 assert sorted(fake.freed) == cached and pool.cached_bytes == 0, (fake.freed, cached)
 assert fresh.device_pointer not in cached
+pool.generation += 1  # as reset does: a block handed out before it is not cached when it is freed
+del fresh
+gc.collect()
+assert pool.cached_bytes == 0 and not pool.live
 print("POOL OK")
 '''
 

@@ -56,6 +56,8 @@ LAZY: dict[tuple[str, str], str] = {
     ("nn.windows", "fast.threads"): "as fast.caching (fast.threads starts Numba's thread pool)",
     ("backends.cuda", "backends.cuda_pool"): "cuda_pool imports numba.cuda at its top: loaded with the first "
                                              "cuda tensor on a GPU (MTDG_CUDA_POOL=0 leaves it idle)",
+    ("backends.cuda", "backends.cuda_launch"): "replaces numba.cuda's kernel launch: installed with the first cuda "
+                                              "tensor on a GPU, never in the simulator",
     ("backends.cuda", "backends.cuda_versions"): "used only when numba.cuda fails to import, to say why",
     ("nn.conv_functional", "nn.cuda_windows"): "cuda_windows imports numba.cuda at its top: loaded with the "
                                                "first convolution of a cuda tensor",

@@ -196,7 +196,8 @@ def _pool_of(count: int) -> list[_PoolThread]:
 
 @contextlib.contextmanager
 def _logged_gpu_launches(log: ScheduleLog) -> Iterator[None]:
-    """On a GPU nothing is simulated, but launches are still logged (when a kernel is configured)."""
+    """On a GPU nothing is simulated, but launches are still logged: those through numba when a kernel is
+    configured, those of the fast path (minitorch_dg/backends/cuda_launch.py) by its observer hook."""
     try:
         from numba.cuda.dispatcher import CUDADispatcher
     except Exception:  # noqa: BLE001 - no numba-cuda: nothing will be launched anyway
@@ -204,18 +205,25 @@ def _logged_gpu_launches(log: ScheduleLog) -> Iterator[None]:
         return
     original = CUDADispatcher.configure
 
+    from minitorch_dg.backends import cuda_launch
+
+    def logged(dispatcher: Any, griddim: Any, blockdim: Any) -> None:
+        kernel = dispatcher.py_func
+        log.launches.append(Launch(kernel.__name__, tuple(griddim), tuple(blockdim), kernel))  # type: ignore[arg-type]
+
     def configure(self: Any, griddim: Any, blockdim: Any, stream: Any = 0, sharedmem: Any = 0) -> Any:
         launch = original(self, griddim, blockdim, stream, sharedmem)
-        kernel = self.py_func
-        log.launches.append(Launch(kernel.__name__, tuple(launch.griddim), tuple(launch.blockdim), kernel))  # type: ignore[arg-type]
+        logged(self, launch.griddim, launch.blockdim)
         return launch
 
     with _schedule_lock:
-        CUDADispatcher.configure = configure
+        CUDADispatcher.configure = configure  # launches through numba's dispatcher
+        cuda_launch.observers.append(logged)  # launches on the framework's fast path (backends/cuda_launch.py)
         try:
             yield
         finally:
             CUDADispatcher.configure = original
+            cuda_launch.observers.remove(logged)
 
 
 def _serial_manager_class(sim_kernel: Any) -> type:
