@@ -9,13 +9,14 @@
 #   1. environment: nvidia-smi, versions, whether numba.cuda imports and sees the GPU   -> env.txt
 #   2. `mtdg grade ex07 --source solutions`: the grading child must see the GPU          -> grade-ex07.txt/.json
 #   3. benchmarks/cuda_table.py: ex07 against torch, ratios and the goals         -> cuda-table.txt
-#   4. benchmarks/cuda_profile.py: each case's kernels and GPU time against its wall time -> cuda-profile.txt
-#   5. the cuda tests (ex07 public and hidden; device, launch, pool, conv, recurrent)    -> cuda-tests.txt
-#   6. `mtdg verify ex07 --skip-solutions`: stubs fail, every mutant is caught           -> verify-ex07.txt
-#   7. the table again with numba's own launches (MTDG_CUDA_FAST_LAUNCH=0, cuda_launch.py)   -> cuda-table-numba-launch.txt
-#   8. benchmarks/cuda_overhead.py: the host time of one op, layer by layer, and a cProfile -> cuda-overhead.txt
-#   9. the table again without the caching allocator (MTDG_CUDA_POOL=0, cuda_pool.py)    -> cuda-table-nopool.txt
-#  10. benchmarks/test_bench_cuda.py under pytest-benchmark                              -> bench-cuda.txt/.json
+#   4. the table with numba's own launches (MTDG_CUDA_FAST_LAUNCH=0, cuda_launch.py)      -> cuda-table-numba-launch.txt
+#   5. benchmarks/cuda_profile.py: each case's kernels and GPU time against its wall time -> cuda-profile.txt
+#   6. the cuda tests (ex07 public and hidden; device, launch, pool, conv, recurrent)    -> cuda-tests.txt
+#   7. benchmarks/cuda_overhead.py: the host time of one op, layer by layer, and a cProfile -> cuda-overhead.txt
+#   8. the table without the caching allocator (MTDG_CUDA_POOL=0, cuda_pool.py)          -> cuda-table-nopool.txt
+#   9. benchmarks/test_bench_cuda.py under pytest-benchmark                              -> bench-cuda.txt/.json
+#  10. `mtdg verify ex07 --skip-solutions`: stubs fail, every mutant is caught (every mutant
+#      recompiles the kernels: the longest step, so the last)                            -> verify-ex07.txt
 # summary.txt has one line per step: its exit status and seconds (124: it ran past its limit).
 # GPU_CHECK_STEPS="env cuda-table ..." runs only the steps named (in the order above).
 set -u
@@ -54,15 +55,15 @@ step() {  # step NAME LIMIT_SECONDS COMMAND... : run it, output to $OUT/NAME.txt
 step env 90 "$PY" benchmarks/gpu_environment.py
 step grade-ex07 180 "$PY" -m grader grade ex07 --source solutions --json "$OUT/grade-ex07.json"
 step cuda-table 150 "$PY" benchmarks/cuda_table.py --rounds 5
+step cuda-table-numba-launch 120 env MTDG_CUDA_FAST_LAUNCH=0 "$PY" benchmarks/cuda_table.py --rounds 5
 step cuda-profile 90 "$PY" benchmarks/cuda_profile.py
 step cuda-tests 180 "$PY" -m pytest -p no:cacheprovider -n "${GPU_CHECK_WORKERS:-4}" -q -rs \
     tests/exercises/test_ex07_cuda.py tests/hidden/test_ex07_cuda.py tests/framework/test_cuda_device.py \
     tests/framework/test_cuda_launch.py tests/framework/test_cuda_pool.py tests/framework/test_conv_cuda.py \
     tests/framework/test_recurrent_cuda.py
-step verify-ex07 300 "$PY" -m grader verify ex07 --skip-solutions
-step cuda-table-numba-launch 120 env MTDG_CUDA_FAST_LAUNCH=0 "$PY" benchmarks/cuda_table.py --rounds 5
 step cuda-overhead 120 "$PY" benchmarks/cuda_overhead.py
 step cuda-table-nopool 120 env MTDG_CUDA_POOL=0 "$PY" benchmarks/cuda_table.py --rounds 5
 step bench-cuda 120 "$PY" -m pytest -p no:cacheprovider -n 0 -q benchmarks/test_bench_cuda.py --benchmark-enable \
     --benchmark-group-by=group --benchmark-columns=min,median,max --benchmark-json="$OUT/bench-cuda.json"
+step verify-ex07 300 "$PY" -m grader verify ex07 --skip-solutions
 cat "$OUT/summary.txt"
