@@ -7,8 +7,8 @@ same contiguous float32 operands, checked against numpy on the first rows, and t
 drained at both ends). torch (no TF32) is timed alongside. Without a GPU it prints why and exits 0.
 
 Measured on an H200 (issue #19): ex07's kernel 9.03 ms at 4096^2 (15.2 TFLOP/s, 0.296 of torch), the same
-with fastmath 9.03 ms, with the next tiles prefetched into registers 12.05 ms (more registers per thread:
-fewer warps to hide latency with), so ex07 keeps the plain kernel.
+with fastmath 9.03 ms, with the next tiles prefetched into registers 12.05 ms (likely the 16 more registers
+per thread leave fewer warps to hide latency with), so ex07 keeps the plain kernel.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 import types
-from collections.abc import Callable
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from cuda_overhead import per_call  # noqa: E402  (microseconds per call of a queued block)
 
 from minitorch_dg.backends import cuda as cuda_env  # noqa: E402
 
@@ -101,19 +102,6 @@ def compiled(function: Any, scope: dict[str, Any], **options: Any) -> Any:
     return cuda.jit(copy, **options)
 
 
-def gpu_ms(launch: Callable[[], Any], sync: Callable[[], None], calls: int) -> float:
-    launch()
-    sync()
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(calls):
-            launch()
-        sync()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best * 1e3
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 4096])
@@ -152,14 +140,14 @@ def main() -> int:
         grid = (-(-size // ex07.BLOCK_TILE), -(-size // ex07.BLOCK_TILE), 1)
         want = a_host[:4].astype(np.float64) @ b_host
         ta, tb = torch.from_numpy(a_host).cuda(), torch.from_numpy(b_host).cuda()
-        theirs = gpu_ms(lambda: ta @ tb, torch.cuda.synchronize, 10)
+        theirs = per_call(lambda: ta @ tb, torch.cuda.synchronize, 10) / 1e3  # ms
         print(f"{size}^2 float32: torch {theirs:.3f} ms ({2 * size ** 3 / theirs / 1e9:.1f} TFLOP/s)", flush=True)
         for name, kernel in variants.items():
             def launch(kernel: Any = kernel) -> None:
                 kernel[grid, (ex07.TILE, ex07.TILE)](out, shape, strides, 1, a, shape, strides, b, shape, strides)
 
             try:
-                ours = gpu_ms(launch, cuda.synchronize, 5)
+                ours = per_call(launch, cuda.synchronize, 5) / 1e3
             except Exception as error:  # noqa: BLE001 - a report
                 print(f"  {name}: failed: {type(error).__name__}: {error}", flush=True)
                 continue
