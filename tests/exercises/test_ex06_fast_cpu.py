@@ -66,12 +66,12 @@ def check(out: Operand, expected: torch.Tensor, what: str, rtol: float | None = 
           atol: float | None = None) -> None:
     assert_close(out.values(), expected.detach().double().numpy() if expected.dtype != torch.bool
                  else expected.numpy(), what=what, dtype=out.dtype, rtol=rtol, atol=atol)
+    out.assert_untouched()
 
 
 def matmul_atol(dtype: str, depth: int) -> float | None:
     """float32 sums of `depth` products of numbers up to 3 in size: allow their rounding, not more."""
     return 2e-6 * 9 * max(depth, 1) if dtype == "float32" else None
-    out.assert_untouched()
 
 
 # ---------------------------------------------------------------------------------------------------
