@@ -10,26 +10,29 @@ expected values come from torch on the same memory. Parallel loops are also run 
 check (tests/support/parallel_races.py), so a race is caught on every run, not only when two threads
 happen to collide.
 
+ex06 runs in a worker process (grader/judge.py): each kernel runs there on copies of the storages, through a
+program (tests/support/fast_kernel_programs.py) whose out storage the judge copies back into its own buffer
+before comparing with torch here. The race checks run in the worker too, where the kernels are, and so do
+the tensor expressions on the fast backend (`check_op(..., worker=ops, backend="fast")`).
+
 The first run compiles your kernels (a minute or two); later runs load them from Numba's cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 import torch
 
-import minitorch_dg as mt
-from minitorch_dg import course
-from minitorch_dg.fast import op_id
+from grader import judge
+from tests.support import fast_kernel_programs as kernels
 from tests.support.compare import assert_close
-from tests.support.parallel_races import RaceError, without_jit
+from tests.support.fast_kernel_programs import run_kernel
+from tests.support.parallel_races import races_reported, without_jit
 from tests.support.strided_operands import KINDS, Operand, operand, output
 from tests.support.tensor_oracle import check_op
 
-ex06 = course.ExerciseProxy("ex06")
+ops = judge.exercise("ex06")  # the kernels run in a worker process (grader/judge.py, fast_kernel_programs.py)
 rng = np.random.default_rng(6)
 TORCH = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64, "bool": torch.bool}
 
@@ -38,40 +41,42 @@ def draw(shape: tuple[int, ...], low: float = -3.0, high: float = 3.0) -> np.nda
     return rng.uniform(low, high, size=shape)
 
 
-def run_map(name: str, x: Operand, out: Operand) -> None:
+def run_map(name: str, x: Operand, out: Operand, race_check: bool = False) -> None:
+    """tensor_map(op_id(name)) of x expanded to out's shape, into out; with `race_check`, run as Python with its
+    prange loops race-checked (tests/support/parallel_races.py)."""
     a = x.expand(out.shape)
-    ex06.tensor_map(op_id(name))(out.storage, out.shape_arg, out.strides_arg, a.storage, a.strides_arg)
+    run_kernel(ops, kernels.map_kernel, out, a, before=[without_jit if race_check else None, name])
 
 
-def run_zip(name: str, x: Operand, y: Operand, out: Operand) -> None:
+def run_zip(name: str, x: Operand, y: Operand, out: Operand, race_check: bool = False) -> None:
+    """tensor_zip(op_id(name)) of x and y expanded to out's shape, into out (race-checked like run_map)."""
     a, b = x.expand(out.shape), y.expand(out.shape)
-    ex06.tensor_zip(op_id(name))(out.storage, out.shape_arg, out.strides_arg, a.storage, a.strides_arg, b.storage,
-                                 b.strides_arg)
+    run_kernel(ops, kernels.zip_kernel, out, a, b, before=[without_jit if race_check else None, name])
 
 
-def run_reduce(name: str, x: Operand, dim: int, out: Operand, threads: int = 2,
-               kernel: Callable[..., None] | None = None) -> None:
-    kernel = kernel or ex06.tensor_reduce(op_id(name))
-    kernel(out.storage, out.shape_arg, out.strides_arg, x.storage, x.shape_arg, x.strides_arg, dim, threads)
+def run_reduce(name: str, x: Operand, dim: int, out: Operand, threads: int = 2, race_check: bool = False) -> None:
+    """tensor_reduce(op_id(name)) of x along `dim` into out with n_threads=threads (race-checked like run_map)."""
+    run_kernel(ops, kernels.reduce_kernel, out, x, before=[without_jit if race_check else None, name],
+               after=[dim, threads])
 
 
 def run_matmul(x: Operand, y: Operand, out: Operand) -> None:
+    """tensor_matmul of x and y, their batch dims expanded to out's, into out."""
     batch = out.shape[:-2]
     a, b = x.expand(batch + x.shape[-2:]), y.expand(batch + y.shape[-2:])
-    ex06.tensor_matmul(out.storage, out.shape_arg, out.strides_arg, a.storage, a.shape_arg, a.strides_arg,
-                       b.storage, b.shape_arg, b.strides_arg)
+    run_kernel(ops, kernels.matmul_kernel, out, a, b)
 
 
 def check(out: Operand, expected: torch.Tensor, what: str, rtol: float | None = None,
           atol: float | None = None) -> None:
     assert_close(out.values(), expected.detach().double().numpy() if expected.dtype != torch.bool
                  else expected.numpy(), what=what, dtype=out.dtype, rtol=rtol, atol=atol)
+    out.assert_untouched()
 
 
 def matmul_atol(dtype: str, depth: int) -> float | None:
     """float32 sums of `depth` products of numbers up to 3 in size: allow their rounding, not more."""
     return 2e-6 * 9 * max(depth, 1) if dtype == "float32" else None
-    out.assert_untouched()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -223,7 +228,7 @@ def test_reduce_identities_and_nan() -> None:
                   "of a partial array, and fold the partials after the parallel loop.")
 @pytest.mark.parametrize("threads", [1, 2, 4])
 def test_reduce_long_dims_into_few_outputs(threads: int) -> None:
-    length = int(getattr(ex06, "SPLIT_MIN", 32768)) + 1001
+    length = int(ops.run_program(kernels.split_min)) + 1001
     for kind in ("contiguous", "stepped"):
         x = operand(draw((length,)), "float64", kind)
         out = output((1,), "float64")
@@ -238,17 +243,13 @@ def test_reduce_long_dims_into_few_outputs(threads: int) -> None:
 @pytest.mark.hint("No two iterations of a prange loop may write the same element: every chunk of a split "
                   "reduction gets its own slot; an output element is written by one iteration only.")
 def test_parallel_reductions_never_share_an_accumulator() -> None:
-    length = int(getattr(ex06, "SPLIT_MIN", 32768)) + 517
+    length = int(ops.run_program(kernels.split_min)) + 517
     cases = [((length,), 0, 4), ((2, length), 1, 4), ((9, 300), 0, 2), ((9, 300), 1, 2), ((40, 7), 0, 2)]
     for shape, dim, threads in cases:
         for name in ("sum", "max"):
-            kernel = without_jit(ex06.tensor_reduce(op_id(name)))
             x, out = operand(draw(shape, 0.5, 1.5), "float64", "contiguous"), output(reduced(shape, dim), "float64")
-            try:
-                run_reduce(name, x, dim, out, threads, kernel)
-            except RaceError as race:
-                raise AssertionError(f"tensor_reduce({name!r}) over dim {dim} of {shape} with n_threads={threads}: "
-                                     f"{race}") from None
+            with races_reported(f"tensor_reduce({name!r}) over dim {dim} of {shape} with n_threads={threads}"):
+                run_reduce(name, x, dim, out, threads, race_check=True)
             check(out, TORCH_REDUCE[name](x.view, dim), f"tensor_reduce({name!r}) run as Python")
 
 
@@ -257,18 +258,12 @@ def test_map_and_zip_work_items_never_overlap() -> None:
     x = operand(draw((3, 2500)), "float64", "stepped")
     y = operand(draw((2500,)), "float64")
     out = output((3, 2500), "float64")
-    a = x.expand(out.shape)
-    try:
-        without_jit(ex06.tensor_map(op_id("exp")))(out.storage, out.shape_arg, out.strides_arg, a.storage,
-                                                   a.strides_arg)
+    with races_reported():
+        run_map("exp", x, out, race_check=True)
         check(out, torch.exp(x.view), "tensor_map run as Python")
         out = output((3, 2500), "float64")
-        b = y.expand(out.shape)
-        without_jit(ex06.tensor_zip(op_id("add")))(out.storage, out.shape_arg, out.strides_arg, a.storage,
-                                                   a.strides_arg, b.storage, b.strides_arg)
+        run_zip("add", x, y, out, race_check=True)
         check(out, x.view + y.view, "tensor_zip run as Python")
-    except RaceError as race:
-        raise AssertionError(str(race)) from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -322,11 +317,11 @@ def test_matmul_batched_and_large() -> None:
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_tensor_expressions_on_the_fast_backend(dtype: str) -> None:
     x, w, b = draw((6, 5)), draw((5, 4)), draw((4,))
-    with mt.use_backend("fast"):
-        check_op(lambda x, w, b: (x @ w + b).relu().sum(1), x, w, b, dtype=dtype, layouts=[(1, 0), None, None])
-        check_op(lambda x: (x.exp() * 2 - x).amax(0), x, dtype=dtype, layouts=[(1, 0)])
-        check_op(lambda x, y: (x / y).mean(), draw((3, 100_000)), draw((100_000,), 1.0, 2.0), dtype=dtype,
-                 rtol=1e-4 if dtype == "float32" else None)
+    check_op(lambda x, w, b: (x @ w + b).relu().sum(1), x, w, b, dtype=dtype, layouts=[(1, 0), None, None],
+             worker=ops, backend="fast")
+    check_op(lambda x: (x.exp() * 2 - x).amax(0), x, dtype=dtype, layouts=[(1, 0)], worker=ops, backend="fast")
+    check_op(lambda x, y: (x / y).mean(), draw((3, 100_000)), draw((100_000,), 1.0, 2.0), dtype=dtype,
+             rtol=1e-4 if dtype == "float32" else None, worker=ops, backend="fast")
 
 
 @pytest.mark.hint("Large inputs run on several threads: every element must still be written exactly once.")

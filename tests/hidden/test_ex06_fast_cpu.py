@@ -3,25 +3,30 @@
 Each test draws its cases from `hidden_rng`, runs your kernels on views over numpy buffers and compares with
 torch on the same memory; parallel loops are also run as Python with a race check. A failure message names
 the case (shape, layout, dtype, op), not the seed's other cases.
+
+ex06 runs in a worker process (grader/judge.py): the kernels run there through the programs of
+tests/support/fast_kernel_programs.py (the race checks too), and so do the networks on the fast backend
+(`check_op(..., worker=ops, backend="fast")`); torch and the comparisons stay here.
 """
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-import minitorch_dg as mt
-from minitorch_dg import course
-from minitorch_dg.fast import op_id
+from grader import judge
+from tests.support import fast_kernel_programs as kernels
 from tests.support.compare import assert_close
-from tests.support.parallel_races import RaceError, without_jit
+from tests.support.fast_kernel_programs import run_kernel
+from tests.support.parallel_races import races_reported, without_jit
 from tests.support.strided_operands import KINDS, Operand, operand, output
 from tests.support.tensor_oracle import check_op
 
-ex06 = course.ExerciseProxy("ex06")
+ops = judge.exercise("ex06")  # the kernels run in a worker process (grader/judge.py, fast_kernel_programs.py)
 
 MAP_OPS = {"exp": torch.exp, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "neg": torch.neg}
 ZIP_OPS = {"add": torch.add, "mul": torch.mul, "sub": torch.sub, "maximum": torch.maximum}
@@ -69,7 +74,7 @@ def test_random_maps(case: int, hidden_rng: random.Random) -> None:
         x = operand(values.uniform(-4, 4, size=small), dtype, kind_for(hidden_rng, small))
         out = output(shape, dtype, kind_for(hidden_rng, shape))
         a = x.expand(shape)
-        ex06.tensor_map(op_id(name))(out.storage, out.shape_arg, out.strides_arg, a.storage, a.strides_arg)
+        run_kernel(ops, kernels.map_kernel, out, a, before=[None, name])
         check(out, MAP_OPS[name](x.view).expand(shape), f"tensor_map({name!r}) of {x} broadcast into {out}")
 
 
@@ -86,8 +91,7 @@ def test_random_zips(case: int, hidden_rng: random.Random) -> None:
         y = operand(values.uniform(-3, 3, size=shape_b), dtype, kind_for(hidden_rng, shape_b))
         out = output(big, dtype, kind_for(hidden_rng, big))
         a, b = x.expand(big), y.expand(big)
-        ex06.tensor_zip(op_id(name))(out.storage, out.shape_arg, out.strides_arg, a.storage, a.strides_arg,
-                                     b.storage, b.strides_arg)
+        run_kernel(ops, kernels.zip_kernel, out, a, b, before=[None, name])
         check(out, ZIP_OPS[name](x.view, y.view), f"tensor_zip({name!r}) of {x} and {y} into {out}")
 
 
@@ -99,15 +103,14 @@ def test_random_reductions(case: int, hidden_rng: random.Random) -> None:
         dtype = hidden_rng.choice(["float32", "float64"])
         shape = draw_shape(hidden_rng, min_dims=1)
         if hidden_rng.random() < 0.2:
-            shape = (int(getattr(ex06, "SPLIT_MIN", 32768)) + hidden_rng.randint(1, 5000),)
+            shape = (int(ops.run_program(kernels.split_min)) + hidden_rng.randint(1, 5000),)
         dim = hidden_rng.randrange(len(shape))
         low, high = (0.97, 1.03) if name == "prod" else (-3.0, 3.0)
         x = operand(values.uniform(low, high, size=shape), dtype, kind_for(hidden_rng, shape))
         out_shape = tuple(1 if d == dim else s for d, s in enumerate(shape))
         out = output(out_shape, dtype, kind_for(hidden_rng, out_shape))
         threads = hidden_rng.choice([1, 2, 3, 8])
-        ex06.tensor_reduce(op_id(name))(out.storage, out.shape_arg, out.strides_arg, x.storage, x.shape_arg,
-                                        x.strides_arg, dim, threads)
+        run_kernel(ops, kernels.reduce_kernel, out, x, before=[None, name], after=[dim, threads])
         check(out, REDUCE_OPS[name](x.view, dim), f"tensor_reduce({name!r}) of {x} over dim {dim}, n_threads={threads}",
               rtol=2e-4 if dtype == "float32" else 1e-6, atol=1e-3 if dtype == "float32" else 1e-9)
 
@@ -115,17 +118,15 @@ def test_random_reductions(case: int, hidden_rng: random.Random) -> None:
 @pytest.mark.parametrize("case", range(3))
 def test_random_reductions_have_no_race(case: int, hidden_rng: random.Random) -> None:
     values = values_rng(hidden_rng)
-    split = int(getattr(ex06, "SPLIT_MIN", 32768))
+    split = int(ops.run_program(kernels.split_min))
     shape = hidden_rng.choice([(split + hidden_rng.randint(1, 3000),), (2, split + 7), (hidden_rng.randint(2, 40), 300)])
     dim = hidden_rng.randrange(len(shape)) if len(shape) > 1 and shape[-1] < split else len(shape) - 1
     name = hidden_rng.choice(["sum", "max", "prod"])
     x = operand(values.uniform(0.999, 1.001, size=shape), "float64")
     out = output(tuple(1 if d == dim else s for d, s in enumerate(shape)), "float64")
-    try:
-        without_jit(ex06.tensor_reduce(op_id(name)))(out.storage, out.shape_arg, out.strides_arg, x.storage,
-                                                     x.shape_arg, x.strides_arg, dim, hidden_rng.choice([2, 4, 6]))
-    except RaceError as race:
-        raise AssertionError(f"tensor_reduce({name!r}) of {x} over dim {dim}: {race}") from None
+    with races_reported(f"tensor_reduce({name!r}) of {x} over dim {dim}"):
+        run_kernel(ops, kernels.reduce_kernel, out, x, before=[without_jit, name],
+                   after=[dim, hidden_rng.choice([2, 4, 6])])
     check(out, REDUCE_OPS[name](x.view, dim), f"tensor_reduce({name!r}) of {x} over dim {dim}, run as Python",
           rtol=1e-9)
 
@@ -144,10 +145,16 @@ def test_random_matmuls(case: int, hidden_rng: random.Random) -> None:
     batch = tuple(torch.broadcast_shapes(batch_a, batch_b))
     out = output(batch + (m, n), dtype, hidden_rng.choice(KINDS))
     a, b = x.expand(batch + (m, k)), y.expand(batch + (k, n))
-    ex06.tensor_matmul(out.storage, out.shape_arg, out.strides_arg, a.storage, a.shape_arg, a.strides_arg,
-                       b.storage, b.shape_arg, b.strides_arg)
+    run_kernel(ops, kernels.matmul_kernel, out, a, b)
     check(out, x.view.double() @ y.view.double(), f"tensor_matmul {x} @ {y} into {out}",
           rtol=2e-4 if dtype == "float32" else None, atol=8e-6 * k if dtype == "float32" else None)
+
+
+def network(x: Any, w1: Any, b1: Any, w2: Any, activation: str) -> Any:
+    """Linear -> activation (a tensor method's name) -> Linear -> softmax over dim 1, summed over the batch;
+    on minitorch-dg tensors in the worker (check_op sends it as code) and on torch's here."""
+    h = getattr(x @ w1 + b1, activation)()
+    return ((h @ w2).exp() / (h @ w2).exp().sum(1, keepdim=True)).sum(0)
 
 
 @pytest.mark.parametrize("case", range(3))
@@ -156,13 +163,8 @@ def test_random_networks_on_the_fast_backend(case: int, hidden_rng: random.Rando
     dtype = hidden_rng.choice(["float32", "float64"])
     batch, n_in, hidden = hidden_rng.randint(1, 40), hidden_rng.randint(1, 30), hidden_rng.randint(1, 70)
     activation = hidden_rng.choice(["tanh", "sigmoid", "relu"])
-
-    def network(x, w1, b1, w2):  # type: ignore[no-untyped-def]
-        h = getattr(x @ w1 + b1, activation)()
-        return ((h @ w2).exp() / (h @ w2).exp().sum(1, keepdim=True)).sum(0)
-
     arrays = [values.uniform(-1, 1, size=s) for s in [(batch, n_in), (n_in, hidden), (hidden,), (hidden, 3)]]
-    with mt.use_backend("fast"):
-        check_op(network, *arrays, dtype=dtype, layouts=[(1, 0), None, None, (1, 0)],
-                 label=f"{batch}x{n_in} -> Linear({n_in}, {hidden}) -> {activation} -> Linear({hidden}, 3) -> softmax",
-                 rtol=2e-4 if dtype == "float32" else None)
+    check_op(network, *arrays, dtype=dtype, layouts=[(1, 0), None, None, (1, 0)], params=[activation], worker=ops,
+             backend="fast",
+             label=f"{batch}x{n_in} -> Linear({n_in}, {hidden}) -> {activation} -> Linear({hidden}, 3) -> softmax",
+             rtol=2e-4 if dtype == "float32" else None)

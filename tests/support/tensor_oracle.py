@@ -63,15 +63,27 @@ def _names(n: int) -> list[str]:
     return [f"x{i}" for i in range(n)]
 
 
+PIECE_ELEMENTS = 1 << 17  # elements of an array sent back per reply (1 MiB of float64; a reply may hold 4 MiB)
+
+
 def op_result(fn: Callable[..., Any], arrays: list[np.ndarray], dtypes: list[str], grads: list[bool],
               layouts: list[Layout], device: str, upstream: np.ndarray | None, backend: str | None,
-              params: list[Any], library: bool) -> dict[str, Any]:
+              params: list[Any], library: bool, pieces: int) -> dict[str, Any]:
     """The minitorch-dg side of `check_op`, as data: runs here, or in an exercise's worker as a program (it
     names only `mt`, builtins and what it imports). Leaves are made like `_torch_pair`'s; with `upstream` (and
-    an output of its shape) the output is backpropagated and each leaf's gradient returned (None if none)."""
+    an output of its shape) the output is backpropagated and each leaf's gradient returned (None if none).
+    With `pieces` > 0 (in a worker), an array of more elements than that comes as (shape, reader) instead,
+    reader(start, stop) giving its flat elements start:stop (`_whole` reads it back): one reply would not
+    hold it."""
     import contextlib
 
     import numpy as np
+
+    def sent(array: Any) -> Any:
+        if not pieces or array.size <= pieces:
+            return array
+        flat = array.reshape(-1)
+        return tuple(array.shape), lambda start, stop: flat[start:stop]
 
     leaves, inputs = [], []
     for array, dtype, grad, layout in zip(arrays, dtypes, grads, layouts):
@@ -92,11 +104,21 @@ def op_result(fn: Callable[..., Any], arrays: list[np.ndarray], dtypes: list[str
         if not isinstance(out, mt.Tensor):
             return {"type": type(out).__name__}
         result: dict[str, Any] = {"type": "Tensor", "shape": tuple(out.shape), "dtype": out.dtype.name,
-                                  "values": out.to_numpy()}
+                                  "values": sent(out.to_numpy())}
         if upstream is not None and tuple(upstream.shape) == tuple(out.shape):
             out.backward(mt.tensor(upstream, dtype=out.dtype, device=out.device))
-            result["grads"] = [None if leaf.grad is None else leaf.grad.to_numpy() for leaf in leaves]
+            result["grads"] = [None if leaf.grad is None else sent(leaf.grad.to_numpy()) for leaf in leaves]
     return result
+
+
+def _whole(value: Any) -> Any:
+    """An array that `op_result` sent in pieces, (shape, reader), read back whole; any other value as it is."""
+    if not isinstance(value, tuple):
+        return value
+    shape, read = value
+    size = int(np.prod(shape))
+    parts = [np.asarray(read(start, min(start + PIECE_ELEMENTS, size))) for start in range(0, size, PIECE_ELEMENTS)]
+    return np.concatenate(parts).reshape(shape)
 
 
 def check_op(
@@ -137,7 +159,14 @@ def check_op(
         upstream = np.random.default_rng(upstream_seed).uniform(-1.0, 1.0, size=tuple(expected.shape))
     args = (fn, [np.asarray(a) for a in arrays], dtypes, wants, layouts, device, upstream, backend, list(params),
             library)
-    got = worker.run_program(op_result, *args) if worker is not None else op_result(*args)
+    if worker is not None:
+        got = worker.run_program(op_result, *args, PIECE_ELEMENTS)
+        if "values" in got:
+            got["values"] = _whole(got["values"])
+        if "grads" in got:
+            got["grads"] = [_whole(g) for g in got["grads"]]
+    else:
+        got = op_result(*args, 0)
     assert got["type"] == "Tensor", f"{label}: got {got['type']}, expected a Tensor"
     assert tuple(got["shape"]) == tuple(expected.shape), (
         f"{label}: shape {tuple(got['shape'])}, torch gives {tuple(expected.shape)}"
