@@ -10,6 +10,15 @@ torch module (`state_of`).
     module_outcome       one forward and backward: output (or loss), input gradient, parameter gradients
     compare_module       module_outcome in a worker against torch, every value and gradient
     training_run         steps of an optimizer on a cross-entropy loss: the losses and the final parameters
+
+A layer that keeps state between calls (BatchNorm's running statistics) stays in the worker: `remote_layer`
+builds mt.nn.<kind>(*args, **kwargs) there (or `network` a Sequential of `layers` with a state loaded) and
+the test holds it as a reference, which the programs below drive one step at a time:
+
+    load_state           load a state dict of arrays (dtypes kept: int64 buffers stay int64)
+    layer_step           one forward and backward: output, input gradient, parameter gradients, buffers
+    set_mode             train() or eval(), and whether it returned the module itself
+    buffers_of, state_arrays, state_keys     what the module holds, as data
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from minitorch_dg.dtypes import DType
 from tests.support.compare import assert_close
 
 Layers = list[tuple[Any, ...]]
@@ -118,3 +128,78 @@ def torch_training_run(module: torch.nn.Module, optimizer: str, options: dict[st
         loss.backward()
         opt.step()
     return {"losses": losses, "params": {name: p.detach().numpy() for name, p in module.named_parameters()}}
+
+
+# -- a layer held in the worker, driven step by step -----------------------------------------------------------
+
+
+def build_layer(kind: str, args: list[Any], kwargs: dict[str, Any], framework_kwargs: dict[str, str],
+          state: Any) -> Any:
+    """Program: mt.nn.<kind>(*args, **kwargs), each keyword of `framework_kwargs` passed as the framework's
+    object of that name (dtype=mt.float64 travels as {"dtype": "float64"}); `state` (arrays) loaded when given."""
+    options = dict(kwargs)
+    for key, name in framework_kwargs.items():
+        options[key] = getattr(mt, name)
+    model = getattr(mt.nn, kind)(*args, **options)
+    if state is not None:
+        model.load_state_dict({name: mt.tensor(value) for name, value in state.items()})
+    return model
+
+
+def remote_layer(worker: Any, kind: str, *args: Any, state: dict[str, np.ndarray] | None = None,
+                 **kwargs: Any) -> Any:
+    """mt.nn.<kind>(*args, **kwargs) built in `worker` (a framework dtype such as mt.float64 among the keywords
+    is sent by name), with `state` loaded when given; a reference to it."""
+    plain = {key: value for key, value in kwargs.items() if not isinstance(value, DType)}
+    named = {key: value.name for key, value in kwargs.items() if isinstance(value, DType)}
+    return worker.run_program(build_layer, kind, list(args), plain, named, state)
+
+
+def network(builder: Any, layers: Layers, dtype: str, state: dict[str, Any]) -> Any:
+    """Program: `builder(mt.nn, layers, dtype)` (pass `build`) with `state` loaded, each array keeping its dtype."""
+    model = builder(mt.nn, layers, dtype)
+    model.load_state_dict({name: mt.tensor(value) for name, value in state.items()})
+    return model
+
+
+def load_state(model: Any, state: dict[str, Any], strict: bool) -> list[list[str]]:
+    """Program: model.load_state_dict of `state` as tensors (each array's dtype kept), with strict=False when
+    `strict` is False; the missing and the unexpected keys it reports."""
+    tensors = {name: mt.tensor(value) for name, value in state.items()}
+    result = model.load_state_dict(tensors) if strict else model.load_state_dict(tensors, strict=False)
+    return [list(result.missing_keys), list(result.unexpected_keys)]
+
+
+def layer_step(model: Any, x: Any, dtype: str, upstream: Any) -> dict[str, Any]:
+    """Program: model(x) on a tensor of x in `dtype` that requires grad, then backward of `upstream` when the
+    output has its shape (otherwise the test's comparison of the output names the mismatch); the output, the
+    input's gradient, every parameter's gradient by name and every buffer by name, as arrays (None where a
+    gradient is missing)."""
+    inputs = mt.tensor(x, dtype=dtype, requires_grad=True)
+    out = model(inputs)
+    if tuple(out.shape) == tuple(upstream.shape):
+        out.backward(mt.tensor(upstream, dtype=dtype))
+    grads = {name: None if p.grad is None else p.grad.to_numpy() for name, p in model.named_parameters()}
+    return {"out": out.to_numpy(), "x.grad": None if inputs.grad is None else inputs.grad.to_numpy(),
+            "grads": grads, "buffers": {name: b.to_numpy() for name, b in model.named_buffers()}}
+
+
+def set_mode(model: Any, training: bool) -> bool:
+    """Program: model.train() or model.eval(); whether the call returned the module itself."""
+    returned = model.train() if training else model.eval()
+    return returned is model
+
+
+def buffers_of(model: Any) -> dict[str, Any]:
+    """Program: every buffer of the model by name, as arrays."""
+    return {name: b.to_numpy() for name, b in model.named_buffers()}
+
+
+def state_arrays(model: Any) -> dict[str, Any]:
+    """Program: the model's state_dict() as arrays (Tensor.numpy())."""
+    return {name: value.numpy() for name, value in model.state_dict().items()}
+
+
+def state_keys(model: Any) -> list[str]:
+    """Program: the keys of model.state_dict(), in order."""
+    return list(model.state_dict())
