@@ -156,6 +156,8 @@ def test_batchnormfunction_backward_matches_autograd_of_the_composition_and_torc
     t_out.backward(torch.tensor(upstream))
     assert_close(got["out"], t_out, what=f"{label}: output vs torch")
     assert_close(fused_x, t_x.grad, what=f"{label}: gradient of x vs torch")
+    assert_close(fused_w, t_w.grad, what=f"{label}: gradient of weight vs torch")
+    assert_close(fused_b, t_b.grad, what=f"{label}: gradient of bias vs torch")
     assert got["grad_fn"] is not None and "BatchNormFunction" in got["grad_fn"], (
         f"the output of BatchNormFunction.apply should come from one BatchNormFunction node, got {got['grad_fn repr']}"
     )
