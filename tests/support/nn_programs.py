@@ -134,7 +134,7 @@ def torch_training_run(module: torch.nn.Module, optimizer: str, options: dict[st
 
 
 def build_layer(kind: str, args: list[Any], kwargs: dict[str, Any], framework_kwargs: dict[str, str],
-          state: Any) -> Any:
+                state: Any) -> Any:
     """Program: mt.nn.<kind>(*args, **kwargs), each keyword of `framework_kwargs` passed as the framework's
     object of that name (dtype=mt.float64 travels as {"dtype": "float64"}); `state` (arrays) loaded when given."""
     options = dict(kwargs)
