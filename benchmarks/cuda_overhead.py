@@ -123,8 +123,9 @@ def main() -> int:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _recompiled(kernel: Any, **constants: int) -> Any:
-    """ex07's kernel `kernel` compiled afresh with some of its module's constants replaced."""
+def _recompiled(kernel: Any, options: dict[str, Any] | None = None, **constants: int) -> Any:
+    """ex07's kernel `kernel` compiled afresh with some of its module's constants replaced, and with numba.cuda.jit
+    `options` (fastmath=True, ...) when given."""
     import types
 
     from numba import cuda
@@ -132,7 +133,7 @@ def _recompiled(kernel: Any, **constants: int) -> Any:
     func = kernel.py_func
     scope = dict(func.__globals__, **constants)
     copy = types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__, func.__closure__)
-    return cuda.jit(copy)
+    return cuda.jit(copy, **(options or {}))
 
 
 def _gpu_us(launch: Callable[[], Any], calls: int = 20) -> float:
@@ -215,20 +216,21 @@ def kernel_lab(ex07: Any, small: bool = False) -> None:
         mb = cuda.to_device(rng.standard_normal((size * size,), dtype=np.float32))
         mo = cuda.device_array(size * size, np.float32)
         shape, strides = lay((size, size))
-        for tile, work in ((16, 4), (16, 8), (8, 8), (16, 6)):
-            kernel = _recompiled(ex07.matmul_kernel, TILE=tile, WORK=work, BLOCK_TILE=tile * work)
+        for tile, work, options in ((16, 4, {}), (16, 8, {}), (16, 8, {"fastmath": True}), (8, 8, {}), (16, 6, {})):
+            kernel = _recompiled(ex07.matmul_kernel, options, TILE=tile, WORK=work, BLOCK_TILE=tile * work)
+            name = f"matmul {size}^2 TILE={tile} WORK={work}{' fastmath' if options else ''}"
             edge = tile * work
             grid = (-(-size // edge), -(-size // edge), 1)
             try:
                 us = _gpu_us(lambda: kernel[grid, (tile, tile)](mo, shape, strides, 1, ma, shape, strides, mb, shape,
                                                                strides), calls=1 if small else 5)
             except Exception as error:  # noqa: BLE001 - a report
-                print(f"  matmul {size}^2 TILE={tile} WORK={work}: failed: {error}")
+                print(f"  {name}: failed: {error}")
                 continue
             check = mo.copy_to_host()[:size].astype(np.float64)
             want = ma.copy_to_host()[:size].astype(np.float64) @ mb.copy_to_host().reshape(size, size)
             ok = np.allclose(check, want, atol=1e-2)
-            print(f"  matmul {size}^2 TILE={tile} WORK={work}: {us:9.1f} us  {2 * size ** 3 / us / 1e6:6.2f} TFLOP/s"
+            print(f"  {name}: {us:9.1f} us  {2 * size ** 3 / us / 1e6:6.2f} TFLOP/s"
                   f"  {'ok' if ok else 'WRONG'}", flush=True)
 
 
