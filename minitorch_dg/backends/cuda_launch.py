@@ -50,10 +50,17 @@ refusals: dict[str, str] = {}  # kernel name -> why a key of it stays on numba's
 _REFUSED = object()  # the plan of a key that numba launches
 
 
-def fast_launch_requested(environ: Any = None) -> bool:
-    """True unless MTDG_CUDA_FAST_LAUNCH turns the fast path off ('0', 'off', 'no', 'false')."""
-    value = (os.environ if environ is None else environ).get(FAST_LAUNCH_ENV, "").strip().lower()
+def switched_on(variable: str, environ: Any = None) -> bool:
+    """True unless the environment variable `variable` turns off what it names ('0', 'off', 'no', 'false', in
+    any case): the CUDA backend's optimisations are on by default (this module's MTDG_CUDA_FAST_LAUNCH,
+    cuda_pool's MTDG_CUDA_POOL)."""
+    value = (os.environ if environ is None else environ).get(variable, "").strip().lower()
     return value not in ("0", "off", "no", "false")
+
+
+def fast_launch_requested(environ: Any = None) -> bool:
+    """True unless MTDG_CUDA_FAST_LAUNCH turns the fast path off."""
+    return switched_on(FAST_LAUNCH_ENV, environ)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -135,9 +142,9 @@ def slot_format(type_name: str, array_dims: int | None) -> str | None:
 class Plan:
     """A compiled overload's launch: its kernel handle, the parameter slots and the pointers to them."""
 
-    __slots__ = ("handle", "format", "slots", "pointers", "pointer_address", "thread", "name")
+    __slots__ = ("handle", "format", "slots", "pointers", "pointer_address", "thread")
 
-    def __init__(self, handle: Any, formats: list[str], name: str) -> None:
+    def __init__(self, handle: Any, formats: list[str]) -> None:
         self.handle = handle
         self.format = "<" + "".join(formats)
         count = struct.calcsize(self.format) // 8  # every format fills whole 8-byte slots
@@ -146,7 +153,6 @@ class Plan:
         self.pointers = (ctypes.c_void_p * max(count, 1))(*[base + 8 * i for i in range(count)])
         self.pointer_address = ctypes.addressof(self.pointers)
         self.thread = threading.get_ident()
-        self.name = name
 
     def pack(self, values: list[Any]) -> None:
         """Write a launch's parameter values into the slots (struct.error when a value does not fit its slot)."""
@@ -191,7 +197,7 @@ def make_plan(dispatcher: Any, args: tuple[Any, ...], values: list[Any]) -> Any:
         if len(formats) != len(args):
             return refuse("the number of arguments differs from the kernel's")
         handle = _driver.CUfunction(int(kernel._codelibrary.get_cufunc().handle))  # a CUkernel, launched as such
-        plan = Plan(handle, formats, name)
+        plan = Plan(handle, formats)
         theirs = _numba_values(kernel, args)
         if values != theirs:
             return refuse(f"packing differs from numba's: {values} != {theirs}")

@@ -19,12 +19,13 @@ example to see with a memory checker every allocation the driver makes).
 
 from __future__ import annotations
 
-import os
 import weakref
 from collections import defaultdict
 from typing import Any
 
 from numba.cuda.cudadrv import driver as cuda_driver
+
+from .cuda_launch import switched_on
 
 POOL_ENV = "MTDG_CUDA_POOL"
 SMALL_BLOCK = 512  # sizes are rounded up to a multiple of this ...
@@ -33,8 +34,7 @@ LARGE_BLOCK = 2 * 1024 * 1024  # ... and above 1 MiB to a multiple of 2 MiB, so 
 
 def pool_requested(environ: Any = None) -> bool:
     """True unless MTDG_CUDA_POOL turns the caching allocator off ('0', 'off', 'no', 'false')."""
-    value = (os.environ if environ is None else environ).get(POOL_ENV, "").strip().lower()
-    return value not in ("0", "off", "no", "false")
+    return switched_on(POOL_ENV, environ)
 
 
 def rounded_size(size: int) -> int:
