@@ -121,20 +121,17 @@ def _names(reference: torch.nn.Module, out: Any) -> list[str]:
 
 def compare_run(model: Any, reference: Any, x: np.ndarray, states: list[np.ndarray] | None, dtype: str,
                 label: str, upstream_seed: int = 1, rtol: float | None = None, atol: float | None = None,
-                worker: Any = None) -> None:
+                *, worker: Any) -> None:
     """Call both modules on x (and the states, if any: one array, or two for LSTM), compare every output,
-    then back-propagate the same upstream gradients and compare every gradient. With `worker`, `model` is a
-    reference to a module in that worker (`remote_twins`), and its side runs there (`outcome`)."""
+    then back-propagate the same upstream gradients and compare every gradient. `model` is a reference to a
+    module in `worker` (`remote_twins`), and its side runs there (`outcome`)."""
     t_x = torch.tensor(x, dtype=TORCH_DTYPES[dtype], requires_grad=True)
     t_states = [torch.tensor(s, dtype=TORCH_DTYPES[dtype], requires_grad=True) for s in states or []]
     t_out = _call(reference, t_x, t_states)
     t_leaves = _flatten(t_out)
     rng = np.random.default_rng(upstream_seed)
     upstreams = [rng.normal(size=tuple(t.shape)) for t in t_leaves]
-    if worker is not None:
-        got = worker.run_program(outcome, model, x, states, dtype, upstreams)
-    else:
-        got = outcome(model, x, states, dtype, upstreams)
+    got = worker.run_program(outcome, model, x, states, dtype, upstreams)
     tol = {"rtol": rtol, "atol": atol, "dtype": dtype}
     for name, m, t in zip(_names(reference, t_out), got["outputs"], t_leaves):
         assert_close(m, t, what=f"{label}: {name}", **tol)
