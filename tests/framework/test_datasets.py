@@ -11,11 +11,20 @@ import numpy as np
 import pytest
 
 import minitorch_dg as mt
-from minitorch_dg.datasets import IDXFormatError, MNIST, digits, make_circles, make_spirals, make_xor, read_idx
+from minitorch_dg.datasets import (IDXFormatError, MNIST, digits, digits_arrays, make_circles, make_spirals, make_xor,
+                                   read_idx)
 
 # ---------------------------------------------------------------------------------------------------
 # digits
 # ---------------------------------------------------------------------------------------------------
+
+
+def test_digits_arrays_are_the_split_that_digits_makes() -> None:
+    for train, flatten in [(True, True), (False, False)]:
+        x, y = digits_arrays(train=train, seed=3, flatten=flatten)
+        images, labels = digits(train=train, seed=3, flatten=flatten).tensors
+        assert x.dtype == np.float32 and y.dtype == np.int64
+        assert np.array_equal(x, images.to_numpy()) and np.array_equal(y, labels.to_numpy())
 
 
 def test_digits_split_is_stratified_disjoint_and_fixed() -> None:
