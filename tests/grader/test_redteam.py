@@ -4,9 +4,10 @@ it would score full marks if the cheat went unnoticed; it must score 0 on that e
 Every cheat runs twice: as submitted to ex01 (the static policy refuses it before anything runs, naming the
 file, line and rule) and with `--no-policy` where the runtime guard is what stops it (instructors use that
 flag to test the guard; students' grading never skips the policy). ex01's code now runs in a worker process
-outside the judge (grader/judge.py; its attacks are in test_redteam_judge.py), and so do ex02's to ex05's
-and ex08's to ex12's, so the runtime guard is tried on ex13, which still runs in the grading child: each cheat
-is appended to ex13's reference there.
+outside the judge (grader/judge.py; its attacks are in test_redteam_judge.py), and so do ex02's to ex06's
+and ex08's to ex12's, so the runtime guard is tried on ex14, which still runs in the grading child (its ranks
+are forks of it): each cheat is appended to ex14's reference there. ex14's first test calls chunk_bounds in
+the child itself, so a cheat that loads quietly meets the guard's check after that test.
 """
 
 from __future__ import annotations
@@ -92,8 +93,8 @@ CHEATS: dict[str, tuple[str, str, str | None]] = {
 }
 
 
-# The runtime variant of cheats whose ex01 code redefines an ex01 function: the same attack at ex13's module level.
-IN_EX13 = {
+# The runtime variant of cheats whose ex01 code redefines an ex01 function: the same attack at ex14's module level.
+IN_EX14 = {
     "os._exit(0) inside a function": "import os\nos._exit(0)\n",
     "importing torch": "import torch\n",
     "reading a frame of the test": "import sys\n_caller = sys._getframe(0)\n",
@@ -102,7 +103,7 @@ IN_EX13 = {
 
 
 def _grade(mtdg: Mtdg, tmp_path: Path, source: str, *extra: str, exercise: str = "ex01") -> tuple[dict[str, Any], str]:
-    module = {"ex01": "ex01_operators", "ex02": "ex02_autodiff", "ex13": "ex13_train"}[exercise]
+    module = {"ex01": "ex01_operators", "ex02": "ex02_autodiff", "ex14": "ex14_distributed"}[exercise]
     sub = make_submission(tmp_path / "sub", **{module: source})
     out = tmp_path / "r.json"
     result = mtdg("grade", exercise, "--submission", str(sub), "--json", str(out), "--seed", "11",
@@ -129,9 +130,9 @@ RUNTIME = [name for name, (_, _, said) in CHEATS.items() if said is not None]
 @pytest.mark.parametrize("cheat", RUNTIME)
 def test_the_runtime_guard_stops_the_cheat_without_the_policy(cheat: str, mtdg: Mtdg, tmp_path: Path) -> None:
     code, _, said = CHEATS[cheat]
-    ex13, _ = _grade(mtdg, tmp_path, "solution+" + IN_EX13.get(cheat, code), "--no-policy", exercise="ex13")
-    assert ex13["points"] == 0, f"{cheat}: scored {ex13['points']} ({ex13['reason']})"
-    assert said is not None and said in ex13["reason"], f"{cheat}: reason {ex13['reason']!r} lacks {said!r}"
+    ex14, _ = _grade(mtdg, tmp_path, "solution+" + IN_EX14.get(cheat, code), "--no-policy", exercise="ex14")
+    assert ex14["points"] == 0, f"{cheat}: scored {ex14['points']} ({ex14['reason']})"
+    assert said is not None and said in ex14["reason"], f"{cheat}: reason {ex14['reason']!r} lacks {said!r}"
     assert not (ROOT / "tests" / "conftest_injected.py").exists(), "the injected conftest was written"
 
 
