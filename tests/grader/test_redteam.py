@@ -5,7 +5,7 @@ Every cheat runs twice: as submitted to ex01 (the static policy refuses it befor
 file, line and rule) and with `--no-policy` where the runtime guard is what stops it (instructors use that
 flag to test the guard; students' grading never skips the policy). ex01's code now runs in a worker process
 outside the judge (grader/judge.py; its attacks are in test_redteam_judge.py), and so do ex02's to ex06's
-and ex08's to ex12's, so the runtime guard is tried on ex14, which still runs in the grading child (its ranks
+and ex08's to ex13's, so the runtime guard is tried on ex14, which still runs in the grading child (its ranks
 are forks of it): each cheat is appended to ex14's reference there. ex14's first test calls chunk_bounds in
 the child itself, so a cheat that loads quietly meets the guard's check after that test.
 """

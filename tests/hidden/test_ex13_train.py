@@ -1,5 +1,8 @@
 """ex13 hidden tests: steps against torch with hyper-parameters drawn at grading time (MTDG_SEED), early stopping
-on drawn loss curves, and the student's model scored on a held-out split of the digits drawn at grading time."""
+on drawn loss curves, and the student's model scored on a held-out split of the digits drawn at grading time.
+
+ex13 runs in a worker process (grader/judge.py): the programs of tests/support/training.py build, step and fit
+there; the draws, torch and every comparison stay here."""
 
 from __future__ import annotations
 
@@ -10,48 +13,50 @@ import pytest
 import torch
 import torch._dynamo  # noqa: F401  (torch.optim imports it at its first step; see tests/hidden/test_ex09_optim.py)
 
-import minitorch_dg as mt
-from minitorch_dg import course
+from grader import judge
+from tests.support import nn_programs
+from tests.support.compare import assert_close
 from tests.support.training import (
     ACCURACY_THRESHOLD,
     FIT_BUDGET_S,
     FIT_BUDGET_SLACK,
     compare_models,
     fit_and_score,
+    optimizer_for,
+    stops_at,
     torch_step,
+    train_step,
     twin_models,
 )
-from tests.support.compare import assert_close
 
-ex13 = course.ExerciseProxy("ex13")
+ag = judge.exercise("ex13")  # ex13 runs in a worker process (grader/judge.py)
+run = ag.run_program
 
 
 @pytest.mark.parametrize("trial", range(2))
 def test_train_step_drawn(hidden_rng: random.Random, trial: int) -> None:
-    model, reference = twin_models(seed=hidden_rng.randrange(1000))
+    model, reference = twin_models(ag, seed=hidden_rng.randrange(1000))
     lr = hidden_rng.uniform(0.01, 0.3)
     if hidden_rng.random() < 0.5:
-        optimizer, t_optimizer = mt.optim.SGD(model.parameters(), lr=lr, momentum=0.8), \
-            torch.optim.SGD(reference.parameters(), lr=lr, momentum=0.8)
+        name, options = "SGD", {"lr": lr, "momentum": 0.8}
     else:
-        optimizer, t_optimizer = mt.optim.Adam(model.parameters(), lr=lr / 5), \
-            torch.optim.Adam(reference.parameters(), lr=lr / 5)
+        name, options = "Adam", {"lr": lr / 5}
+    t_optimizer = getattr(torch.optim, name)(reference.parameters(), **options)
     step_size, gamma = hidden_rng.randint(1, 3), hidden_rng.uniform(0.3, 0.9)
-    scheduler = mt.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
+    optimizer, scheduler = run(optimizer_for, model, name, options, [step_size, gamma])
     t_scheduler = torch.optim.lr_scheduler.StepLR(t_optimizer, step_size=step_size, gamma=gamma)
     max_norm = hidden_rng.choice([None, hidden_rng.uniform(0.01, 0.5)])
     gen = np.random.default_rng(hidden_rng.randrange(2**32))
-    model.train()
+    run(nn_programs.set_mode, model, True)
     for step in range(hidden_rng.randint(2, 4)):
         n = hidden_rng.randint(2, 12)
         x, y = gen.normal(size=(n, 6)), gen.integers(0, 4, size=n).astype(np.int64)
-        loss = ex13.train_step(model, (mt.tensor(x), mt.tensor(y)), mt.nn.functional.cross_entropy, optimizer,
-                               scheduler, max_norm)
+        got = run(train_step, model, x, y, optimizer, [scheduler, max_norm])
         t_loss = torch_step(reference, x, y, t_optimizer, t_scheduler, max_norm)
-        label = f"train_step {step + 1} ({type(optimizer).__name__}, lr {lr:.3g}, StepLR({step_size}, {gamma:.3g}), " \
+        label = f"train_step {step + 1} ({name}, lr {lr:.3g}, StepLR({step_size}, {gamma:.3g}), " \
                 f"max_grad_norm={max_norm}, batch of {n})"
-        assert_close(loss, t_loss, what=f"{label}: loss")
-        compare_models(model, reference, label)
+        assert_close(got["loss"], t_loss, what=f"{label}: loss")
+        compare_models(got["state"], reference, label)
 
 
 def _oracle_stop(losses: list[float], patience: int, min_delta: float) -> int | None:
@@ -72,8 +77,7 @@ def test_early_stopping_drawn(hidden_rng: random.Random, trial: int) -> None:
     losses = [1.0]
     for _ in range(hidden_rng.randint(4, 14)):
         losses.append(round(max(0.01, losses[-1] + hidden_rng.uniform(-0.1, 0.06)), 4))
-    stopper = ex13.EarlyStopping(patience=patience, min_delta=min_delta)
-    stopped = next((epoch for epoch, loss in enumerate(losses, 1) if stopper.step(loss)), None)
+    stopped = run(stops_at, losses, patience, min_delta)
     expected = _oracle_stop(losses, patience, min_delta)
     assert stopped == expected, (
         f"EarlyStopping(patience={patience}, min_delta={min_delta}) on losses {losses}: stopped at epoch {stopped}, "
@@ -85,7 +89,7 @@ def test_early_stopping_drawn(hidden_rng: random.Random, trial: int) -> None:
 @pytest.mark.weight(3)
 def test_your_model_on_a_held_out_split_drawn_at_grading_time(hidden_rng: random.Random) -> None:
     split_seed = hidden_rng.randrange(10**6)
-    accuracy, seconds = fit_and_score(split_seed)
+    accuracy, seconds = fit_and_score(ag, split_seed)
     print(f"held-out split {split_seed}: accuracy {accuracy:.2%} after {seconds:.1f} CPU s")
     assert seconds <= FIT_BUDGET_S * FIT_BUDGET_SLACK, (
         f"fit took {seconds:.1f} s of CPU time; at most {FIT_BUDGET_S * FIT_BUDGET_SLACK:.0f} s are allowed"
