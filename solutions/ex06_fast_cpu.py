@@ -469,7 +469,7 @@ def _row_block(out: Storage, c_at: int, c_rows: int, c_cols: int, a: Storage, a_
     mr = tile_rows(packed_a)
     tiles = (m + mr - 1) // mr
     panels = (n + NR - 1) // NR
-    in_place = last - first == 1 and panels == 1
+    in_place = panels == 1  # then the block has that one panel: first = 0, last = 1
     for pc in range(0, k, depth):
         kc = min(depth, k - pc)
         if in_place:
