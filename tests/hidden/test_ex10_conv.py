@@ -53,8 +53,11 @@ def test_conv2d_random_geometry(case: int, hidden_rng: random.Random) -> None:
     x_shape, w_shape, kwargs = _conv_case(hidden_rng)
     dtype = hidden_rng.choice(["float32", "float64"])
     layouts = [(0, 2, 3, 1) if hidden_rng.random() < 0.3 else None, None, None]
+    # torch computes on contiguous copies: torch 2.13's CPU conv2d crashes the process (segfault) on some of
+    # these geometries with a channels-last float32 input and a bias, e.g. x (2, 6, 3, 1), weight (6, 2, 2, 1),
+    # stride (1, 2), padding (2, 1), dilation (1, 2), groups 3. The channels-last x is minitorch-dg's to handle.
     check_f("conv2d", _array(hidden_rng, x_shape), _array(hidden_rng, w_shape), _array(hidden_rng, (w_shape[0],)),
-            kwargs=kwargs, dtype=dtype, layouts=layouts,
+            kwargs=kwargs, dtype=dtype, layouts=layouts, oracle_layouts=False,
             label=f"F.conv2d(x {x_shape}, weight {w_shape}, bias, {kwargs})")
 
 
