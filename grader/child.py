@@ -425,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         judge.configure(submission=args.submission, mutant=args.mutant, call_timeout=args.test_timeout,
                         load_timeout=max(args.test_timeout, LOAD_SECONDS), strict=True, prestart=True,
                         on_start=lambda pid, uid: channel.send("worker", pgid=pid, uid=uid))
+        judge.prestart(args.exercise)  # the worker boots while pytest, torch and the tests load
     elif not args.no_guard:
         reporter.guard = build_guard(args.submission, reporter.violation)
         reporter.guard.install()

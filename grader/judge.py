@@ -94,7 +94,7 @@ class Settings:
     call_timeout: float = 60.0  # seconds one call may take (the grading child's per-test alarm also applies)
     load_timeout: float = 60.0  # seconds for the worker to start and import the exercise's module
     strict: bool = False  # refuse to run while the graded module is imported in this process
-    prestart: bool = False  # start the worker as soon as a test module asks for the exercise
+    prestart: bool = False  # start the worker, and have it import the module, as soon as the exercise is named
     on_start: Callable[[int, int | None], None] | None = None  # told each worker's process group and user id
 
 
@@ -129,11 +129,32 @@ def exercise(exercise_id: str, *, results: frozenset[str] = ALL_TAGS) -> Exercis
     if client is None:
         client = _clients[exercise_id] = ExerciseClient(exercise_id, results)
         if _settings.prestart:
-            try:
-                client.start()  # boots while pytest collects; the first call waits for it
-            except Exception:  # noqa: BLE001 - the first call starts it again and reports what fails
-                pass
+            _boot(client)
+    elif exercise_id in _prestarted:  # the test module names the exercise started ahead of it: its tags rule
+        _prestarted.discard(exercise_id)
+        client._state.results = results
     return client
+
+
+_prestarted: set[str] = set()  # exercises whose client `prestart` made before any test module asked for it
+
+
+def prestart(exercise_id: str) -> None:
+    """Start `exercise_id`'s worker and its import of the module now, before pytest and torch load (the
+    grading child calls this first): both then boot side by side, and the first call finds the module loaded.
+    The test module that later asks for the exercise gets this client, with its own reply tags."""
+    if exercise_id not in _clients:
+        _clients[exercise_id] = client = ExerciseClient(exercise_id, ALL_TAGS)
+        _prestarted.add(exercise_id)
+        _boot(client)
+
+
+def _boot(client: ExerciseClient) -> None:
+    """Start the worker and send it the request to import the module, without waiting for either."""
+    try:
+        client._state.start().send_load()
+    except Exception:  # noqa: BLE001 - the first call starts it again and reports what fails
+        pass
 
 
 def close_all() -> None:
@@ -510,20 +531,39 @@ class WorkerProcess:
                 os.close(fd)
         self.seq = 0
         self.closed = False
+        self.early_load = 0  # the seq of a load request sent ahead of its reply (`send_load`), else 0
         self.drain = threading.Thread(target=_drain, args=(output_read,), daemon=True)
         self.drain.start()
         if settings.on_start is not None:
             settings.on_start(self.proc.pid, self.sandbox.uid if self.sandbox is not None else None)
 
+    def send_load(self) -> None:
+        """Ask the worker to import the module now; `request({"op": "load"}, ...)` then waits for this reply
+        instead of asking again (the import runs while the judge loads pytest, torch and the tests)."""
+        if self.early_load or self.seq:
+            return
+        self.seq += 1
+        try:
+            write_frame(self.requests, json.dumps({"op": "load", "seq": self.seq}).encode("utf-8"))
+        except OSError:
+            self.seq -= 1  # not sent: the load asks again, and reports what fails
+            return
+        self.early_load = self.seq
+
     def request(self, payload: dict[str, Any], timeout: float, doing: str) -> dict[str, Any]:
         """Send one request and return the reply's JSON object (its `seq` checked). Any failure closes this
         worker and raises WorkerFailure naming `doing`; an exception from outside (the test's time limit)
-        closes it and passes through."""
-        self.seq += 1
+        closes it and passes through. A load that `send_load` sent already is not sent again: its reply is
+        awaited, with `timeout` counted from now."""
+        early = payload.get("op") == "load" and self.early_load == self.seq and self.seq > 0
+        if not early:
+            self.seq += 1
+        self.early_load = 0
         payload["seq"] = self.seq
         deadline = time.monotonic() + timeout
         try:
-            write_frame(self.requests, json.dumps(payload).encode("utf-8"))
+            if not early:
+                write_frame(self.requests, json.dumps(payload).encode("utf-8"))
             raw = self._read_frame(deadline, doing, timeout)
             try:
                 reply = json.loads(raw, parse_constant=_refuse_constant)
