@@ -401,15 +401,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-contract", action="store_true")
     parser.add_argument("--no-guard", action="store_true", help="instructors' own runs only (mutants)")
     parser.add_argument("--refuse", default="", help="collect only; report every test failed with this reason")
-    parser.add_argument("files", nargs="+")
+    parser.add_argument("--plan", help="mtdg verify: a JSON file of [{mutant, files}], run one after another")
+    parser.add_argument("files", nargs="*")
     args = parser.parse_args(argv)
+    if not args.files and not args.plan:
+        parser.error("name the test files to run")
 
     channel = Channel(args.result_fd, sys.stdin.readline().strip())  # the nonce, before anything else
     sys.stdin.close()
     os.environ["MTDG_SOURCE"] = args.source
     started = time.time()
 
-    environment = "" if args.refuse else cuda_import_problem(args.files)
+    plan = _read_plan(args.plan) if args.plan else []
+    environment = "" if args.refuse else cuda_import_problem(args.files + [f for run in plan for f in run["files"]])
     if environment:
         channel.send("environment", message=environment)
         args.refuse = environment
@@ -425,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         judge.configure(submission=args.submission, mutant=args.mutant, call_timeout=args.test_timeout,
                         load_timeout=max(args.test_timeout, LOAD_SECONDS), strict=True, prestart=True,
                         on_start=lambda pid, uid: channel.send("worker", pgid=pid, uid=uid))
-        judge.prestart(args.exercise)  # the worker boots while pytest, torch and the tests load
+        if not plan:  # (a plan starts a worker per run)
+            judge.prestart(args.exercise)  # the worker boots while pytest, torch and the tests load
     elif not args.no_guard:
         reporter.guard = build_guard(args.submission, reporter.violation)
         reporter.guard.install()
@@ -452,9 +457,48 @@ def main(argv: list[str] | None = None) -> int:
         pytest_args.insert(0, "-x")
     if args.refuse:
         pytest_args.insert(0, "--collect-only")
+    if plan:
+        if not judged or args.refuse:
+            print(f"grader.child: --plan is for exercises judged through a worker, not {args.exercise}", file=sys.stderr)
+            return 2
+        return run_plan(plan, pytest_args, channel, args)
     code = pytest.main(pytest_args, plugins=[reporter])
     channel.send("exit", code=int(code), seconds=time.time() - started)
     return 0
+
+
+def _read_plan(path: str) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        plan = json.load(handle)
+    return [{"mutant": str(run["mutant"]), "files": [str(f) for f in run["files"]]} for run in plan]
+
+
+def run_plan(plan: list[dict[str, Any]], options: list[str], channel: Channel, args: argparse.Namespace) -> int:
+    """`mtdg verify`'s mutants of a judged exercise, one after another in this process: pytest, torch and the
+    framework load once, not once per mutant. Each run is a `run` event, then the events of a whole run
+    (its own pytest session, a new worker with that mutant installed, the test modules imported afresh as in a
+    new process), ending with `exit`."""
+    import pytest
+
+    from grader import judge
+
+    for index, run in enumerate(plan):
+        started = time.time()
+        channel.send("run", index=index)
+        _forget_tests()
+        judge.reset()
+        judge.configure(mutant=run["mutant"])
+        judge.prestart(args.exercise)
+        reporter = Reporter(channel, args.exercise, args.test_timeout, check_contract=False)
+        code = pytest.main([*options, *run["files"]], plugins=[reporter])
+        channel.send("exit", code=int(code), seconds=time.time() - started)
+    return 0
+
+
+def _forget_tests() -> None:
+    """Drop the test modules a previous run imported (their module-level state too), so the next imports them anew."""
+    for name in [n for n in sys.modules if n == "tests" or n.startswith("tests.")]:
+        del sys.modules[name]
 
 
 def finish(status: int) -> None:

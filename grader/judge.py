@@ -166,6 +166,14 @@ def close_all() -> None:
 atexit.register(close_all)
 
 
+def reset() -> None:
+    """End every worker and forget every client: the next `exercise` call starts as in a new process (the
+    grading child between the runs of a plan of mutants)."""
+    close_all()
+    _clients.clear()
+    _prestarted.clear()
+
+
 # -- the guard of the judging process ----------------------------------------------------------------------
 
 

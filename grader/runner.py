@@ -177,21 +177,88 @@ def run_tests(
     """Run `files` for `exercise` with MTDG_SOURCE=`source` in a fresh, limited child process.
 
     With `refuse`, the child only collects the tests and reports each as failed with that reason."""
+    options = ["--mutant", mutant] if mutant else []
+    if submission:
+        options += ["--submission", submission]
+    if exitfirst:
+        options.append("--exitfirst")
+    if not contract:
+        options.append("--no-contract")
+    if refuse:
+        options += ["--refuse", refuse]
+    run = _run_child(exercise, options + files, source, limits, seed, env)
+    result = _assemble(run.events, run.returncode, run.timed_out, limits, run.rule, run.over_memory)
+    return _finish(result, run, files)
+
+
+def run_mutant_plan(exercise: str, plan: list[tuple[str, list[str]]], source: str, limits: Limits, *,
+                    seed: int | None = None, env: dict[str, str] | None = None) -> list[RunResult | None]:
+    """Run each (mutant file, tests) of `plan` with --exitfirst in ONE grading child, which loads pytest, torch
+    and the tests once and starts a fresh worker, with that mutant installed, for each run (`mtdg verify`).
+
+    Each entry's result is as `run_tests` would give it, or None when the child ended before that run finished
+    (a crash, the time limit): run that mutant by itself. The limits are `limits` once per entry."""
+    if not plan:
+        return []
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump([{"mutant": mutant, "files": files} for mutant, files in plan], handle)
+    whole = Limits(wall_seconds=limits.wall_seconds * len(plan), test_seconds=limits.test_seconds,
+                   memory_mb=limits.memory_mb, cpu_seconds=(limits.cpu_seconds or 3 * limits.wall_seconds) * len(plan))
+    try:
+        run = _run_child(exercise, ["--exitfirst", "--no-contract", "--plan", handle.name], source, whole, seed, env)
+    finally:
+        os.unlink(handle.name)
+    segments: list[list[dict[str, object]]] = []
+    for event in run.events:
+        if event.get("event") == "run":
+            segments.append([])
+        elif segments:
+            segments[-1].append(event)
+    results: list[RunResult | None] = []
+    for index in range(len(plan)):
+        events = segments[index] if index < len(segments) else []
+        if not any(e.get("event") == "exit" for e in events):
+            results.append(None)
+            continue
+        result = _assemble(events, 0, False, limits, run.rule, False)
+        result.seconds = next(float(e.get("seconds", 0.0)) for e in events if e.get("event") == "exit")  # type: ignore[arg-type]
+        results.append(result)
+    return results
+
+
+@dataclass
+class _ChildRun:
+    """What one grading child left: its events in order, how it ended, the tail of its log."""
+
+    events: list[dict[str, object]]
+    returncode: int
+    timed_out: bool
+    over_memory: bool
+    peak_memory_mb: int
+    rule: str
+    seconds: float
+    log_tail: str
+    simulator_note: str  # how CUDA runs in the child when it is numba's simulator, else ""
+
+
+def _finish(result: RunResult, run: _ChildRun, files: list[str]) -> RunResult:
+    if run.peak_memory_mb:
+        result.peak_memory_mb = run.peak_memory_mb
+    result.seconds = run.seconds
+    result.log_tail = run.log_tail
+    if run.simulator_note and any("cuda" in name for name in files):
+        result.notes.append(run.simulator_note)
+    return result
+
+
+def _run_child(exercise: str, arguments: list[str], source: str, limits: Limits, seed: int | None,
+               env: dict[str, str] | None) -> _ChildRun:
+    """Start `python -m grader.child ... arguments` for `exercise` with MTDG_SOURCE=`source` under `limits`,
+    collect its nonce-stamped events until it ends, and kill whatever it left behind."""
     nonce = secrets.token_hex(16)
     read_fd, write_fd = os.pipe()
     cmd = [sys.executable, "-m", "grader.child", "--result-fd", str(write_fd), "--exercise", exercise,
-           "--source", source, "--test-timeout", str(limits.test_seconds)]
-    if mutant:
-        cmd += ["--mutant", mutant]
-    if submission:
-        cmd += ["--submission", submission]
-    if exitfirst:
-        cmd.append("--exitfirst")
-    if not contract:
-        cmd.append("--no-contract")
-    if refuse:
-        cmd += ["--refuse", refuse]
-    cmd += files
+           "--source", source, "--test-timeout", str(limits.test_seconds), *arguments]
     child_env = dict(os.environ)
     child_env.update(env or {})
     child_env["MTDG_SOURCE"] = source
@@ -235,15 +302,9 @@ def run_tests(
         size = log.tell()
         log.seek(max(0, size - 4000))
         tail = log.read().decode("utf-8", "replace")
-    over_memory = watch is not None and watch.exceeded
-    result = _assemble(events, proc.returncode, timed_out, limits, rule, over_memory)
-    if watch is not None:
-        result.peak_memory_mb = watch.peak_mb
-    result.seconds = time.time() - started
-    result.log_tail = tail
-    if cuda_mode == "simulator" and any("cuda" in name for name in files):
-        result.notes.append(cuda_env.describe_mode(child_env))
-    return result
+    return _ChildRun(events, proc.returncode, timed_out, watch is not None and watch.exceeded,
+                     watch.peak_mb if watch is not None else 0, rule, time.time() - started, tail,
+                     cuda_env.describe_mode(child_env) if cuda_mode == "simulator" else "")
 
 
 def _assemble(events: list[dict[str, object]], returncode: int, timed_out: bool, limits: Limits,

@@ -16,7 +16,7 @@ from .catalog import Catalog, Exercise
 from .contract import check_contract
 from .hints import fingerprints_for, public_tests_digest
 from .mutants import Mutant, MutantError, mutants_for
-from .runner import Limits, RunResult, run_tests
+from .runner import Limits, RunResult, run_mutant_plan, run_tests
 
 
 @dataclass
@@ -91,13 +91,50 @@ def _known_failures(exercise: Exercise, mutant: Mutant) -> list[str]:
     return []
 
 
-def check_mutant(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int | None) -> MutantVerdict:
+def check_mutants(exercise: Exercise, catalog: Catalog, mutants: list[Mutant], seed: int | None) -> list[MutantVerdict]:
+    """`check_mutant` for each of `mutants`. For an exercise judged through a worker, the known failing tests
+    of every mutant run first in one grading child (grader/runner.py `run_mutant_plan`: pytest and torch load
+    once, each mutant gets a worker of its own); a mutant they do not catch, or whose run did not finish,
+    then goes through `check_mutant` by itself."""
+    from .judge import is_judged
+
+    verdicts = [MutantVerdict(m) for m in mutants]
+    planned: list[tuple[int, list[str]]] = []
+    for index, verdict in enumerate(verdicts):
+        try:
+            verdict.mutant.source()
+        except MutantError as error:
+            verdict.problem = str(error)
+            continue
+        suspects = _known_failures(exercise, verdict.mutant)
+        if suspects and exercise.public is not None:
+            planned.append((index, [f"{exercise.public.file}::{name}" for name in suspects]))
+    if is_judged(exercise.id) and len(planned) > 1:
+        runs = run_mutant_plan(exercise.id, [(str(verdicts[i].mutant.path), tests) for i, tests in planned],
+                               "solutions", _limits(exercise, catalog), seed=seed)
+        for (index, _), run in zip(planned, runs):
+            if run is not None:
+                verdicts[index].seconds += run.seconds
+                verdicts[index].caught_by = _first_failure(run, "public")
+        tried = {index for (index, _), run in zip(planned, runs) if run is not None}
+    else:
+        tried = set()
+    for index, verdict in enumerate(verdicts):
+        if not verdict.problem and not verdict.caught_by:
+            verdicts[index] = check_mutant(exercise, catalog, verdict.mutant, seed, suspects=index not in tried,
+                                           seconds=verdict.seconds)
+    return verdicts
+
+
+def check_mutant(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int | None, *, suspects: bool = True,
+                 seconds: float = 0.0) -> MutantVerdict:
     """Run public tests, then hidden ones, against the mutant until one test fails.
 
     The tests that caught the mutant when its fingerprint was taken run first, by themselves: most mutants
-    are caught there in one short run. Should they all pass (a test changed since), the whole public file
-    and then the hidden one run, as without fingerprints."""
-    verdict = MutantVerdict(mutant)
+    are caught there in one short run (not with `suspects=False`: they ran already, for `seconds`). Should
+    they all pass (a test changed since), the whole public file and then the hidden one run, as without
+    fingerprints."""
+    verdict = MutantVerdict(mutant, seconds=seconds)
     try:
         mutant.source()
     except MutantError as error:
@@ -112,9 +149,9 @@ def check_mutant(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int
         verdict.caught_by = _first_failure(run, kind)
         return run
 
-    suspects = _known_failures(exercise, mutant)
-    if suspects and exercise.public is not None:
-        attempt([f"{exercise.public.file}::{name}" for name in suspects], "public")
+    known = _known_failures(exercise, mutant) if suspects else []
+    if known and exercise.public is not None:
+        attempt([f"{exercise.public.file}::{name}" for name in known], "public")
         if verdict.caught_by:
             return verdict
     for test_set in exercise.test_sets():
@@ -170,8 +207,6 @@ def verify_exercise(
         verdict.stubs = run_tests(exercise.id, files, f"solutions,{exercise.id}=exercises", limits, seed=seed,
                                   contract=False)
     if mutants:
-        for mutant in mutants_for(exercise.module):
-            if only_mutant and mutant.name != only_mutant:
-                continue
-            verdict.mutants.append(check_mutant(exercise, catalog, mutant, seed))
+        chosen = [m for m in mutants_for(exercise.module) if not only_mutant or m.name == only_mutant]
+        verdict.mutants = check_mutants(exercise, catalog, chosen, seed)
     return verdict
