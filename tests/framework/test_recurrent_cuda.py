@@ -3,17 +3,28 @@ ex11's composed cells through unroll there, Embedding's backward goes through th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 import torch
 
 import minitorch_dg as mt
 from minitorch_dg.backends import cuda as cuda_env
+from tests.support import cuda_schedule
 from tests.support.compare import assert_close
 from tests.support.recurrent import twins
 
 pytestmark = pytest.mark.skipif(cuda_env.mode() == "none",
                                 reason=cuda_env.skip_reason("tests/framework/test_recurrent_cuda.py"))
+
+
+@pytest.fixture(autouse=True)
+def schedule() -> Iterator[cuda_schedule.ScheduleLog]:
+    """The strict simulator schedule: also a fast one, because its simulated threads come from a pool instead
+    of a new Python thread per GPU thread and launch (the LSTM test: 52 s under the stock simulator)."""
+    with cuda_schedule.serial_schedule() as log:
+        yield log
 
 
 @pytest.mark.parametrize("mode,bidirectional", [("LSTM", True), ("GRU", False)])
