@@ -50,8 +50,8 @@ from .crashes import EXIT_ADVICE, signal_reason
 from .worker import HEADER, ProtocolError, write_frame
 
 # Exercises whose tests go through a worker (the others still run in the grading child with the guard).
-JUDGED_EXERCISES = frozenset({"ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex08", "ex09", "ex10", "ex11",
-                              "ex12", "ex13"})
+JUDGED_EXERCISES = frozenset({"ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09", "ex10",
+                              "ex11", "ex12", "ex13"})
 # Exercises whose worker runs its CUDA kernels under the strict simulator schedule (grader/cuda_schedule.py,
 # `python -m grader.worker --cuda-schedule`) and logs every launch, which programs send back as data.
 CUDA_SCHEDULED = frozenset({"ex07"})
