@@ -349,16 +349,18 @@ def preload_judges() -> None:
             continue
 
 
-def cuda_import_problem(files: list[str]) -> str:
+def cuda_import_problem(files: list[str], warm_up: bool = True) -> str:
     """For cuda test files: '' when numba.cuda imports here, else one line saying which versions to install
-    (every test would otherwise fail with the same long import error). On a real GPU it also warms CUDA up
-    (see `warm_up_cuda`)."""
+    (every test would otherwise fail with the same long import error). It imports numba.cuda and the
+    framework, never exercise code. With `warm_up` (an exercise graded in this process, under the guard),
+    on a real GPU it also warms CUDA up (see `warm_up_cuda`); a judged exercise's kernels run in its worker,
+    which creates its own CUDA context while it loads the module, so the judge makes none."""
     if not any("cuda" in os.path.basename(name) for name in files):
         return ""
     from minitorch_dg.backends.cuda_versions import import_problem
 
     problem = import_problem()
-    if not problem:
+    if not problem and warm_up:
         warm_up_cuda()
     return problem
 
@@ -412,16 +414,17 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["MTDG_SOURCE"] = args.source
     started = time.time()
 
+    from grader import judge
+
+    judged = judge.is_judged(args.exercise)
     plan = _read_plan(args.plan) if args.plan else []
-    environment = "" if args.refuse else cuda_import_problem(args.files + [f for run in plan for f in run["files"]])
+    test_files = args.files + [f for run in plan for f in run["files"]]
+    environment = "" if args.refuse else cuda_import_problem(test_files, warm_up=not judged)
     if environment:
         channel.send("environment", message=environment)
         args.refuse = environment
     reporter = Reporter(channel, args.exercise, args.test_timeout, check_contract=not args.no_contract,
                         refuse=args.refuse, refuse_kind="environment" if environment else "policy")
-    from grader import judge
-
-    judged = judge.is_judged(args.exercise)
     if args.refuse:
         sys.meta_path.insert(0, _BlockExercises())
     elif judged:  # exercise code runs in a worker process; this process never imports it (grader/judge.py)

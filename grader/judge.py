@@ -50,8 +50,11 @@ from .crashes import EXIT_ADVICE, signal_reason
 from .worker import HEADER, ProtocolError, write_frame
 
 # Exercises whose tests go through a worker (the others still run in the grading child with the guard).
-JUDGED_EXERCISES = frozenset({"ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex08", "ex09", "ex10", "ex11",
-                              "ex12", "ex13"})
+JUDGED_EXERCISES = frozenset({"ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09", "ex10",
+                              "ex11", "ex12", "ex13"})
+# Exercises whose worker runs its CUDA kernels under the strict simulator schedule (grader/cuda_schedule.py,
+# `python -m grader.worker --cuda-schedule`) and logs every launch, which programs send back as data.
+CUDA_SCHEDULED = frozenset({"ex07"})
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024  # one reply frame
 MAX_NODES = 200_000  # values in one reply
@@ -470,6 +473,13 @@ def _limit_and_die_with_parent() -> None:
     _die_with_parent()
 
 
+def _limit_and_die_with_parent_cuda() -> None:
+    """The same for a worker that runs CUDA kernels (CUDA_SCHEDULED): the simulator runs every thread of a
+    block as a thread of the worker's user, so its process limit has room for the largest block."""
+    sandbox.limit_worker(sandbox.MAX_PROCESSES_CUDA)
+    _die_with_parent()
+
+
 def _sandbox_for(root: Path, exercise_id: str, submission: str | None,
                  mutant_file: Path | None) -> sandbox.Sandbox | None:
     """A Sandbox for a new worker where the grader runs as root and can switch users, else None."""
@@ -491,6 +501,8 @@ class WorkerProcess:
 
         root = str(project_root())
         cmd = [sys.executable, "-m", "grader.worker", "--exercise", exercise_id, "--root", root]
+        if exercise_id in CUDA_SCHEDULED:
+            cmd.append("--cuda-schedule")
         submission = os.path.abspath(settings.submission) if settings.submission else None
         mutant_file: Path | None = None
         mutant_args: list[str] = []
@@ -502,6 +514,7 @@ class WorkerProcess:
             mutant_args = ["--mutant-name", mutant.unique_name, "--mutant-label", f"mutant {mutant.name}"]
         self.sandbox = _sandbox_for(Path(root), exercise_id, submission, mutant_file)
         cwd, env, preexec = root, worker_environment(), _die_with_parent
+        cuda = exercise_id in CUDA_SCHEDULED
         self.renames: list[tuple[str, str]] = []  # (path in the stage, the path a report shows)
         if self.sandbox is not None:  # root: the worker is a user of its own and reads copies (grader/sandbox.py)
             stage = self.sandbox.stage
@@ -513,7 +526,8 @@ class WorkerProcess:
                              for name in ("solutions", "grader")]
             submission = stage.submission
             mutant_file = Path(stage.mutant) if stage.mutant else None
-            cwd, preexec = str(stage.scratch), _limit_and_die_with_parent
+            cwd = str(stage.scratch)
+            preexec = _limit_and_die_with_parent_cuda if cuda else _limit_and_die_with_parent
             env = stage.environment(env)
         if submission:
             cmd += ["--submission", submission]

@@ -10,7 +10,8 @@ A worker (grader/worker.py) runs the student's code. Run by root, the grader sta
   from "others" on everything of the course a worker must not see: every entry of the project root but the
   framework, the exercise stubs and the interpreter's environment (tests, grader, solutions, .git, ...), the
   course's cache folder, torch, and the folders in `MTDG_PROTECT` (Gradescope's results). What the worker
-  needs from those places is copied into a fresh *stage* folder (`Stage`): `grader/worker.py`, the
+  needs from those places is copied into a fresh *stage* folder (`Stage`): `grader/worker.py` and
+  `grader/cuda_schedule.py` (ex07's strict simulator schedule, which the worker enters), the
   prerequisite references its plan serves from solutions/, the submission's files, a mutant. It writes
   only `stage/scratch` (its working folder, HOME and TMPDIR) and world-writable places such as /tmp.
 * **Stage folder.** Made in the temporary folder when a worker can reach it, else in /tmp (`stage_parent`).
@@ -20,7 +21,8 @@ A worker (grader/worker.py) runs the student's code. Run by root, the grader sta
 * **The way to Python.** When the interpreter lives under a folder others cannot enter (pyenv under /root),
   `open_paths_to` first closes every other entry of that folder to others, then lets others *enter* it
   (search, not list): nothing but the interpreter becomes reachable that was not before.
-* **Limits** (`limit_worker`, before exec): processes and threads of the worker's user (`MAX_PROCESSES`), the
+* **Limits** (`limit_worker`, before exec): processes and threads of the worker's user (`MAX_PROCESSES`;
+  `MAX_PROCESSES_CUDA` for ex07's, whose simulator runs one thread per GPU thread of a block), the
   size of any file it writes (`MAX_FILE_MB`), open files, no core dumps; memory and CPU as the grading
   child's own limits, which it inherits.
 * **Ending.** When a worker ends, `kill_all` sends SIGKILL to every process of its user, however it left the
@@ -56,6 +58,9 @@ from typing import Any
 UID_RANGE = range(61000, 61200)  # worker user and group ids; ids that an account or group owns are skipped
 SLOT_FOLDER = Path("/run/mtdg-worker-ids")  # root's lock files, one per id in use
 MAX_PROCESSES = 256  # RLIMIT_NPROC for a worker's user: processes and threads together
+# ... for a worker that runs CUDA kernels (ex07): numba's simulator (the strict schedule too) runs each thread
+# of a block as a Python thread, and a block may have 1024 threads
+MAX_PROCESSES_CUDA = 1024 + MAX_PROCESSES
 MAX_FILE_MB = 256  # RLIMIT_FSIZE: no file a worker writes grows past this (torch's 434 MB library cannot)
 MAX_OPEN_FILES = 512
 OTHERS = stat.S_IRWXO
@@ -63,6 +68,8 @@ OTHERS = stat.S_IRWXO
 # The entries of the project root a worker reads in place (the interpreter's environment is added when it
 # lies inside the root); everything else there is closed to others.
 READABLE_IN_ROOT = ("minitorch_dg", "exercises")
+# The grader's files a worker runs (grader/worker.py's WORKER_MODULES), copied into every stage.
+WORKER_FILES = ("worker.py", "cuda_schedule.py")
 _KILL_ALL = "import os\ntry:\n    os.kill(-1, 9)\nexcept ProcessLookupError:\n    pass\n"
 
 
@@ -257,9 +264,9 @@ def kill_all(uid: int, attempts: int = 50) -> bool:
     return not processes_of(uid)
 
 
-def limit_worker() -> None:
+def limit_worker(max_processes: int = MAX_PROCESSES) -> None:
     """In the worker before exec (already its own user): processes, file size, open files, no core."""
-    for limit, value in ((resource.RLIMIT_NPROC, MAX_PROCESSES), (resource.RLIMIT_FSIZE, MAX_FILE_MB << 20),
+    for limit, value in ((resource.RLIMIT_NPROC, max_processes), (resource.RLIMIT_FSIZE, MAX_FILE_MB << 20),
                          (resource.RLIMIT_NOFILE, MAX_OPEN_FILES), (resource.RLIMIT_CORE, 0)):
         soft, hard = resource.getrlimit(limit)
         if hard != resource.RLIM_INFINITY:
@@ -290,7 +297,8 @@ class Stage:
         os.chmod(self.path, 0o755)
         (self.path / "grader").mkdir(mode=0o755)
         (self.path / "grader" / "__init__.py").write_text("", encoding="utf-8")
-        shutil.copyfile(root / "grader" / "worker.py", self.path / "grader" / "worker.py")
+        for name in WORKER_FILES:
+            shutil.copyfile(root / "grader" / name, self.path / "grader" / name)
         references = references_for(exercise, student_code=bool(submission) or _graded_from_exercises(exercise))
         solutions = root / "solutions"
         if solutions.is_dir():

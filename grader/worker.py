@@ -2,6 +2,7 @@
 
     python -m grader.worker --requests-fd R --replies-fd W --exercise ex01 --root DIR
                             [--submission DIR] [--mutant-file FILE --mutant-name NAME --mutant-label TEXT]
+                            [--cuda-schedule]
 
 The judge (grader/judge.py: pytest, torch, the expected values) writes requests on fd R and reads replies on
 fd W. Every message is a frame: a 4-byte big-endian length, then that many bytes of UTF-8 JSON. Standard
@@ -24,6 +25,10 @@ judge), {"it": [V...]} (an iterator) and {"sl": [start V, stop V, step V]} (a sl
 
 This module imports the standard library, numpy (for arrays) and the framework's course module, and nothing
 of torch, pytest, the tests or the rest of the grader: contract.py imports its `describe_api` from here.
+With `--cuda-schedule` (ex07: judge.CUDA_SCHEDULED) it also imports grader/cuda_schedule.py and runs the
+exercise's kernels under its strict simulator schedule for its whole life; a program reads the launch log
+with `__import__("grader.cuda_schedule", fromlist=["active_log"]).active_log()`. That module is the one
+other part of the grader a worker may import.
 """
 
 from __future__ import annotations
@@ -268,12 +273,14 @@ def decode_argument(value: Any, handles: Handles, module: ModuleType | None) -> 
 class Worker:
     """The state of one worker: the exercise module once loaded, the objects kept for the judge."""
 
-    def __init__(self, exercise: str, root: str, exercise_dirs: list[str]) -> None:
+    def __init__(self, exercise: str, root: str, exercise_dirs: list[str],
+                 unavailable: BaseException | None = None) -> None:
         self.exercise = exercise
         self.root = os.path.join(os.path.abspath(root), "")
         self.exercise_dirs = [os.path.join(os.path.abspath(d), "") for d in exercise_dirs]
         self.module: ModuleType | None = None
         self.handles = Handles()
+        self.unavailable = unavailable  # why nothing can run here (the cuda schedule could not be entered)
 
     def where(self, tb: Any) -> str:
         """'exercises/ex01_operators.py:42 in sigmoid': the deepest frame in exercise code, or ''."""
@@ -298,6 +305,8 @@ class Worker:
 
         op = request.get("op")
         try:
+            if self.unavailable is not None and op in ("load", "call"):
+                raise self.unavailable
             if op == "load":
                 self.module = course.load(self.exercise)
                 return {"ok": True, "api": describe_api(self.module)}
@@ -371,6 +380,8 @@ _PROCESS_EVENTS = frozenset({"os.fork", "os.forkpty", "os.exec", "os.posix_spawn
 _PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.remove", "os.rename", "os.rmdir", "os.mkdir",
                           "os.symlink", "os.link", "os.chmod", "os.truncate", "shutil.rmtree", "shutil.move"})
 _REFUSED_IMPORTS = ("torch", "pytest", "_pytest", "hypothesis", "tests", "grader.")
+# The parts of the grader a worker runs: itself, and the strict cuda schedule it enters for ex07.
+WORKER_MODULES = ("grader.worker", "grader.cuda_schedule")
 
 
 class _RefusedImports:
@@ -380,8 +391,8 @@ class _RefusedImports:
         self.reference = reference
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if (self.reference and name == self.reference) or (name.startswith(_REFUSED_IMPORTS) or name in ("torch", "pytest", "tests")) \
-                and name != "grader.worker":
+        refused = name.startswith(_REFUSED_IMPORTS) or name in ("torch", "pytest", "tests")
+        if (self.reference and name == self.reference) or (refused and name not in WORKER_MODULES):
             raise ImportError(f"{name} is not available to exercise code (it belongs to the judge)")
         return None
 
@@ -419,15 +430,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutant-file")
     parser.add_argument("--mutant-name", default="mtdg_mutant")
     parser.add_argument("--mutant-label", default="mutant")
+    parser.add_argument("--cuda-schedule", action="store_true", help="run kernels under grader/cuda_schedule.py")
     args = parser.parse_args(argv)
     mutant = (args.mutant_file, args.mutant_name, args.mutant_label) if args.mutant_file else None
     folders = install_sources(args.exercise, args.submission, mutant)
     from minitorch_dg import course
 
+    # before the refusals below: the schedule's module is read from the grader's folder, numba.cuda is loaded
+    unavailable = enter_cuda_schedule() if args.cuda_schedule else None
     student = mutant is None and course.plan().source_of(args.exercise) == "exercises"
     refuse_for_itself(args.root, course.module_name(args.exercise), seal_reference=student)
-    worker = Worker(args.exercise, args.root, folders)
+    worker = Worker(args.exercise, args.root, folders, unavailable)
     return serve(worker, args.requests_fd, args.replies_fd)
+
+
+_held_schedule: list[Any] = []  # the open schedule, kept until the process ends
+
+
+def enter_cuda_schedule() -> BaseException | None:
+    """Enter grader/cuda_schedule.py's serial_schedule() for the rest of this process's life (its log is
+    `active_log()`); None, or the exception that stopped it (every request then answers it). Without a GPU
+    and without the simulator nothing is entered: there is nothing to run cuda kernels on, and the judge
+    skips the tests that need them."""
+    try:
+        from minitorch_dg.backends import cuda as cuda_env
+
+        if cuda_env.mode() == "none":
+            return None
+        from grader import cuda_schedule
+
+        context = cuda_schedule.serial_schedule()
+        context.__enter__()
+        _held_schedule.append(context)
+    except Exception as error:  # noqa: BLE001 - reported to the judge as the answer to every request
+        return RuntimeError(f"the strict cuda schedule could not be entered in the exercise process: "
+                            f"{type(error).__name__}: {error}")
+    return None
 
 
 if __name__ == "__main__":

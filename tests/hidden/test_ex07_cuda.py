@@ -1,24 +1,25 @@
 """ex07 hidden tests: shapes, layouts, ops and values drawn at grading time (seed MTDG_SEED), compared with torch.
 
 Same conditions as the public tests: a GPU when there is one, else the simulator under the strict schedule,
-with small shapes.
+with small shapes, and the kernels run in ex07's worker process (tests/support/cuda_programs.py), torch here.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 import torch
 
-import minitorch_dg as mt
-from minitorch_dg import kernels as K
+from grader import judge
 from minitorch_dg.backends import cuda as cuda_env
-from tests.support import cuda_schedule
 from tests.support.compare import assert_close
+from tests.support.cuda_programs import Cuda
 from tests.support.tensor_oracle import check_op
+
+ops = judge.exercise("ex07")  # the kernels run in a worker process, under the strict schedule
+cuda = Cuda(ops)
 
 pytestmark = pytest.mark.skipif(cuda_env.mode() == "none",
                                 reason=cuda_env.skip_reason("tests/hidden/test_ex07_cuda.py"))
@@ -31,12 +32,6 @@ REDUCE = {"sum": lambda t, d: t.sum(d, keepdim=True), "max": lambda t, d: t.amax
           "min": lambda t, d: t.amin(d, keepdim=True), "prod": lambda t, d: t.prod(d, keepdim=True)}
 
 
-@pytest.fixture(autouse=True)
-def schedule() -> Iterator[cuda_schedule.ScheduleLog]:
-    with cuda_schedule.serial_schedule() as log:
-        yield log
-
-
 def _shape(rng: random.Random, max_dims: int = 3, max_side: int = 7) -> tuple[int, ...]:
     return tuple(rng.randint(1, max_side) for _ in range(rng.randint(1, max_dims)))
 
@@ -45,21 +40,20 @@ def _values(rng: random.Random, shape: tuple[int, ...], low: float = -2.0, high:
     return np.random.default_rng(rng.randrange(2**32)).uniform(low, high, size=shape)
 
 
-def _layout(rng: random.Random, array: np.ndarray) -> tuple[mt.Tensor, torch.Tensor]:
-    """A cuda tensor and a torch tensor with the values of `array`, the cuda one as a permuted view."""
+def _layout(rng: random.Random, array: np.ndarray) -> tuple[list[int], torch.Tensor]:
+    """A layout for the cuda tensor of `array` (a permutation: the worker makes it as a permuted view of the
+    permuted copy, with `array`'s values) and a torch tensor with those values."""
     order = list(range(array.ndim))
     rng.shuffle(order)
-    inverse = [order.index(d) for d in range(array.ndim)]
-    stored = np.ascontiguousarray(array.transpose(order))
-    return mt.tensor(stored, dtype="float64", device="cuda").permute(*inverse), torch.tensor(array)
+    return order, torch.tensor(array)
 
 
 def test_hidden_tensor_map(hidden_rng: random.Random) -> None:
     for _ in range(4):
         op = hidden_rng.choice(sorted(UNARY))
         array = _values(hidden_rng, _shape(hidden_rng))
-        x, t = _layout(hidden_rng, array)
-        assert_close(K.map(op, x).to_numpy(), UNARY[op](t), what=f"K.map({op!r}) of shape {array.shape}")
+        layout, t = _layout(hidden_rng, array)
+        assert_close(cuda.map(op, array, layout).values, UNARY[op](t), what=f"K.map({op!r}) of shape {array.shape}")
 
 
 def test_hidden_tensor_zip_broadcast(hidden_rng: random.Random) -> None:
@@ -69,20 +63,19 @@ def test_hidden_tensor_zip_broadcast(hidden_rng: random.Random) -> None:
         a_shape = tuple(1 if hidden_rng.random() < 0.3 else s for s in full)
         b_shape = tuple(1 if hidden_rng.random() < 0.3 else s for s in full)[hidden_rng.randint(0, len(full) - 1):]
         a, b = _values(hidden_rng, a_shape), _values(hidden_rng, b_shape)
-        x, ta = _layout(hidden_rng, a)
-        y, tb = _layout(hidden_rng, b)
-        assert_close(K.zip(op, x, y).to_numpy(), BINARY[op](ta, tb),
+        a_layout, ta = _layout(hidden_rng, a)
+        b_layout, tb = _layout(hidden_rng, b)
+        assert_close(cuda.zip(op, a, b, [a_layout, b_layout]).values, BINARY[op](ta, tb),
                      what=f"K.zip({op!r}) of shapes {a_shape} and {b_shape}")
 
 
 def test_hidden_contiguous_map_and_zip(hidden_rng: random.Random) -> None:
     shape = _shape(hidden_rng, max_side=9)
     a, b = _values(hidden_rng, shape), _values(hidden_rng, shape)
-    x, y = mt.tensor(a, device="cuda"), mt.tensor(b, device="cuda")
     op = hidden_rng.choice(sorted(UNARY))
-    assert_close(K.map(op, x).to_numpy(), UNARY[op](torch.tensor(a)), what=f"K.map({op!r}) of a contiguous {shape}")
+    assert_close(cuda.map(op, a).values, UNARY[op](torch.tensor(a)), what=f"K.map({op!r}) of a contiguous {shape}")
     op = hidden_rng.choice(sorted(BINARY))
-    assert_close(K.zip(op, x, y).to_numpy(), BINARY[op](torch.tensor(a), torch.tensor(b)),
+    assert_close(cuda.zip(op, a, b).values, BINARY[op](torch.tensor(a), torch.tensor(b)),
                  what=f"K.zip({op!r}) of two contiguous {shape}")
 
 
@@ -93,8 +86,8 @@ def test_hidden_tensor_reduce(hidden_rng: random.Random) -> None:
         dim = hidden_rng.randrange(len(shape))
         low = 0.5 if op == "prod" else -2.0
         array = _values(hidden_rng, shape, low, 1.5)
-        x, t = _layout(hidden_rng, array)
-        assert_close(K.reduce(op, x, dim).to_numpy(), REDUCE[op](t, dim),
+        layout, t = _layout(hidden_rng, array)
+        assert_close(cuda.reduce(op, array, dim, layout).values, REDUCE[op](t, dim),
                      what=f"K.reduce({op!r}) over dim {dim} of shape {shape}")
 
 
@@ -107,8 +100,7 @@ def test_hidden_tensor_reduce_long_slice(hidden_rng: random.Random) -> None:
     dim = hidden_rng.randint(0, 1)
     if dim == 0:
         array = array.T.copy()
-    x = mt.tensor(array, dtype="float64", device="cuda")
-    assert_close(K.reduce(op, x, dim).to_numpy(), REDUCE[op](torch.tensor(array), dim),
+    assert_close(cuda.reduce(op, array, dim).values, REDUCE[op](torch.tensor(array), dim),
                  what=f"K.reduce({op!r}) over dim {dim} of shape {array.shape}")
 
 
@@ -118,9 +110,9 @@ def test_hidden_tensor_matmul(hidden_rng: random.Random) -> None:
         batch = hidden_rng.choice([(), (2,), (2, 1)])
         other = tuple(hidden_rng.choice([1, s]) for s in batch)[hidden_rng.randint(0, len(batch)):] if batch else ()
         a, b = _values(hidden_rng, batch + (n, k)), _values(hidden_rng, other + (k, m))
-        x, ta = _layout(hidden_rng, a)
-        y, tb = _layout(hidden_rng, b)
-        assert_close(K.matmul(x, y).to_numpy(), ta @ tb, what=f"matmul of shapes {a.shape} and {b.shape}")
+        a_layout, ta = _layout(hidden_rng, a)
+        b_layout, tb = _layout(hidden_rng, b)
+        assert_close(cuda.matmul(a, b, [a_layout, b_layout]).values, ta @ tb, what=f"matmul of shapes {a.shape} and {b.shape}")
 
 
 def test_hidden_tensor_matmul_beyond_one_block(hidden_rng: random.Random) -> None:
@@ -128,12 +120,11 @@ def test_hidden_tensor_matmul_beyond_one_block(hidden_rng: random.Random) -> Non
     if hidden_rng.random() < 0.5:
         n, m = m, n
     a, b = _values(hidden_rng, (n, k)), _values(hidden_rng, (k, m))
-    assert_close(K.matmul(mt.tensor(a, device="cuda"), mt.tensor(b, device="cuda")).to_numpy(),
-                 torch.tensor(a) @ torch.tensor(b), what=f"matmul of shapes {a.shape} and {b.shape}")
+    assert_close(cuda.matmul(a, b).values, torch.tensor(a) @ torch.tensor(b), what=f"matmul of shapes {a.shape} and {b.shape}")
 
 
 def test_hidden_gradients_on_cuda(hidden_rng: random.Random) -> None:
     n, k, m = (hidden_rng.randint(2, 9) for _ in range(3))
     x, w, c = _values(hidden_rng, (n, k)), _values(hidden_rng, (k, m)), _values(hidden_rng, (m,))
-    check_op(lambda a, b, d: ((a @ b).tanh() * d).sum(1).sigmoid(), x, w, c, device="cuda",
+    check_op(lambda a, b, d: ((a @ b).tanh() * d).sum(1).sigmoid(), x, w, c, device="cuda", worker=ops,
              label=f"((x @ w).tanh() * c).sum(1).sigmoid() with x {x.shape}, w {w.shape}")
