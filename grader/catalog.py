@@ -79,6 +79,7 @@ class Catalog:
     exercises: tuple[Exercise, ...]
     hidden_visibility: str = "after_due_date"
     test_timeout: float = 60.0
+    load_timeout: float = 30.0  # seconds an exercise's worker may take to start and import the module
     memory_limit_mb: int = 6144
     cpu_limit_factor: float = 3.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -171,6 +172,7 @@ def load(path: Path = CATALOG_FILE) -> Catalog:
         exercises=tuple(exercises),
         hidden_visibility=visibility,
         test_timeout=float(course.get("test_timeout", 60)),
+        load_timeout=float(course.get("load_timeout", 30)),
         memory_limit_mb=int(course.get("memory_limit_mb", 6144)),
         cpu_limit_factor=float(course.get("cpu_limit_factor", 3)),
         extra={k: v for k, v in course.items()},

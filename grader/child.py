@@ -399,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutant")
     parser.add_argument("--submission", help="a folder whose exNN_*.py files replace those of exercises/")
     parser.add_argument("--test-timeout", type=float, default=60.0)
+    parser.add_argument("--load-timeout", type=float, default=LOAD_SECONDS)
     parser.add_argument("--exitfirst", action="store_true")
     parser.add_argument("--no-contract", action="store_true")
     parser.add_argument("--no-guard", action="store_true", help="instructors' own runs only (mutants)")
@@ -430,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     elif judged:  # exercise code runs in a worker process; this process never imports it (grader/judge.py)
         sys.meta_path.insert(0, judge.ExerciseImportBlocker(args.exercise))
         judge.configure(submission=args.submission, mutant=args.mutant, call_timeout=args.test_timeout,
-                        load_timeout=max(args.test_timeout, LOAD_SECONDS), strict=True, prestart=True,
+                        load_timeout=max(args.test_timeout, args.load_timeout), strict=True, prestart=True,
                         on_start=lambda pid, uid: channel.send("worker", pgid=pid, uid=uid))
         if not plan:  # (a plan starts a worker per run)
             judge.prestart(args.exercise)  # the worker boots while pytest, torch and the tests load

@@ -232,12 +232,17 @@ def cmd_hint(args: argparse.Namespace, catalog: Catalog) -> int:
 # ---------------------------------------------------------------------------------------------------
 
 
+LOAD_TIMEOUT_HELP = "seconds to start the exercise's process and import the module (default: the catalog's)"
+
+
 def _with_limits(ex: Exercise, catalog: Catalog, args: argparse.Namespace) -> tuple[Exercise, Catalog]:
-    """Apply --timeout / --test-timeout from the command line over the catalog's values."""
+    """Apply --timeout / --test-timeout / --load-timeout from the command line over the catalog's values."""
     if getattr(args, "timeout", None):
         ex = dataclasses.replace(ex, timeout=args.timeout)
     if getattr(args, "test_timeout", None):
         catalog = dataclasses.replace(catalog, test_timeout=args.test_timeout)
+    if getattr(args, "load_timeout", None):
+        catalog = dataclasses.replace(catalog, load_timeout=args.load_timeout)
     return ex, catalog
 
 
@@ -483,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--submission", metavar="DIR", help="grade the exNN_*.py files in DIR instead of exercises/")
     check.add_argument("--timeout", type=float, help="wall-clock seconds per exercise (default: the catalog's)")
     check.add_argument("--test-timeout", type=float, help="seconds per test (default: the catalog's)")
+    check.add_argument("--load-timeout", type=float, help=LOAD_TIMEOUT_HELP)
     check.add_argument("--no-policy", action="store_true",
                        help="instructors: skip the static policy check (the runtime guard stays on)")
     check.add_argument("--source", help="grade with this MTDG_SOURCE plan instead (e.g. solutions)")
@@ -493,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--submission", metavar="DIR", help="grade the exNN_*.py files in DIR instead of exercises/")
     grade.add_argument("--timeout", type=float, help="wall-clock seconds per exercise (default: the catalog's)")
     grade.add_argument("--test-timeout", type=float, help="seconds per test (default: the catalog's)")
+    grade.add_argument("--load-timeout", type=float, help=LOAD_TIMEOUT_HELP)
     grade.add_argument("--no-policy", action="store_true",
                        help="instructors: skip the static policy check (the runtime guard stays on)")
     grade.add_argument("--source", help="grade with this MTDG_SOURCE plan (e.g. solutions: the reference)")

@@ -10,7 +10,7 @@ from minitorch_dg import course
 
 from . import policy
 from .catalog import Catalog, Exercise, TestSet
-from .runner import Limits, RunResult, TestOutcome, run_tests
+from .runner import RunResult, TestOutcome, limits_for, run_tests
 
 
 @dataclass
@@ -187,12 +187,7 @@ def grade_exercise(
     refused = policy_violations(exercise, catalog, plan, submission) if check_policy else []
     refuse = "refused before running: " + policy.summary(refused) if refused else ""
     sets = exercise.test_sets(include_hidden=hidden)
-    limits = Limits(
-        wall_seconds=exercise.timeout,
-        test_seconds=catalog.test_timeout,
-        memory_mb=catalog.memory_limit_mb,
-        cpu_seconds=catalog.cpu_limit_factor * exercise.timeout,
-    )
+    limits = limits_for(exercise, catalog)
     run = run_tests(exercise.id, [s.file for s in sets], plan, limits, seed=seed, mutant=mutant,
                     submission=submission, exitfirst=exitfirst, refuse=refuse)
     if refuse:

@@ -8,6 +8,7 @@ returns a `RunResult`: every test that was collected has an outcome, and a test 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import resource
@@ -25,6 +26,7 @@ from minitorch_dg.backends import cuda as cuda_env
 
 from . import memory as memory_limits
 from .contract import IMPORT_FAILED
+from .catalog import Catalog, Exercise
 from .crashes import EXIT_ADVICE, signal_reason
 from .paths import project_root
 from .sandbox import end_worker_user
@@ -100,6 +102,7 @@ class Limits:
     test_seconds: float = 60.0
     memory_mb: int = 6144
     cpu_seconds: float = 0.0  # 0: 3 x wall
+    load_seconds: float = 30.0  # for the exercise's worker to start and import the module (or test_seconds if larger)
 
     def memory_rule(self) -> str:
         """How memory_mb is enforced here: address space, or resident memory where a GPU exists (grader/memory.py)."""
@@ -118,6 +121,12 @@ class Limits:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
         return apply
+
+
+def limits_for(exercise: Exercise, catalog: Catalog) -> Limits:
+    """The limits of one run of `exercise`'s tests, from the catalog (and what the command line changed there)."""
+    return Limits(wall_seconds=exercise.timeout, test_seconds=catalog.test_timeout, memory_mb=catalog.memory_limit_mb,
+                  cpu_seconds=catalog.cpu_limit_factor * exercise.timeout, load_seconds=catalog.load_timeout)
 
 
 def _read_events(fd: int, nonce: str, sink: list[dict[str, object]]) -> None:
@@ -202,8 +211,8 @@ def run_mutant_plan(exercise: str, plan: list[tuple[str, list[str]]], source: st
         return []
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump([{"mutant": mutant, "files": files} for mutant, files in plan], handle)
-    whole = Limits(wall_seconds=limits.wall_seconds * len(plan), test_seconds=limits.test_seconds,
-                   memory_mb=limits.memory_mb, cpu_seconds=(limits.cpu_seconds or 3 * limits.wall_seconds) * len(plan))
+    whole = dataclasses.replace(limits, wall_seconds=limits.wall_seconds * len(plan),
+                                cpu_seconds=(limits.cpu_seconds or 3 * limits.wall_seconds) * len(plan))
     try:
         run = _run_child(exercise, ["--exitfirst", "--no-contract", "--plan", handle.name], source, whole, seed, env)
     finally:
@@ -258,7 +267,8 @@ def _run_child(exercise: str, arguments: list[str], source: str, limits: Limits,
     nonce = secrets.token_hex(16)
     read_fd, write_fd = os.pipe()
     cmd = [sys.executable, "-m", "grader.child", "--result-fd", str(write_fd), "--exercise", exercise,
-           "--source", source, "--test-timeout", str(limits.test_seconds), *arguments]
+           "--source", source, "--test-timeout", str(limits.test_seconds), "--load-timeout", str(limits.load_seconds),
+           *arguments]
     child_env = dict(os.environ)
     child_env.update(env or {})
     child_env["MTDG_SOURCE"] = source

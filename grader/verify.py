@@ -16,7 +16,7 @@ from .catalog import Catalog, Exercise
 from .contract import check_contract
 from .hints import fingerprints_for, public_tests_digest
 from .mutants import Mutant, MutantError, mutants_for
-from .runner import Limits, RunResult, run_mutant_plan, run_tests
+from .runner import Limits, RunResult, limits_for, run_mutant_plan, run_tests
 
 
 @dataclass
@@ -66,8 +66,7 @@ class ExerciseVerdict:
 
 
 def _limits(exercise: Exercise, catalog: Catalog) -> Limits:
-    return Limits(wall_seconds=exercise.timeout, test_seconds=catalog.test_timeout,
-                  memory_mb=catalog.memory_limit_mb, cpu_seconds=catalog.cpu_limit_factor * exercise.timeout)
+    return limits_for(exercise, catalog)
 
 
 def _first_failure(run: RunResult, kind: str) -> str:

@@ -30,7 +30,8 @@ def test_broken_ex01_scores_zero_and_ex02_is_graded(case: str, mtdg: Mtdg, tmp_p
     sub = make_submission(tmp_path / "sub", ex01_operators=source, ex02_autodiff="solution")
     out = tmp_path / "r.json"
     result = mtdg("grade", "ex01", "ex02", "--submission", str(sub), "--json", str(out), "--gradescope",
-                  str(tmp_path / "gs.json"), "--timeout", "25", "--test-timeout", "3", "--no-policy")
+                  str(tmp_path / "gs.json"), "--timeout", "25", "--test-timeout", "3", "--load-timeout", "8",
+                  "--no-policy")
     assert out.exists(), f"no report written; stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     report = {e["id"]: e for e in read_json(out)["exercises"]}
     ex01, ex02 = report["ex01"], report["ex02"]

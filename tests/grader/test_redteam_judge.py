@@ -179,10 +179,12 @@ def test_a_cheating_ex02_stub_scores_zero(attack: str, mtdg: Mtdg, tmp_path: Pat
 def test_a_module_that_never_loads_scores_zero_quickly(attack: str, mtdg: Mtdg, tmp_path: Path) -> None:
     code, said = LOAD_ATTACKS[attack]
     started = time.monotonic()
-    ex01 = _grade(mtdg, tmp_path, STUB + code, "--test-timeout", "3")
+    ex01 = _grade(mtdg, tmp_path, STUB + code, "--test-timeout", "3", "--load-timeout", "8")
     assert ex01["points"] == 0 and ex01["tests"], ex01
     assert all(said in m for m in _messages(ex01)), _messages(ex01)[:3]
     assert said in ex01["reason"], f"the run's one-line reason should say it too: {ex01['reason']!r}"
+    if attack == "sleeps forever at import":
+        assert "within 8 s" in ex01["reason"], f"--load-timeout 8 should bound the import: {ex01['reason']!r}"
     assert time.monotonic() - started < 60, "every test waited for the module again"
 
 
