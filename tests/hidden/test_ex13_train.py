@@ -40,7 +40,10 @@ def test_train_step_drawn(hidden_rng: random.Random, trial: int) -> None:
     if hidden_rng.random() < 0.5:
         name, options = "SGD", {"lr": lr, "momentum": 0.8}
     else:
-        name, options = "Adam", {"lr": lr / 5}
+        # eps well above 1e-8: Adam's step g / (|g| + eps) turns the last-bit differences of a gradient near 0
+        # (two summation orders of a batch) into differences of up to 1e-6 of the step, which failed a correct
+        # solution at rtol 1e-7 for one seed (0.bias after two steps: -0.19867982 against -0.19867988)
+        name, options = "Adam", {"lr": lr / 5, "eps": 1e-4}
     t_optimizer = getattr(torch.optim, name)(reference.parameters(), **options)
     step_size, gamma = hidden_rng.randint(1, 3), hidden_rng.uniform(0.3, 0.9)
     optimizer, scheduler = run(optimizer_for, model, name, options, [step_size, gamma])
