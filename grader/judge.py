@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import dis
+import functools
 import io
 import json
 import marshal
@@ -466,17 +467,11 @@ def _load_prctl() -> None:
             _prctl = None
 
 
-def _limit_and_die_with_parent() -> None:
+def _limit_and_die_with_parent(max_processes: int = sandbox.MAX_PROCESSES) -> None:
     """In a sandboxed worker before exec (already its own user): its limits, then the parent-death signal
-    (which a change of user would have cleared)."""
-    sandbox.limit_worker()
-    _die_with_parent()
-
-
-def _limit_and_die_with_parent_cuda() -> None:
-    """The same for a worker that runs CUDA kernels (CUDA_SCHEDULED): the simulator runs every thread of a
-    block as a thread of the worker's user, so its process limit has room for the largest block."""
-    sandbox.limit_worker(sandbox.MAX_PROCESSES_CUDA)
+    (which a change of user would have cleared). A worker that runs CUDA kernels (CUDA_SCHEDULED) gets
+    sandbox.MAX_PROCESSES_CUDA: the simulator runs every thread of a block as a thread of the worker's user."""
+    sandbox.limit_worker(max_processes)
     _die_with_parent()
 
 
@@ -501,7 +496,8 @@ class WorkerProcess:
 
         root = str(project_root())
         cmd = [sys.executable, "-m", "grader.worker", "--exercise", exercise_id, "--root", root]
-        if exercise_id in CUDA_SCHEDULED:
+        cuda = exercise_id in CUDA_SCHEDULED
+        if cuda:
             cmd.append("--cuda-schedule")
         submission = os.path.abspath(settings.submission) if settings.submission else None
         mutant_file: Path | None = None
@@ -513,8 +509,8 @@ class WorkerProcess:
             mutant_file = mutant.write()
             mutant_args = ["--mutant-name", mutant.unique_name, "--mutant-label", f"mutant {mutant.name}"]
         self.sandbox = _sandbox_for(Path(root), exercise_id, submission, mutant_file)
-        cwd, env, preexec = root, worker_environment(), _die_with_parent
-        cuda = exercise_id in CUDA_SCHEDULED
+        cwd, env = root, worker_environment()
+        preexec: Callable[[], None] = _die_with_parent
         self.renames: list[tuple[str, str]] = []  # (path in the stage, the path a report shows)
         if self.sandbox is not None:  # root: the worker is a user of its own and reads copies (grader/sandbox.py)
             stage = self.sandbox.stage
@@ -527,7 +523,8 @@ class WorkerProcess:
             submission = stage.submission
             mutant_file = Path(stage.mutant) if stage.mutant else None
             cwd = str(stage.scratch)
-            preexec = _limit_and_die_with_parent_cuda if cuda else _limit_and_die_with_parent
+            preexec = functools.partial(_limit_and_die_with_parent,
+                                        sandbox.MAX_PROCESSES_CUDA if cuda else sandbox.MAX_PROCESSES)
             env = stage.environment(env)
         if submission:
             cmd += ["--submission", submission]

@@ -104,12 +104,16 @@ class Limits:
     cpu_seconds: float = 0.0  # 0: 3 x wall
     load_seconds: float = 30.0  # for the exercise's worker to start and import the module (or test_seconds if larger)
 
+    def cpu_limit(self) -> float:
+        """CPU seconds of the run: cpu_seconds, or 3 x wall_seconds when that is 0."""
+        return self.cpu_seconds or 3 * self.wall_seconds
+
     def memory_rule(self) -> str:
         """How memory_mb is enforced here: address space, or resident memory where a GPU exists (grader/memory.py)."""
         return memory_limits.memory_rule(self.memory_mb, cuda_env.gpu_present())
 
     def preexec(self, rule: str | None = None) -> Callable[[], None]:
-        cpu = int(self.cpu_seconds or 3 * self.wall_seconds) + 1
+        cpu = int(self.cpu_limit()) + 1
         limit_address_space = (self.memory_rule() if rule is None else rule) == memory_limits.ADDRESS_SPACE
         memory_mb = self.memory_mb
 
@@ -212,7 +216,7 @@ def run_mutant_plan(exercise: str, plan: list[tuple[str, list[str]]], source: st
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump([{"mutant": mutant, "files": files} for mutant, files in plan], handle)
     whole = dataclasses.replace(limits, wall_seconds=limits.wall_seconds * len(plan),
-                                cpu_seconds=(limits.cpu_seconds or 3 * limits.wall_seconds) * len(plan))
+                                cpu_seconds=limits.cpu_limit() * len(plan))
     try:
         run = _run_child(exercise, ["--exitfirst", "--no-contract", "--plan", handle.name], source, whole, seed, env)
     finally:

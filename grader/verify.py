@@ -16,7 +16,7 @@ from .catalog import Catalog, Exercise
 from .contract import check_contract
 from .hints import fingerprints_for, public_tests_digest
 from .mutants import Mutant, MutantError, mutants_for
-from .runner import Limits, RunResult, limits_for, run_mutant_plan, run_tests
+from .runner import RunResult, limits_for, run_mutant_plan, run_tests
 
 
 @dataclass
@@ -65,10 +65,6 @@ class ExerciseVerdict:
         return not self.problems()
 
 
-def _limits(exercise: Exercise, catalog: Catalog) -> Limits:
-    return limits_for(exercise, catalog)
-
-
 def _first_failure(run: RunResult, kind: str) -> str:
     for t in run.tests:
         if t.outcome == "failed":
@@ -79,6 +75,13 @@ def _first_failure(run: RunResult, kind: str) -> str:
 
 
 SUSPECTS = 3  # how many of a mutant's known failing tests run first
+
+
+def _suspect_tests(exercise: Exercise, mutant: Mutant) -> list[str]:
+    """The node ids of `_known_failures` in the exercise's public test file (none without one)."""
+    if exercise.public is None:
+        return []
+    return [f"{exercise.public.file}::{name}" for name in _known_failures(exercise, mutant)]
 
 
 def _known_failures(exercise: Exercise, mutant: Mutant) -> list[str]:
@@ -105,19 +108,18 @@ def check_mutants(exercise: Exercise, catalog: Catalog, mutants: list[Mutant], s
         except MutantError as error:
             verdict.problem = str(error)
             continue
-        suspects = _known_failures(exercise, verdict.mutant)
-        if suspects and exercise.public is not None:
-            planned.append((index, [f"{exercise.public.file}::{name}" for name in suspects]))
+        suspects = _suspect_tests(exercise, verdict.mutant)
+        if suspects:
+            planned.append((index, suspects))
+    tried: set[int] = set()  # mutants whose suspects ran in the plan
     if is_judged(exercise.id) and len(planned) > 1:
         runs = run_mutant_plan(exercise.id, [(str(verdicts[i].mutant.path), tests) for i, tests in planned],
-                               "solutions", _limits(exercise, catalog), seed=seed)
+                               "solutions", limits_for(exercise, catalog), seed=seed)
         for (index, _), run in zip(planned, runs):
             if run is not None:
+                tried.add(index)
                 verdicts[index].seconds += run.seconds
                 verdicts[index].caught_by = _first_failure(run, "public")
-        tried = {index for (index, _), run in zip(planned, runs) if run is not None}
-    else:
-        tried = set()
     for index, verdict in enumerate(verdicts):
         if not verdict.problem and not verdict.caught_by:
             verdicts[index] = check_mutant(exercise, catalog, verdict.mutant, seed, suspects=index not in tried,
@@ -142,15 +144,15 @@ def check_mutant(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int
 
     def attempt(tests: list[str], kind: str) -> RunResult:
         """Run `tests` against the mutant until one fails; record the time and what caught it."""
-        run = run_tests(exercise.id, tests, "solutions", _limits(exercise, catalog), seed=seed,
+        run = run_tests(exercise.id, tests, "solutions", limits_for(exercise, catalog), seed=seed,
                         mutant=str(mutant.path), exitfirst=True, contract=False)
         verdict.seconds += run.seconds
         verdict.caught_by = _first_failure(run, kind)
         return run
 
-    known = _known_failures(exercise, mutant) if suspects else []
-    if known and exercise.public is not None:
-        attempt([f"{exercise.public.file}::{name}" for name in known], "public")
+    known = _suspect_tests(exercise, mutant) if suspects else []
+    if known:
+        attempt(known, "public")
         if verdict.caught_by:
             return verdict
     for test_set in exercise.test_sets():
@@ -169,7 +171,7 @@ def fingerprint(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int 
     Hypothesis runs derandomized here, so that the fingerprint does not depend on the draw."""
     if exercise.public is None:
         return []
-    run = run_tests(exercise.id, [exercise.public.file], "solutions", _limits(exercise, catalog), seed=seed,
+    run = run_tests(exercise.id, [exercise.public.file], "solutions", limits_for(exercise, catalog), seed=seed,
                     mutant=str(mutant.path), contract=False, env={"HYPOTHESIS_PROFILE": "ci"})
     return sorted(t.name for t in run.tests if t.outcome in ("failed", "missing"))
 
@@ -199,7 +201,7 @@ def verify_exercise(
         return verdict
     verdict.contract = check_contract(exercise.id)
     files = [s.file for s in exercise.test_sets()]
-    limits = _limits(exercise, catalog)
+    limits = limits_for(exercise, catalog)
     if solutions:
         verdict.solutions = run_tests(exercise.id, files, "solutions", limits, seed=seed, contract=False)
     if stubs:
