@@ -11,9 +11,9 @@ as one JSON line that carries the nonce; the parent ignores anything else. Order
 then `done`. A test whose `result` never arrives scores 0 in the parent.
 
 The nonce is read before anything else happens and lives only in a closure of the channel, never in
-the environment or an attribute. The runtime guard (grader/guard.py) is on before the first import of
-exercise code; what it refuses arrives as `violation` events, and the parent scores the exercise 0.
-With `--refuse REASON` (the static policy refused the submission) the tests are only collected, and
+the environment or an attribute. Exercise code never runs here: the tests call it through a worker process
+(grader/judge.py), and this process refuses to import it; should it find that code loaded in itself anyway,
+a `violation` event says so and the parent scores the exercise 0. With `--refuse REASON` (the static policy refused the submission) the tests are only collected, and
 each is reported failed with REASON: no exercise code is imported at all.
 """
 
@@ -26,12 +26,8 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 from typing import Any
-
-from grader.guard import Guard
 
 MUTANTS_DIR = os.sep + "mutants" + os.sep  # a mutant module is exercise code too
 MAX_MESSAGE = 2000
@@ -116,11 +112,8 @@ def describe_failure(excinfo: Any) -> tuple[str, str]:
         where = _student_frame(excinfo.tb)
         return "memory", ("MemoryError: the test ran out of memory (the grader limits each exercise's address "
                           f"space){' at ' + where if where else ''}; is something allocating without bound?")
-    from grader.guard import GuardError
     from grader.judge import WorkerFailure
 
-    if isinstance(value, GuardError):
-        return "violation", f"{value}"
     if isinstance(value, WorkerFailure):
         return value.kind, str(value)
     if isinstance(value, AssertionError):
@@ -144,13 +137,12 @@ class Reporter:
     """pytest plugin: turns collection and test outcomes into channel events; enforces per-test time."""
 
     def __init__(self, channel: Channel, exercise: str, test_timeout: float, check_contract: bool,
-                 guard: Guard | None = None, refuse: str = "", refuse_kind: str = "policy") -> None:
+                 refuse: str = "", refuse_kind: str = "policy") -> None:
         self.channel = channel
         self.refuse_kind = refuse_kind
         self.exercise = exercise
         self.test_timeout = test_timeout
         self.check_contract = check_contract
-        self.guard = guard
         self.refuse = refuse
         self.timed_out = False
         self.current = ""
@@ -176,48 +168,11 @@ class Reporter:
                 self.channel.send("result", id=test["id"], outcome="failed", kind=self.refuse_kind, message=self.refuse,
                                   duration=0.0)
             return
-        if self.guard is not None:
-            self.guard.remember()  # the test modules are loaded now; exercise code has not run yet
         if self.check_contract:
-            self._contract()
-        if self.guard is not None:
-            self._seal()
-
-    def _contract(self) -> None:
-        from grader import judge
-
-        if judge.is_judged(self.exercise):
             self.channel.send("contract", problems=judged_contract(self.exercise))
-            return
-        from grader.contract import IMPORT_FAILED, check_contract, import_exercise
-
-        try:  # the student's module may not even import (a release has no reference to compare with, either)
-            import_exercise(self.exercise)
-        except BaseException as error:  # noqa: BLE001 - a NameError, an ImportError, sys.exit at module level
-            where = _student_frame(error.__traceback__)
-            problems = [f"{IMPORT_FAILED}: {type(error).__name__}: {error}" + (f" (at {where})" if where else "")]
-        else:
-            try:
-                problems = check_contract(self.exercise)
-            except BaseException as error:  # noqa: BLE001 - said as a problem, not a crash of the run
-                problems = [f"comparing it with its reference failed: {type(error).__name__}: {error}"]
-        self.channel.send("contract", problems=problems)
-
-    def _seal(self) -> None:
-        """Make the reference of every exercise served from student code unreachable from here on."""
-        from minitorch_dg import course
-
-        graded = [ex for ex in course.exercise_ids() if course.plan().source_of(ex) == "exercises"]
-        modules = [f"solutions.{course.module_name(ex)}" for ex in graded]
-        files = []
-        for ex in graded:
-            name = course.module_name(ex)
-            files += [os.path.join("solutions", name + "."), os.path.join("solutions", "__pycache__", name + ".")]
-        assert self.guard is not None
-        self.guard.seal(modules, files)
 
     def violation(self, reason: str) -> None:
-        """The guard refused something: tell the parent at once (the exercise will score 0)."""
+        """The judging process found exercise code loaded in itself: tell the parent (the exercise scores 0)."""
         self.channel.send("violation", reason=reason, test=self.current)
     # -- per test -------------------------------------------------------------------------------
 
@@ -245,11 +200,7 @@ class Reporter:
         send = lambda outcome, kind, message: self.channel.send(  # noqa: E731
             "result", id=item.nodeid, outcome=outcome, kind=kind, message=message, duration=call.duration
         )
-        tampered = self.guard.tampered() if self.guard is not None else ""
-        if tampered:
-            self.violation(f"exercise code changed the code that judges it: {tampered}")
-            send("failed", "violation", f"refused by the grader: {tampered}")
-        elif call.excinfo is None:
+        if call.excinfo is None:
             send("passed", "passed", "")
         elif call.excinfo.errisinstance(pytest.skip.Exception):
             send("skipped", "skipped", str(call.excinfo.value))
@@ -266,7 +217,7 @@ class Reporter:
         signal.setitimer(signal.ITIMER_REAL, 0)
         from grader import judge
 
-        broken = judge.broken_reason(self.exercise) if judge.is_judged(self.exercise) else ""
+        broken = judge.broken_reason(self.exercise)
         if broken:
             self.channel.send("broken", reason=broken)
         try:
@@ -316,79 +267,15 @@ class _BlockExercises:
         return None
 
 
-def build_guard(submission: str | None, on_violation: Callable[[str], None]) -> Guard:
-    """The guard for this run: exercise code lives in exercises/ (and the submission folder); the tests,
-    solutions, grader, grader state and any folder in MTDG_PROTECT are off limits to it."""
-    import importlib.util
-
-    from grader.paths import cache_dir, project_root
-
-    spec = importlib.util.find_spec("exercises")
-    dirs = list(spec.submodule_search_locations or []) if spec else []
-    if submission:
-        dirs.append(submission)
-    root = project_root()
-    protected = [str(root / name) for name in ("tests", "grader", ".mtdg")]
-    protected.append(str(Path(__file__).resolve().parent))  # the installed grader, wherever it is
-    protected.append(str(cache_dir() / "mutants"))
-    protected.append(f"/proc/{os.getppid()}")  # the grading parent's memory holds the nonce
-    protected += [p for p in os.environ.get("MTDG_PROTECT", "").split(os.pathsep) if p]
-    return Guard(dirs, protected, (), on_violation, references=[str(root / "solutions")])
-
-
-def preload_judges() -> None:
-    """Import the modules that judge results before exercise code can run, so that the guard remembers them."""
-    import importlib
-    import importlib.util
-
-    for name in ("numpy", "numpy.testing", "torch", "pytest", "hypothesis", "tests.support.compare"):
-        try:
-            if importlib.util.find_spec(name.split(".")[0]) is not None:
-                importlib.import_module(name)
-        except Exception:  # noqa: BLE001  (a missing optional module is not our concern here)
-            continue
-
-
-def cuda_import_problem(files: list[str], warm_up: bool = True) -> str:
+def cuda_import_problem(files: list[str]) -> str:
     """For cuda test files: '' when numba.cuda imports here, else one line saying which versions to install
     (every test would otherwise fail with the same long import error). It imports numba.cuda and the
-    framework, never exercise code. With `warm_up` (an exercise graded in this process, under the guard),
-    on a real GPU it also warms CUDA up (see `warm_up_cuda`); a judged exercise's kernels run in its worker,
-    which creates its own CUDA context while it loads the module, so the judge makes none."""
+    framework, never exercise code; the kernels run in the worker, which creates its own CUDA context."""
     if not any("cuda" in os.path.basename(name) for name in files):
         return ""
     from minitorch_dg.backends.cuda_versions import import_problem
 
-    problem = import_problem()
-    if not problem and warm_up:
-        warm_up_cuda()
-    return problem
-
-
-def warm_up_cuda() -> None:
-    """On a real GPU: create the CUDA context and compile and run a one-line kernel now, before the guard is
-    up, so that loading the driver, NVVM and libdevice (which may look for libraries, start helper
-    processes or read files) never happens with exercise code on the stack. A failure is left for the
-    tests to report."""
-    from minitorch_dg.backends import cuda as cuda_env
-
-    if cuda_env.simulator_enabled():
-        return
-    try:
-        from numba import cuda
-
-        if not cuda.is_available():
-            return
-
-        @cuda.jit
-        def _warm(values: Any) -> None:
-            values[0] = 1.0
-
-        values = cuda.device_array(1)
-        _warm[1, 1](values)
-        cuda.synchronize()
-    except Exception:  # noqa: BLE001 - the cuda tests will say what is wrong
-        return
+    return import_problem()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -402,7 +289,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load-timeout", type=float, default=LOAD_SECONDS)
     parser.add_argument("--exitfirst", action="store_true")
     parser.add_argument("--no-contract", action="store_true")
-    parser.add_argument("--no-guard", action="store_true", help="instructors' own runs only (mutants)")
     parser.add_argument("--refuse", default="", help="collect only; report every test failed with this reason")
     parser.add_argument("--plan", help="mtdg verify: a JSON file of [{mutant, files}], run one after another")
     parser.add_argument("files", nargs="*")
@@ -417,10 +303,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from grader import judge
 
-    judged = judge.is_judged(args.exercise)
     plan = _read_plan(args.plan) if args.plan else []
     test_files = args.files + [f for run in plan for f in run["files"]]
-    environment = "" if args.refuse else cuda_import_problem(test_files, warm_up=not judged)
+    environment = "" if args.refuse else cuda_import_problem(test_files)
     if environment:
         channel.send("environment", message=environment)
         args.refuse = environment
@@ -428,32 +313,15 @@ def main(argv: list[str] | None = None) -> int:
                         refuse=args.refuse, refuse_kind="environment" if environment else "policy")
     if args.refuse:
         sys.meta_path.insert(0, _BlockExercises())
-    elif judged:  # exercise code runs in a worker process; this process never imports it (grader/judge.py)
+    else:  # exercise code runs in a worker process; this process never imports it (grader/judge.py)
         sys.meta_path.insert(0, judge.ExerciseImportBlocker(args.exercise))
         judge.configure(submission=args.submission, mutant=args.mutant, call_timeout=args.test_timeout,
                         load_timeout=max(args.test_timeout, args.load_timeout), strict=True, prestart=True,
                         on_start=lambda pid, uid: channel.send("worker", pgid=pid, uid=uid))
         if not plan:  # (a plan starts a worker per run)
             judge.prestart(args.exercise)  # the worker boots while pytest, torch and the tests load
-    elif not args.no_guard:
-        reporter.guard = build_guard(args.submission, reporter.violation)
-        reporter.guard.install()
-        preload_judges()
 
     import pytest
-
-    from minitorch_dg import course
-
-    if args.submission and not judged:
-        import exercises
-
-        exercises.__path__.insert(0, args.submission)  # the submission's files shadow exercises/
-
-    if args.mutant and not judged:
-        from grader.mutants import load_mutant
-
-        mutant = load_mutant(args.mutant)
-        course.install(args.exercise, mutant.module(), f"mutant {mutant.name}")
 
     pytest_args = ["-q", "-p", "no:cacheprovider", "--tb=no", "--no-header", "-rN",
                    "-W", "ignore::DeprecationWarning", *args.files]
@@ -462,8 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.refuse:
         pytest_args.insert(0, "--collect-only")
     if plan:
-        if not judged or args.refuse:
-            print(f"grader.child: --plan is for exercises judged through a worker, not {args.exercise}", file=sys.stderr)
+        if args.refuse:
+            print(f"grader.child: --plan cannot run {args.exercise}: {args.refuse}", file=sys.stderr)
             return 2
         return run_plan(plan, pytest_args, channel, args)
     code = pytest.main(pytest_args, plugins=[reporter])

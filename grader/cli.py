@@ -490,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--test-timeout", type=float, help="seconds per test (default: the catalog's)")
     check.add_argument("--load-timeout", type=float, help=LOAD_TIMEOUT_HELP)
     check.add_argument("--no-policy", action="store_true",
-                       help="instructors: skip the static policy check (the runtime guard stays on)")
+                       help="instructors: skip the static policy check (exercise code still runs only in its worker)")
     check.add_argument("--source", help="grade with this MTDG_SOURCE plan instead (e.g. solutions)")
 
     grade = sub.add_parser("grade", help="public and hidden tests, score table, result files")
@@ -501,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--test-timeout", type=float, help="seconds per test (default: the catalog's)")
     grade.add_argument("--load-timeout", type=float, help=LOAD_TIMEOUT_HELP)
     grade.add_argument("--no-policy", action="store_true",
-                       help="instructors: skip the static policy check (the runtime guard stays on)")
+                       help="instructors: skip the static policy check (exercise code still runs only in its worker)")
     grade.add_argument("--source", help="grade with this MTDG_SOURCE plan (e.g. solutions: the reference)")
     grade.add_argument("--seed", type=int, help="seed of the hidden tests (default: drawn now)")
     grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json here")

@@ -50,12 +50,13 @@ from . import sandbox
 from .crashes import EXIT_ADVICE, signal_reason
 from .worker import HEADER, ProtocolError, write_frame
 
-# Exercises whose tests go through a worker (the others still run in the grading child with the guard).
-JUDGED_EXERCISES = frozenset({"ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09", "ex10",
-                              "ex11", "ex12", "ex13"})
 # Exercises whose worker runs its CUDA kernels under the strict simulator schedule (grader/cuda_schedule.py,
 # `python -m grader.worker --cuda-schedule`) and logs every launch, which programs send back as data.
 CUDA_SCHEDULED = frozenset({"ex07"})
+# Exercises built on torch.distributed: their worker may import torch (the engine, not the oracle: every
+# expected value is still computed here) and fork its ranks (`python -m grader.worker --torch-engine`); as
+# root its user gets the one group that may read torch (grader/sandbox.py, torch_group).
+TORCH_ENGINE = frozenset({"ex14"})
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024  # one reply frame
 MAX_NODES = 200_000  # values in one reply
@@ -110,11 +111,6 @@ def configure(**changes: Any) -> None:
     """Change the settings of workers started from now on (see `Settings`)."""
     global _settings
     _settings = replace(_settings, **changes)
-
-
-def is_judged(exercise: str) -> bool:
-    """Whether `exercise`'s tests run its code in a worker (the others run it in the grading child)."""
-    return exercise in JUDGED_EXERCISES
 
 
 def broken_reason(exercise_id: str) -> str:
@@ -178,7 +174,7 @@ def reset() -> None:
     _prestarted.clear()
 
 
-# -- the guard of the judging process ----------------------------------------------------------------------
+# -- keeping exercise code out of the judging process -----------------------------------------------------
 
 
 def module_name_of(exercise_id: str) -> str:
@@ -293,6 +289,14 @@ def _code_of(function: types.FunctionType, names: frozenset[str] = FUNCTION_NAME
     return {tag: base64.b64encode(marshal.dumps(code)).decode("ascii"), "name": function.__name__}
 
 
+@dataclass(frozen=True)
+class Program:
+    """A program passed as an argument (to another program): it travels as code and, unlike a test's small
+    function, may name `mt` and `ex` too. ex14's jobs pass the function each rank runs this way."""
+
+    function: types.FunctionType
+
+
 def _global_names(code: types.CodeType) -> set[str]:
     """The global names `code` and the functions and classes nested in it look up (a class body's own names,
     which it stores before it reads them, are not global)."""
@@ -331,6 +335,8 @@ def encode_argument(value: Any) -> dict[str, Any]:
         return value._target
     if isinstance(value, types.FunctionType):
         return _code_of(value)
+    if isinstance(value, Program):
+        return _code_of(value.function, PROGRAM_NAMES, "p")
     import numpy
 
     if isinstance(value, numpy.generic):
@@ -496,9 +502,11 @@ class WorkerProcess:
 
         root = str(project_root())
         cmd = [sys.executable, "-m", "grader.worker", "--exercise", exercise_id, "--root", root]
-        cuda = exercise_id in CUDA_SCHEDULED
+        cuda, uses_torch = exercise_id in CUDA_SCHEDULED, exercise_id in TORCH_ENGINE
         if cuda:
             cmd.append("--cuda-schedule")
+        if uses_torch:
+            cmd.append("--torch-engine")
         submission = os.path.abspath(settings.submission) if settings.submission else None
         mutant_file: Path | None = None
         mutant_args: list[str] = []
@@ -536,7 +544,7 @@ class WorkerProcess:
         cmd[3:3] = ["--requests-fd", str(requests_read), "--replies-fd", str(replies_write)]
         _load_prctl()
         try:
-            identity = sandbox.identity(self.sandbox.uid) if self.sandbox is not None else {}
+            identity = sandbox.identity(self.sandbox.uid, uses_torch) if self.sandbox is not None else {}
             self.proc = subprocess.Popen(
                 cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
                 pass_fds=(requests_read, replies_write), start_new_session=True, preexec_fn=preexec, **identity,

@@ -7,8 +7,9 @@ exercise scores 0 with the file, line and rule as the reason, and the other exer
 The rules keep exercise code to its job — computing results — and away from the machinery that
 judges them: the oracle (torch), the reference (solutions), the grader and its tests, the test runner,
 the interpreter's internals (frames, gc, the import system, builtins, sys.modules), other processes,
-and the files of the tests and solutions. The runtime guard (grader/guard.py) backs this up for what
-a static check cannot see.
+and the files of the tests and solutions. It is an early, friendly warning, not the security: exercise
+code runs in a worker process apart from the tests (grader/judge.py), and as root as a user of its own
+(grader/sandbox.py), which is what stops what a static check cannot see.
 """
 
 from __future__ import annotations

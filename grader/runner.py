@@ -70,7 +70,7 @@ class RunResult:
     contract: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log_tail: str = ""
-    violations: list[str] = field(default_factory=list)  # what the runtime guard refused
+    violations: list[str] = field(default_factory=list)  # exercise code found in the judging process
     notes: list[str] = field(default_factory=list)  # facts about the run the student should know
     peak_memory_mb: int = 0  # the child's largest address space (resident memory under RESIDENT), when known
     memory_rule: str = memory_limits.ADDRESS_SPACE  # how memory was limited (grader/memory.py)

@@ -4,12 +4,14 @@ A worker (grader/worker.py) runs the student's code. Run by root, the grader sta
 
 * **Identity.** Each worker gets a user and group id from `UID_RANGE` that no account on the machine owns, one
   per running worker (a lock file in `SLOT_FOLDER` per id), so two graders on one machine never share one.
-  It has no supplementary groups and no capabilities, and cannot get root back (real, effective and saved
-  ids all change).
+  It has no supplementary groups (but ex14's torch group, below) and no capabilities, and cannot get root
+  back (real, effective and saved ids all change).
 * **Files.** The worker reads only what a user without privileges may read. `lock_down` takes that right
   from "others" on everything of the course a worker must not see: every entry of the project root but the
   framework, the exercise stubs and the interpreter's environment (tests, grader, solutions, .git, ...), the
-  course's cache folder, torch, and the folders in `MTDG_PROTECT` (Gradescope's results). What the worker
+  course's cache folder, torch, and the folders in `MTDG_PROTECT` (Gradescope's results). torch's folder
+  stays open to one group (`torch_group`), which only the workers of exercises built on torch.distributed
+  (ex14) get as a supplementary group: torch is their engine there, not the oracle. What the worker
   needs from those places is copied into a fresh *stage* folder (`Stage`): `grader/worker.py` and
   `grader/cuda_schedule.py` (ex07's strict simulator schedule, which the worker enters), the
   prerequisite references its plan serves from solutions/, the submission's files, a mutant. It writes
@@ -63,6 +65,7 @@ MAX_PROCESSES = 256  # RLIMIT_NPROC for a worker's user: processes and threads t
 MAX_PROCESSES_CUDA = 1024 + MAX_PROCESSES
 MAX_FILE_MB = 256  # RLIMIT_FSIZE: no file a worker writes grows past this (torch's 434 MB library cannot)
 MAX_OPEN_FILES = 512
+TORCH_GROUP_RANGE = range(61200, 61300)  # the group that may read torch: its first id no account owns
 OTHERS = stat.S_IRWXO
 
 # The entries of the project root a worker reads in place (the interpreter's environment is added when it
@@ -147,18 +150,46 @@ def secret_paths(root: Path) -> list[Path]:
             pass
     secrets = [Path(entry.path) for entry in os.scandir(root) if entry.name not in keep]
     secrets.append(cache_root())
-    for package in ("torch",):
-        spec = importlib.util.find_spec(package)
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            secrets.append(Path(os.path.realpath(location)))
+    secrets += torch_paths()
     secrets += [Path(p) for p in os.environ.get("MTDG_PROTECT", "").split(os.pathsep) if p]
     return secrets
 
 
+def torch_paths() -> list[Path]:
+    """The folders of the installed torch package (closed to others; open to `torch_group()`)."""
+    spec = importlib.util.find_spec("torch")
+    return [Path(os.path.realpath(p)) for p in ((spec.submodule_search_locations or []) if spec else [])]
+
+
+def torch_group() -> int:
+    """The group whose members may read torch: the workers of exercises built on torch.distributed (ex14,
+    judge.TORCH_ENGINE), whose user gets it as its one supplementary group. The first id of
+    `TORCH_GROUP_RANGE` that no group or user owns (the same in every grader on the machine)."""
+    for gid in TORCH_GROUP_RANGE:
+        if not _owned(gid):
+            return gid
+    raise SandboxUnavailable(f"every id in {TORCH_GROUP_RANGE.start}-{TORCH_GROUP_RANGE.stop - 1} is owned")
+
+
+def share_with_group(path: Path, gid: int) -> None:
+    """Make `path` (a folder) enterable and readable by group `gid` and by nobody else but its owner."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return
+    if info.st_gid != gid:
+        os.chown(path, -1, gid, follow_symlinks=False)
+    mode = (stat.S_IMODE(info.st_mode) & ~OTHERS & ~stat.S_IWGRP) | stat.S_IRGRP | stat.S_IXGRP
+    if mode != stat.S_IMODE(info.st_mode):
+        os.chmod(path, mode)
+
+
 def lock_down(root: Path) -> None:
-    """Close the course's secrets to others and open the way to the interpreter (idempotent)."""
+    """Close the course's secrets to others, open torch to its group, and open the way to the interpreter
+    (idempotent)."""
     for path in secret_paths(root):
         close_to_others(path)
+    for path in torch_paths():
+        share_with_group(path, torch_group())
     readable = [root / name for name in READABLE_IN_ROOT if (root / name).is_dir()]
     open_paths_to([*interpreter_paths(), *readable])
     for folder in readable:
@@ -246,10 +277,10 @@ def processes_of(uid: int) -> list[int]:
     return found
 
 
-def identity(uid: int) -> dict[str, Any]:
+def identity(uid: int, torch: bool = False) -> dict[str, Any]:
     """`subprocess.Popen` arguments that start a process as worker id `uid`: its user, its group of the same
-    number, and no supplementary groups."""
-    return {"user": uid, "group": uid, "extra_groups": []}
+    number, and no supplementary groups but, with `torch`, the one that may read torch (`torch_group`)."""
+    return {"user": uid, "group": uid, "extra_groups": [torch_group()] if torch else []}
 
 
 def kill_all(uid: int, attempts: int = 50) -> bool:

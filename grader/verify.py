@@ -94,12 +94,9 @@ def _known_failures(exercise: Exercise, mutant: Mutant) -> list[str]:
 
 
 def check_mutants(exercise: Exercise, catalog: Catalog, mutants: list[Mutant], seed: int | None) -> list[MutantVerdict]:
-    """`check_mutant` for each of `mutants`. For an exercise judged through a worker, the known failing tests
-    of every mutant run first in one grading child (grader/runner.py `run_mutant_plan`: pytest and torch load
-    once, each mutant gets a worker of its own); a mutant they do not catch, or whose run did not finish,
-    then goes through `check_mutant` by itself."""
-    from .judge import is_judged
-
+    """`check_mutant` for each of `mutants`. The known failing tests of every mutant run first in one grading
+    child (grader/runner.py `run_mutant_plan`: pytest and torch load once, each mutant gets a worker of its
+    own); a mutant they do not catch, or whose run did not finish, then goes through `check_mutant` by itself."""
     verdicts = [MutantVerdict(m) for m in mutants]
     planned: list[tuple[int, list[str]]] = []
     for index, verdict in enumerate(verdicts):
@@ -112,7 +109,7 @@ def check_mutants(exercise: Exercise, catalog: Catalog, mutants: list[Mutant], s
         if suspects:
             planned.append((index, suspects))
     tried: set[int] = set()  # mutants whose suspects ran in the plan
-    if is_judged(exercise.id) and len(planned) > 1:
+    if len(planned) > 1:
         runs = run_mutant_plan(exercise.id, [(str(verdicts[i].mutant.path), tests) for i, tests in planned],
                                "solutions", limits_for(exercise, catalog), seed=seed)
         for (index, _), run in zip(planned, runs):

@@ -28,7 +28,8 @@ of torch, pytest, the tests or the rest of the grader: contract.py imports its `
 With `--cuda-schedule` (ex07: judge.CUDA_SCHEDULED) it also imports grader/cuda_schedule.py and runs the
 exercise's kernels under its strict simulator schedule for its whole life; a program reads the launch log
 with `__import__("grader.cuda_schedule", fromlist=["active_log"]).active_log()`. That module is the one
-other part of the grader a worker may import.
+other part of the grader a worker may import. With `--torch-engine` (ex14: judge.TORCH_ENGINE, built on
+torch.distributed) the worker may also import torch and fork and signal its ranks (mt.distributed.spawn).
 """
 
 from __future__ import annotations
@@ -384,33 +385,44 @@ _REFUSED_IMPORTS = ("torch", "pytest", "_pytest", "hypothesis", "tests", "grader
 WORKER_MODULES = ("grader.worker", "grader.cuda_schedule")
 
 
-class _RefusedImports:
-    """Refuses the judge's modules (torch, pytest, the tests, the grader) and the graded exercise's reference."""
+# What an exercise built on torch.distributed (ex14, `--torch-engine`) may do besides: import torch, fork
+# its ranks and signal them (mt.distributed.spawn stops them with SIGTERM and asks a hung one for its stack).
+_TORCH_ENGINE_EVENTS = frozenset({"os.fork", "os.kill"})
 
-    def __init__(self, reference: str) -> None:
+
+class _RefusedImports:
+    """Refuses the judge's modules (torch, pytest, the tests, the grader) and the graded exercise's reference;
+    with `torch_engine`, torch is the exercise's own engine and is not refused."""
+
+    def __init__(self, reference: str, torch_engine: bool = False) -> None:
         self.reference = reference
+        self.torch_engine = torch_engine
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
         refused = name.startswith(_REFUSED_IMPORTS) or name in ("torch", "pytest", "tests")
+        if self.torch_engine and (name in ("torch", "torchgen") or name.startswith(("torch.", "torchgen."))):
+            refused = False
         if (self.reference and name == self.reference) or (refused and name not in WORKER_MODULES):
             raise ImportError(f"{name} is not available to exercise code (it belongs to the judge)")
         return None
 
 
-def refuse_for_itself(root: str, exercise_module: str, seal_reference: bool) -> None:
+def refuse_for_itself(root: str, exercise_module: str, seal_reference: bool, torch_engine: bool = False) -> None:
     """Refuse new processes and signals, imports of the judge's modules and any use of the tests, the
     grader, .git and the judge's /proc entry; with `seal_reference` (student code is graded), also the
-    graded exercise's reference, as a module and as a file."""
+    graded exercise's reference, as a module and as a file. With `torch_engine` (ex14), torch may be
+    imported and the process may fork and signal its ranks."""
     base = os.path.realpath(root)
     protected = tuple(os.path.join(base, name) for name in ("tests", "grader", ".git"))
     protected += (f"/proc/{os.getppid()}",)
     if seal_reference:
         protected += (os.path.join(base, "solutions", exercise_module + "."),
                       os.path.join(base, "solutions", "__pycache__", exercise_module + "."))
-    sys.meta_path.insert(0, _RefusedImports(f"solutions.{exercise_module}" if seal_reference else ""))
+    sys.meta_path.insert(0, _RefusedImports(f"solutions.{exercise_module}" if seal_reference else "", torch_engine))
+    refused_events = _PROCESS_EVENTS - _TORCH_ENGINE_EVENTS if torch_engine else _PROCESS_EVENTS
 
     def audit(event: str, args: tuple[Any, ...]) -> None:
-        if event in _PROCESS_EVENTS:
+        if event in refused_events:
             raise PermissionError(f"exercise code may not use {event} (processes and signals are off limits)")
         if event in _PATH_EVENTS and args and isinstance(args[0], (str, bytes, os.PathLike)):
             target = os.path.realpath(os.fsdecode(args[0]))
@@ -431,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutant-name", default="mtdg_mutant")
     parser.add_argument("--mutant-label", default="mutant")
     parser.add_argument("--cuda-schedule", action="store_true", help="run kernels under grader/cuda_schedule.py")
+    parser.add_argument("--torch-engine", action="store_true", help="the exercise is built on torch.distributed")
     args = parser.parse_args(argv)
     mutant = (args.mutant_file, args.mutant_name, args.mutant_label) if args.mutant_file else None
     folders = install_sources(args.exercise, args.submission, mutant)
@@ -439,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     # before the refusals below: the schedule's module is read from the grader's folder, numba.cuda is loaded
     unavailable = enter_cuda_schedule() if args.cuda_schedule else None
     student = mutant is None and course.plan().source_of(args.exercise) == "exercises"
-    refuse_for_itself(args.root, course.module_name(args.exercise), seal_reference=student)
+    refuse_for_itself(args.root, course.module_name(args.exercise), seal_reference=student,
+                      torch_engine=args.torch_engine)
     worker = Worker(args.exercise, args.root, folders, unavailable)
     return serve(worker, args.requests_fd, args.replies_fd)
 

@@ -27,9 +27,9 @@ if "MTDG_SOURCE" not in os.environ and course.solutions_available():
     os.environ["MTDG_SOURCE"] = "solutions"
 
 # Hypothesis's "explain" phase re-runs a failing test under a tracer to say which parts of the input did
-# not matter. Under the grader's guard every traced event passes an audit hook, which made each failing
-# property test cost about 0.6 s (a submission failing everything took 23 s instead of 3 s for ex01), and
-# its report adds nothing a student needs beyond the shrunk example. Every profile leaves it out.
+# not matter. That made each failing property test cost about 0.6 s while the grader watched the test
+# process with an audit hook (a submission failing everything took 23 s instead of 3 s for ex01), and its
+# report adds nothing a student needs beyond the shrunk example. Every profile leaves it out.
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 settings.register_profile(
     "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=PHASES

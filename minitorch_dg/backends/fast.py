@@ -19,11 +19,7 @@ MTDG_DEBUG=1: kernels run serially with bounds checks (see minitorch_dg/fast/deb
 
 from __future__ import annotations
 
-import linecache
 import math
-import os
-import sys
-import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -87,14 +83,7 @@ class FastBackend:
     # -- which ex06 -----------------------------------------------------------------------------------
 
     def _load(self) -> ModuleType:
-        """The ex06 module in force (remembered per source, so that an op costs a dictionary lookup).
-
-        Its first import runs on a helper thread. When the module's kernels are decorated, Numba reads the
-        module's source file (to key its cache), and when it compiles them it formats source locations
-        through linecache; the grader's guard refuses reads of solutions/ from a thread whose call stack
-        holds a student's code, as it does when a student's forward() makes the first tensor op of a
-        process. The helper thread's stack holds only the framework, and it leaves the source lines in
-        linecache, so that later compilations do not open the file again."""
+        """The ex06 module in force (remembered per source, so that an op costs a dictionary lookup)."""
         bound = self._bound
         if bound is not None and bound[0] == course._generation:
             return bound[1]
@@ -109,27 +98,6 @@ class FastBackend:
         found = self._resolved.get(source)
         if found is not None:
             return found
-        if f"{source}.{course.module_name('ex06')}" not in sys.modules:
-            failure: list[BaseException] = []
-
-            def first_import() -> None:
-                try:
-                    with self._caching.kernel_cache():
-                        module = course.load("ex06")
-                    # Numba's compiler formats source locations (via linecache) even for errors it catches
-                    # itself; with the lines cached now, compiling later never opens the file.
-                    source_file = getattr(module, "__file__", None)
-                    if source_file:
-                        linecache.getlines(source_file)
-                        linecache.getlines(os.path.relpath(source_file))  # Numba looks lines up by relative path
-                except BaseException as error:  # noqa: BLE001 - re-raised below, in the caller's thread
-                    failure.append(error)
-
-            helper = threading.Thread(target=first_import, name="mtdg-import-ex06", daemon=True)
-            helper.start()
-            helper.join()
-            if failure:
-                raise failure[0]
         with self._caching.kernel_cache():
             module = course.load("ex06")
         self._resolved[source] = module
@@ -241,7 +209,7 @@ class FastBackend:
         return plan
 
     def map(self, op: str, a: TensorData, out: TensorData) -> None:
-        lay, ix = self._layout, self._index
+        ix = self._index
         size = self._flat(out, a)
         if size > 1:  # the common case, kept short: one flat loop over contiguous operands
             one = ix((1,))

@@ -8,7 +8,7 @@
 
 It is the one-machine launcher that tests and notebooks use (torchrun is the one for programs and for
 several machines). The processes are forks of the caller, so they start in milliseconds and see
-everything the caller set up (the course's source plan, installed exercise modules, the grader's guard).
+everything the caller set up (the course's source plan, installed exercise modules).
 Rendezvous is a FileStore in a fresh temporary directory, so parallel jobs never collide. (A TCPStore
 served by the caller was tried first: one client connection in about 25 stalled for 5 s, and now and then
 a whole job hung in rendezvous, on a loaded 2-core machine; the file store showed neither in 900 jobs.)

@@ -1,12 +1,11 @@
 """Where Numba keeps the compiled ex06 kernels that the fast backend builds: <mtdg cache>/numba.
 
 By default Numba writes a function's cache next to its source file (a __pycache__ folder). For the
-reference solutions that is solutions/__pycache__, and the grader's runtime guard refuses any access to
-solutions/ while a student's code is on the call stack, which is exactly when the fast backend runs
-(say, in ex08, a student's Linear.forward multiplies two tensors). So the backend loads and compiles
-ex06 modules and kernels with `numba.config.CACHE_DIR` pointing to a folder of its own, under the
-course's cache folder (MTDG_CACHE, else $XDG_CACHE_HOME/mtdg, else ~/.cache/mtdg), which the guard
-does not protect. Numba keys that folder by the source file's full path, so copies of the course and
+reference solutions that is solutions/__pycache__, which a grading worker run as root can neither read
+nor write (grader/sandbox.py: it reads copies of the references it is served). So the backend loads and
+compiles ex06 modules and kernels with `numba.config.CACHE_DIR` pointing to a folder of its own, under the
+course's cache folder (MTDG_CACHE, else $XDG_CACHE_HOME/mtdg, else ~/.cache/mtdg); a worker's is in its
+scratch folder, seeded with root's kernels. Numba keys that folder by the source file's full path, so copies of the course and
 mutants never share entries. A NUMBA_CACHE_DIR chosen by the user is left alone.
 
 Numba only notices changes to the file of the function it caches. The op ids of map / zip / reduce

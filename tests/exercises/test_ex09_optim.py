@@ -19,15 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  (see below)
 
 from grader import judge
 from tests.support import nn_programs
 from tests.support.optim_programs import clipped, optimizer_steps
 from tests.support.compare import assert_close
-
-# torch.optim's first step imports torch._dynamo, which wraps torch.manual_seed. Importing it here, while
-# the tests are collected, makes that happen before the grader's guard remembers torch's functions.
 
 ag = judge.exercise("ex09")  # ex09 runs in a worker process (grader/judge.py)
 run = ag.run_program

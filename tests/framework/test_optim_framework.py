@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  (torch.optim imports it on first use; see tests/exercises/test_ex09_optim.py)
 
 import minitorch_dg as mt
 from tests.support.compare import assert_close

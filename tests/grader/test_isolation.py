@@ -1,7 +1,7 @@
 """A broken submission for ex01 scores 0 there, with a reason, while ex02 is still graded normally.
 
-These cases are about the runner's limits, not the policy, so they run with `--no-policy` (the runtime
-guard stays on); tests/grader/test_redteam.py covers what the policy and the guard refuse.
+These cases are about the runner's limits, not the policy, so they run with `--no-policy`;
+tests/grader/test_redteam*.py cover what the policy, the worker and its sandbox refuse.
 """
 
 from __future__ import annotations

@@ -102,3 +102,20 @@ def _raises() -> float:
 def test_an_exception_in_a_program_comes_back_as_its_class() -> None:
     with pytest.raises(TypeError, match="can't multiply sequence"):
         ops.run_program(_raises)
+
+
+def _apply_to_each(step: object, values: list[float]) -> list[float]:
+    return [step(v) for v in values]  # type: ignore[operator]
+
+
+def _framework_step(v: float) -> float:
+    return float((mt.tensor([v]) * ex.mul(v, 2.0)).sum().item())  # type: ignore[name-defined]  # noqa: F821
+
+
+def test_a_program_passed_to_a_program_may_name_mt_and_ex_but_a_plain_function_may_not() -> None:
+    """ex14's jobs hand the function every rank runs to the program that starts the ranks: wrapped in
+    judge.Program it travels with the program tag (mt and ex in its globals); unwrapped, as a test's small
+    function, it may name only math."""
+    assert ops.run_program(_apply_to_each, judge.Program(_framework_step), [1.0, -2.0]) == [2.0, 8.0]
+    with pytest.raises(TypeError, match=r"may use only its arguments, builtins and math \(it names ex, mt\)"):
+        ops.run_program(_apply_to_each, _framework_step, [1.0])

@@ -1,5 +1,5 @@
 """The limits leave room for honest work: a grading child that imports torch and numba and runs a parallel
-Numba kernel stays well inside the catalog's address-space limit, and the guard costs little."""
+Numba kernel stays well inside the catalog's address-space limit."""
 
 from __future__ import annotations
 

@@ -1,13 +1,10 @@
-"""Red team: submissions that try to cheat the grader. Each is the *reference* solution plus a cheat, so
-it would score full marks if the cheat went unnoticed; it must score 0 on that exercise, with a reason.
+"""Red team against the static policy: submissions that try to cheat the grader, each the *reference*
+solution plus a cheat, so it would score full marks if the cheat went unnoticed. As submitted to ex01 the
+policy refuses each one before anything runs, naming the file, line and rule, and the exercise scores 0.
 
-Every cheat runs twice: as submitted to ex01 (the static policy refuses it before anything runs, naming the
-file, line and rule) and with `--no-policy` where the runtime guard is what stops it (instructors use that
-flag to test the guard; students' grading never skips the policy). ex01's code now runs in a worker process
-outside the judge (grader/judge.py; its attacks are in test_redteam_judge.py), and so do ex02's to ex06's
-and ex08's to ex13's, so the runtime guard is tried on ex14, which still runs in the grading child (its ranks
-are forks of it): each cheat is appended to ex14's reference there. ex14's first test calls chunk_bounds in
-the child itself, so a cheat that loads quietly meets the guard's check after that test.
+The policy is an early, friendly warning, not the security: every exercise's code runs in a worker process
+outside the judge (grader/judge.py), where what the same cheats meet with `--no-policy` is tried in
+test_redteam_judge.py (and, as root, the worker's sandbox in test_redteam_root.py).
 """
 
 from __future__ import annotations
@@ -21,18 +18,15 @@ from tests.grader.conftest import ROOT, Mtdg, make_submission, read_json
 
 HIDDEN_FILE = ROOT / "tests" / "hidden" / "test_ex01_operators.py"
 
-# name -> (code appended to the reference ex01, rule the policy names, what the runtime refusal says or
-#          None when the runtime layer is not what stops it)
-CHEATS: dict[str, tuple[str, str, str | None]] = {
+# name -> (code appended to the reference ex01, rule the policy names)
+CHEATS: dict[str, tuple[str, str]] = {
     "patched numpy comparison": (
         "import numpy as np\n_abs = np.abs\nnp.abs = lambda value: _abs(value) * 0.0\n",
         "module-patch",
-        "numpy.abs was replaced",
     ),
     "patched numpy.testing": (
         "import numpy.testing\nnumpy.testing.assert_allclose = lambda *args, **kwargs: None\n",
         "forbidden-import",
-        "numpy.testing.assert_allclose was replaced",
     ),
     "injected pytest hook": (
         "import sys\n_runner = sys.modules['_pytest.runner']\n_from_call = _runner.CallInfo.from_call\n"
@@ -40,70 +34,51 @@ CHEATS: dict[str, tuple[str, str, str | None]] = {
         "    return _from_call.__func__(cls, lambda: None, when, reraise)\n"
         "_runner.CallInfo.from_call = classmethod(_swallow)\n",
         "forbidden-name",
-        "_pytest.runner.CallInfo.from_call was replaced",
     ),
     "conftest written into tests/": (
         "import os\n_here = os.path.dirname(os.path.abspath(__file__))\n"
         f"_handle = open({str(ROOT / 'tests' / 'conftest_injected.py')!r}, 'w')\n"
         "_handle.write('def pytest_runtest_makereport(item, call):\\n    call.excinfo = None\\n')\n",
         "forbidden-call",
-        "may not open",
     ),
     "os._exit(0) inside a function": (
         "import os\ndef add(x, y):\n    os._exit(0)\n",
         "forbidden-name",
-        "os._exit",
     ),
     "an __eq__ that is always true": (
         "class _Yes(float):\n    def __eq__(self, other):\n        return True\n    __hash__ = float.__hash__\n"
         "_lt = lt\ndef lt(x, y):\n    return _Yes(_lt(x, y))\n",
         "special-method",
-        None,  # the policy is the defence: the tests' numeric comparisons also convert to float64
     ),
     "reading a hidden test file": (
         f"_leak = open({str(HIDDEN_FILE)!r}).read()\n",
         "forbidden-call",
-        "may not open",
     ),
     "reading the grading parent's memory": (
         "import os\n_secret = open(f'/proc/{os.getppid()}/environ', 'rb').read()\n",
         "forbidden-call",
-        "may not open",
     ),
     "reading another exercise's reference": (
         f"_copied = open({str(ROOT / 'solutions' / 'ex02_autodiff.py')!r}).read()\n",
         "forbidden-call",
-        "may not open",
     ),
     "importing torch": (
         "import torch\ndef sigmoid(x):\n    return float(torch.sigmoid(torch.tensor(x, dtype=torch.float64)))\n",
         "forbidden-import",
-        "may not import torch",
     ),
     "fork bomb": (
         "import os\nwhile True:\n    os.fork()\n",
         "forbidden-name",
-        "os.fork",
     ),
     "reading a frame of the test": (
         "import sys\ndef add(x, y):\n    sys._getframe(1)\n    return x + y\n",
         "forbidden-name",
-        "sys._getframe",
     ),
 }
 
 
-# The runtime variant of cheats whose ex01 code redefines an ex01 function: the same attack at ex14's module level.
-IN_EX14 = {
-    "os._exit(0) inside a function": "import os\nos._exit(0)\n",
-    "importing torch": "import torch\n",
-    "reading a frame of the test": "import sys\n_caller = sys._getframe(0)\n",
-    "reading another exercise's reference": f"_copied = open({str(ROOT / 'solutions' / 'ex10_conv.py')!r}).read()\n",
-}
-
-
 def _grade(mtdg: Mtdg, tmp_path: Path, source: str, *extra: str, exercise: str = "ex01") -> tuple[dict[str, Any], str]:
-    module = {"ex01": "ex01_operators", "ex02": "ex02_autodiff", "ex14": "ex14_distributed"}[exercise]
+    module = {"ex01": "ex01_operators", "ex02": "ex02_autodiff"}[exercise]
     sub = make_submission(tmp_path / "sub", **{module: source})
     out = tmp_path / "r.json"
     result = mtdg("grade", exercise, "--submission", str(sub), "--json", str(out), "--seed", "11",
@@ -115,25 +90,13 @@ def _grade(mtdg: Mtdg, tmp_path: Path, source: str, *extra: str, exercise: str =
 
 @pytest.mark.parametrize("cheat", list(CHEATS))
 def test_the_policy_refuses_the_cheat_before_it_runs(cheat: str, mtdg: Mtdg, tmp_path: Path) -> None:
-    code, rule, _ = CHEATS[cheat]
+    code, rule = CHEATS[cheat]
     ex01, stdout = _grade(mtdg, tmp_path, "solution+" + code)
     assert ex01["points"] == 0, f"{cheat}: scored {ex01['points']}"
     assert ex01["reason"].startswith("refused before running"), ex01["reason"]
     assert f"ex01_operators.py:" in ex01["reason"] and rule in ex01["reason"], ex01["reason"]
     assert all(t["failure"] == "policy" for t in ex01["tests"]) and ex01["tests"]
     assert rule in stdout
-
-
-RUNTIME = [name for name, (_, _, said) in CHEATS.items() if said is not None]
-
-
-@pytest.mark.parametrize("cheat", RUNTIME)
-def test_the_runtime_guard_stops_the_cheat_without_the_policy(cheat: str, mtdg: Mtdg, tmp_path: Path) -> None:
-    code, _, said = CHEATS[cheat]
-    ex14, _ = _grade(mtdg, tmp_path, "solution+" + IN_EX14.get(cheat, code), "--no-policy", exercise="ex14")
-    assert ex14["points"] == 0, f"{cheat}: scored {ex14['points']} ({ex14['reason']})"
-    assert said is not None and said in ex14["reason"], f"{cheat}: reason {ex14['reason']!r} lacks {said!r}"
-    assert not (ROOT / "tests" / "conftest_injected.py").exists(), "the injected conftest was written"
 
 
 def test_a_memory_bomb_scores_zero_with_the_reason(mtdg: Mtdg, tmp_path: Path) -> None:
@@ -162,7 +125,7 @@ def test_forged_results_without_the_nonce_are_ignored(mtdg: Mtdg, tmp_path: Path
     assert forged and forged[0]["outcome"] == "failed", forged
 
 
-def test_an_honest_solution_scores_full_with_policy_and_guard(mtdg: Mtdg, tmp_path: Path) -> None:
+def test_an_honest_solution_scores_full_with_the_policy_on(mtdg: Mtdg, tmp_path: Path) -> None:
     sub = make_submission(tmp_path / "sub", ex01_operators="solution", ex02_autodiff="solution")
     out = tmp_path / "r.json"
     result = mtdg("grade", "ex01", "ex02", "--submission", str(sub), "--json", str(out))

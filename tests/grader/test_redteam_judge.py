@@ -22,7 +22,7 @@ from tests.grader.conftest import ROOT, Mtdg, read_json
 
 STUB = (ROOT / "exercises" / "ex01_operators.py").read_text(encoding="utf-8")
 STUB_EX02 = (ROOT / "exercises" / "ex02_autodiff.py").read_text(encoding="utf-8")
-MODULES = {"ex01": "ex01_operators", "ex02": "ex02_autodiff"}
+MODULES = {"ex01": "ex01_operators", "ex02": "ex02_autodiff", "ex14": "ex14_distributed"}
 
 # Appended to a cheat: every public function of the module becomes `_cheat`.
 EVERY_FUNCTION_CHEATS = """

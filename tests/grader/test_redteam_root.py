@@ -210,6 +210,20 @@ def test_reading_the_reference_tests_git_and_the_judge_is_refused(mtdg: Mtdg, tm
     assert fields["cmdline"] == "clean", report
 
 
+def test_ex14s_worker_reads_torch_but_not_its_reference_the_tests_or_git(mtdg: Mtdg, tmp_path: Path) -> None:
+    """ex14's worker is the one whose user may read torch (its engine, through torch's group): the same reads
+    from its stub find torch usable and everything else as closed as for ex01's."""
+    attack = (ROOT / "exercises" / "ex14_distributed.py").read_text(encoding="utf-8") + PRELUDE + \
+        READS.replace("ex01_operators", "ex14_distributed") + DISPATCH
+    ex14 = _grade(mtdg, tmp_path, attack, exercise="ex14")
+    passed = [t["id"] for t in ex14["tests"] if t["outcome"] == "passed"]
+    report = _report(ex14["tests"])
+    fields = _fields(report)
+    assert ex14["points"] == 0 and not passed, f"the attack passed {passed}: {report}"
+    assert {k: fields.get(k) for k in READ_REFUSED} == READ_REFUSED, report
+    assert fields["torch"] == "USABLE", report
+
+
 WRITE_TARGETS = {"conftest": ROOT / "tests" / "conftest.py", "framework": ROOT / "minitorch_dg" / "__init__.py",
                  "stub": ROOT / "exercises" / "ex01_operators.py"}
 

@@ -13,14 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  (see below)
 
 from grader import judge
 from tests.support.compare import assert_close
 from tests.support.optim_programs import clipped, optimizer_steps
-
-# torch.optim's first step imports torch._dynamo, which wraps torch.manual_seed. Importing it here, while
-# the tests are collected, makes that happen before the grader's guard remembers torch's functions.
 
 ag = judge.exercise("ex09")  # ex09 runs in a worker process (grader/judge.py)
 OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop"]  # the same names in mt.optim and torch.optim

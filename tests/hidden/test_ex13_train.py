@@ -11,7 +11,6 @@ import random
 import numpy as np
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  (torch.optim imports it at its first step; see tests/hidden/test_ex09_optim.py)
 
 from grader import judge
 from tests.support import nn_programs
