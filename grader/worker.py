@@ -29,7 +29,8 @@ With `--cuda-schedule` (ex07: judge.CUDA_SCHEDULED) it also imports grader/cuda_
 exercise's kernels under its strict simulator schedule for its whole life; a program reads the launch log
 with `__import__("grader.cuda_schedule", fromlist=["active_log"]).active_log()`. That module is the one
 other part of the grader a worker may import. With `--torch-engine` (ex14: judge.TORCH_ENGINE, built on
-torch.distributed) the worker may also import torch and fork and signal its ranks (mt.distributed.spawn).
+torch.distributed) the worker may also import torch and fork and signal its ranks (mt.distributed.spawn);
+it imports torch.distributed as it starts, so that the ranks it forks have it already.
 """
 
 from __future__ import annotations
@@ -451,11 +452,23 @@ def main(argv: list[str] | None = None) -> int:
 
     # before the refusals below: the schedule's module is read from the grader's folder, numba.cuda is loaded
     unavailable = enter_cuda_schedule() if args.cuda_schedule else None
+    if args.torch_engine:
+        preload_torch_distributed()
     student = mutant is None and course.plan().source_of(args.exercise) == "exercises"
     refuse_for_itself(args.root, course.module_name(args.exercise), seal_reference=student,
                       torch_engine=args.torch_engine)
     worker = Worker(args.exercise, args.root, folders, unavailable)
     return serve(worker, args.requests_fd, args.replies_fd)
+
+
+def preload_torch_distributed() -> None:
+    """Import torch.distributed once, in the worker: every rank it forks then starts with it loaded instead
+    of importing torch itself (1-2 s per rank, for each of the dozen jobs of ex14's tests). A failure is
+    left for the first job to meet and report."""
+    try:
+        import torch.distributed  # noqa: F401
+    except Exception:  # noqa: BLE001 - the job that needs it says what is wrong
+        pass
 
 
 _held_schedule: list[Any] = []  # the open schedule, kept until the process ends
