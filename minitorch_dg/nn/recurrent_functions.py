@@ -21,7 +21,9 @@ releases the GIL inside BLAS), the input product of the chunks the loop will rea
 the weight gradients of the chunks it has passed in backward. That thread waits on a lock between tasks,
 where a BLAS thread would spin and take a core from whatever runs next (torch, or the framework's Numba
 kernels: measured 2x slower right after a two-thread OpenBLAS call). Measured on the course VM (T=50, B=32,
-I=H=128, float32, best of 5): LSTM forward 7.1 -> 5.4 ms, backward 8.8 -> 7.4 ms.
+I=H=128, float32, 2 threads, best of 20 in one process alternating with the former code, which ran the
+large products before and after the loops in two halves): LSTM forward 7.5 -> 5.9 ms, backward 8.4 ->
+7.7 ms (torch 3.6 and 5.8 ms); GRU forward 6.1 -> 5.4 ms, backward 7.6 -> 6.3 ms.
 """
 
 from __future__ import annotations
@@ -71,7 +73,10 @@ def one_blas_thread() -> Any:
 _helper: ThreadPoolExecutor | None = None
 _helper_lock = threading.Lock()
 
-CHUNK_WORK = 1 << 23  # multiply-adds per task of a Backlog (about 0.15 ms of one core): see chunk_steps
+# Multiply-adds per task of a Backlog (about 0.3 ms of one core; 8 steps of the benchmark's LSTM): see
+# chunk_steps. Measured against 2^22 (backward 1 ms slower: three times the tasks, each a thread hand-over),
+# 2^23 (the same within noise) and 2^25 (forward 0.5 ms slower: the loop waits longer for its first chunks).
+CHUNK_WORK = 1 << 24
 
 
 def _helper_thread() -> ThreadPoolExecutor:
@@ -92,11 +97,16 @@ def chunk_steps(steps: int, step_work: int) -> int:
     return per_task if threads.allowed() >= 2 and steps > per_task else steps
 
 
-def time_chunks(steps: int, per_task: int, reverse: bool) -> list[slice]:
-    """Slices of [0, steps) of `per_task` steps each, in the order the time loop reaches them."""
-    starts = range(0, steps, per_task)
-    chunks = [slice(start, min(start + per_task, steps)) for start in starts]
-    return chunks[::-1] if reverse else chunks
+def time_chunks(steps: int, per_task: int, reverse: bool, first: int | None = None) -> list[slice]:
+    """Slices of [0, steps) of `per_task` steps each, in the order the time loop reaches them (for reverse:
+    from the end). The one reached first has `first` steps when given: the forward waits for its input
+    product before the first step, and a short first chunk lets the loop start sooner."""
+    chunks, done = [], 0
+    while done < steps:
+        size = min(per_task if first is None or chunks else first, steps - done)
+        chunks.append(slice(steps - done - size, steps - done) if reverse else slice(done, done + size))
+        done += size
+    return chunks
 
 
 class _Task:
@@ -436,7 +446,8 @@ class LSTMSequence(Function):
         c_prev_all = np.empty_like(cells)
         recurrent = np.empty((batch, 4 * hidden), dtype=dtype)
         bias = _bias_sum(b_ih, b_hh)
-        chunks = time_chunks(steps, chunk_steps(steps, batch * inputs * 4 * hidden), reverse)
+        per_task = chunk_steps(steps, batch * inputs * 4 * hidden)
+        chunks = time_chunks(steps, per_task, reverse, first=1 if per_task < steps else None)
         h, c = to_array(h0), to_array(c0)
         with Backlog(helper=len(chunks) > 1) as backlog:
             inputs_ready = [backlog.add(functools.partial(_input_product, xa[chunk], wi, bias, pre_all[chunk]))
@@ -515,7 +526,8 @@ class GRUSequence(Function):
         gh_all = np.empty_like(gx_all)
         gates_all = np.empty_like(gx_all)
         h_prev_all = np.empty_like(out)
-        chunks = time_chunks(steps, chunk_steps(steps, batch * inputs * 3 * hidden), reverse)
+        per_task = chunk_steps(steps, batch * inputs * 3 * hidden)
+        chunks = time_chunks(steps, per_task, reverse, first=1 if per_task < steps else None)
         h = to_array(h0)
         with Backlog(helper=len(chunks) > 1) as backlog:
             inputs_ready = [backlog.add(functools.partial(_input_product, xa[chunk], wi, bx, gx_all[chunk]))
