@@ -138,7 +138,8 @@ class Backlog:
     thread ran which chunk (the results are the same from run to run). A task only ever waits for tasks
     added before it, which are done or running, so the two threads never wait for each other in a circle.
 
-    With `helper=False` (one thread allowed, or one task in all) every task runs on the calling thread.
+    With `helper=False` (one thread allowed, or one task in all), or when no thread can be started, every
+    task runs on the calling thread.
     Used as a context manager: leaving the block normally finishes the backlog; leaving it by an exception
     drops the tasks nobody started and waits for the one the helper runs, so that no task outlives it.
     """
@@ -148,8 +149,13 @@ class Backlog:
         self._tasks: list[_Task] = []
         self._queue: queue.SimpleQueue[_Task | None] | None = None
         if helper:
-            self._queue = queue.SimpleQueue()
-            _helper_thread().submit(self._serve, self._queue)
+            tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+            try:
+                _helper_thread().submit(self._serve, tasks)
+            except RuntimeError:  # no thread to be had (a process limit, or the interpreter exiting)
+                tasks.put(None)  # should the executor start its thread later, that loop returns at once
+            else:
+                self._queue = tasks
 
     def add(self, work: Callable[[], None], after: _Task | None = None) -> _Task:
         """Queue `work` (run after `after` is done); returns its task."""

@@ -123,6 +123,20 @@ def test_backlog_hands_a_task_error_to_the_caller_and_stops_cleanly() -> None:
     assert done.done.is_set()
 
 
+def test_backlog_without_a_thread_runs_everything_on_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    from minitorch_dg.nn import recurrent_functions
+
+    def refused() -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(recurrent_functions, "_helper_thread", refused)
+    ran: list[int] = []
+    with recurrent_functions.Backlog(helper=True) as backlog:
+        for k in range(3):
+            backlog.add(lambda k=k: ran.append(k))
+    assert ran == [0, 1, 2]
+
+
 def _twins(mode: str, bidirectional: bool, bias: bool) -> tuple[object, torch.nn.Module]:
     torch.manual_seed(3)
     theirs = getattr(torch.nn, mode)(5, 4, num_layers=2, bias=bias, bidirectional=bidirectional).double()
