@@ -6,26 +6,31 @@ gru_gates_forward/backward, served by the course); around them these Functions d
     forward   pre = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh  (LSTM: one (B, 4H) block; GRU: gx and gh kept apart)
     backward  dx = d_pre W_ih,  dh = d_pre W_hh,  dW_ih = d_preᵀ x,  dW_hh = d_preᵀ h,  db = Σ_batch d_pre
 
-The sequence Functions (LSTMSequence, GRUSequence) do the input matmul once for all T steps, loop over
-time with one (B, H) x (H, kH) matmul and one gate kernel per step, and in backward gather the weight
-gradients with one matmul over all steps. They work on host numpy arrays: the CPU path. On cuda the
-layers use ex11's composed cells instead (see minitorch_dg/nn/rnn.py).
+The sequence Functions (LSTMSequence, GRUSequence) loop over time with one (B, H) x (H, kH) matmul and one
+gate kernel per step; the large products (the input matmul x W_ihᵀ of every step, and in backward dx, dW_ih,
+dW_hh) are done by chunks of time steps. They work on host numpy arrays: the CPU path. On cuda the layers
+use ex11's composed cells instead (see minitorch_dg/nn/rnn.py).
 
 The per-step matmuls are small ((32, 128) x (128, 512) in the benchmark): a multi-threaded BLAS spends
 more time waking and synchronising its threads than multiplying, and on a busy machine a spinning BLAS
 thread costs up to 100x the work itself (measured: 520 ms against 6 ms of CPU for 50 steps on two shared
-cores). The Functions therefore run their BLAS calls on one thread (threadpoolctl). The few large products
-of a sequence (the input matmul for all steps, and dx, dW_ih, dW_hh) are split in two by rows instead: a
-helper Python thread computes one half while the calling thread computes the other (numpy releases the
-GIL inside BLAS), when the program allows two or more threads (fast/threads.py) and the work is large.
-That thread waits on a lock between products, where a BLAS thread would spin and take a core from
-whatever runs next (torch, or the framework's Numba kernels: measured 2x slower right after a two-thread
-OpenBLAS call).
+cores). The Functions therefore run their BLAS calls on one thread (threadpoolctl). The second core, when
+the program allows two threads (fast/threads.py), works beside the time loop instead: a helper Python thread
+computes the chunks of the large products (a `Backlog`) while the calling thread runs the steps (numpy
+releases the GIL inside BLAS), the input product of the chunks the loop will reach next in forward, dx and
+the weight gradients of the chunks it has passed in backward. That thread waits on a lock between tasks,
+where a BLAS thread would spin and take a core from whatever runs next (torch, or the framework's Numba
+kernels: measured 2x slower right after a two-thread OpenBLAS call). Measured on the course VM (T=50, B=32,
+I=H=128, float32, 2 threads, best of 20 in one process alternating with the former code, which ran the
+large products before and after the loops in two halves): LSTM forward 7.5 -> 5.9 ms, backward 8.4 ->
+7.7 ms (torch 3.6 and 5.8 ms); GRU forward 6.1 -> 5.4 ms, backward 7.6 -> 6.3 ms.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,36 +73,164 @@ def one_blas_thread() -> Any:
 _helper: ThreadPoolExecutor | None = None
 _helper_lock = threading.Lock()
 
+# Multiply-adds per task of a Backlog (about 0.3 ms of one core; 8 steps of the benchmark's LSTM): see
+# chunk_steps. Measured against 2^22 (backward 1 ms slower: three times the tasks, each a thread hand-over),
+# 2^23 (the same within noise) and 2^25 (forward 0.5 ms slower: the loop waits longer for its first chunks).
+CHUNK_WORK = 1 << 24
 
-def matmuls(*products: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
-    """[a @ b for (a, b) in products], each into a new C-contiguous array.
 
-    Large products (MATMUL_PARALLEL_MIN multiply-adds in all) run in two halves when the program allows two
-    or more threads: a helper thread multiplies the lower half of each `a`'s rows while the calling thread
-    multiplies the upper half. Each half is one BLAS call on the thread count in force (one, inside these
-    Functions)."""
+def _helper_thread() -> ThreadPoolExecutor:
+    """The one helper thread of these Functions (made at the first use)."""
     global _helper
-    outs = [np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b)) for a, b in products]
-    work = sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in products)
-    if work < threads.MATMUL_PARALLEL_MIN or threads.allowed() < 2:
-        for (a, b), out in zip(products, outs):
-            np.matmul(a, b, out=out)
-        return outs
-
-    def halves(lower: bool) -> None:
-        for (a, b), out in zip(products, outs):
-            rows = slice(a.shape[0] // 2, None) if lower else slice(0, a.shape[0] // 2)
-            np.matmul(a[rows], b, out=out[rows])
-
     with _helper_lock:
         if _helper is None:
             _helper = ThreadPoolExecutor(1, thread_name_prefix="mtdg-recurrent")
-    lower = _helper.submit(halves, True)
-    try:
-        halves(False)
-    finally:
-        lower.result()
-    return outs
+    return _helper
+
+
+def chunk_steps(steps: int, step_work: int) -> int:
+    """How many time steps one task of a Backlog covers: about CHUNK_WORK multiply-adds of `step_work` each.
+
+    All `steps` (one task, nothing to share) when the program allows one thread or the sequence is too short
+    to make two tasks: a single product is then as fast as any split of it."""
+    per_task = max(1, -(-CHUNK_WORK // max(step_work, 1)))
+    return per_task if threads.allowed() >= 2 and steps > per_task else steps
+
+
+def time_chunks(steps: int, per_task: int, reverse: bool, first: int | None = None) -> list[slice]:
+    """Slices of [0, steps) of `per_task` steps each, in the order the time loop reaches them (for reverse:
+    from the end). The one reached first has `first` steps when given: the forward waits for its input
+    product before the first step, and a short first chunk lets the loop start sooner."""
+    chunks, done = [], 0
+    while done < steps:
+        size = min(per_task if first is None or chunks else first, steps - done)
+        chunks.append(slice(steps - done - size, steps - done) if reverse else slice(done, done + size))
+        done += size
+    return chunks
+
+
+class _Task:
+    """One piece of work of a Backlog: `work()`, run once by whichever thread takes it first."""
+
+    __slots__ = ("work", "after", "taken", "done", "error")
+
+    def __init__(self, work: Callable[[], None], after: _Task | None) -> None:
+        self.work, self.after = work, after
+        self.taken = False
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class Backlog:
+    """Products that the time loop does not wait for, run beside it on the helper thread.
+
+    A sequence Function's time loop is serial: each step needs the step before. Its large products are
+    not: the input product of steps the loop has not reached yet (forward), and dx, dW_ih, dW_hh of steps
+    the loop has passed (backward). The loop `add`s them as tasks, a chunk of time steps each, as soon as
+    their operands are ready; the helper thread runs the tasks in order while the calling thread goes on
+    with the loop, so the two cores of the course machine both work. A task the helper has not started
+    when the caller needs its result (`wait`), or when the loop has ended (`finish`), runs on the calling
+    thread instead: the work never waits for a helper that does not get a core, and at the end both threads
+    share what is left.
+
+    A task may name another that must be done before it starts (`after`): the chunks of one weight
+    gradient add into one array in time order, one chunk at a time, so the sum does not depend on which
+    thread ran which chunk (the results are the same from run to run). A task only ever waits for tasks
+    added before it, which are done or running, so the two threads never wait for each other in a circle.
+
+    With `helper=False` (one thread allowed, or one task in all), or when no thread can be started, every
+    task runs on the calling thread.
+    Used as a context manager: leaving the block normally finishes the backlog; leaving it by an exception
+    drops the tasks nobody started and waits for the one the helper runs, so that no task outlives it.
+    """
+
+    def __init__(self, helper: bool) -> None:
+        self._lock = threading.Lock()
+        self._tasks: list[_Task] = []
+        self._queue: queue.SimpleQueue[_Task | None] | None = None
+        if helper:
+            tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+            try:
+                _helper_thread().submit(self._serve, tasks)
+            except RuntimeError:  # no thread to be had (a process limit, or the interpreter exiting)
+                tasks.put(None)  # should the executor start its thread later, that loop returns at once
+            else:
+                self._queue = tasks
+
+    def add(self, work: Callable[[], None], after: _Task | None = None) -> _Task:
+        """Queue `work` (run after `after` is done); returns its task."""
+        task = _Task(work, after)
+        self._tasks.append(task)
+        if self._queue is not None:
+            self._queue.put(task)
+        return task
+
+    def wait(self, task: _Task) -> None:
+        """Return when `task` is done: run it here if no thread has taken it."""
+        if self._take(task):
+            self._run(task)
+        else:
+            task.done.wait()
+        if task.error is not None:
+            raise task.error
+
+    def finish(self) -> None:
+        """Run here every task the helper has not taken, then wait until the helper's are done too."""
+        try:
+            for task in self._tasks:
+                if self._take(task):
+                    self._run(task)
+        finally:
+            self._stop()
+        for task in self._tasks:
+            if task.error is not None:
+                raise task.error
+
+    def __enter__(self) -> Backlog:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        if kind is None:
+            self.finish()
+        else:
+            self._stop()
+
+    def _take(self, task: _Task) -> bool:
+        with self._lock:
+            free = not task.taken
+            task.taken = True
+        return free
+
+    def _run(self, task: _Task) -> None:
+        try:
+            if task.after is not None:
+                self.wait(task.after)
+            task.work()
+        except BaseException as error:  # handed to the thread that waits for it
+            task.error = error
+        finally:
+            task.done.set()
+
+    def _serve(self, tasks: queue.SimpleQueue[_Task | None]) -> None:
+        """The helper thread's loop: the queued tasks in order, until the None that `_stop` sends."""
+        while (task := tasks.get()) is not None:
+            if self._take(task):
+                self._run(task)
+
+    def _stop(self) -> None:
+        """Let nobody start a task any more, wait for those running, and end the helper's loop.
+
+        The helper's loop is not waited for: once every task is done it only reads the None and returns
+        (waiting for that costs a thread wake-up, measured 0.1-0.2 ms), and the next Backlog's loop queues
+        behind it on the helper thread."""
+        for task in self._tasks:
+            if self._take(task):
+                task.done.set()  # dropped: never runs
+        for task in self._tasks:
+            task.done.wait()
+        if self._queue is not None:
+            self._queue.put(None)
+            self._queue = None
 
 
 def to_array(t: Tensor) -> np.ndarray:
@@ -229,13 +362,77 @@ def _step_grads(ctx: TensorContext, d_x_side: np.ndarray, d_h_side: np.ndarray, 
 # ---------------------------------------------------------------------------------------------------
 
 
-def _time_order(steps: int, reverse: bool) -> range:
-    return range(steps - 1, -1, -1) if reverse else range(steps)
+def _steps_of(chunk: slice, reverse: bool) -> range:
+    """The time steps of `chunk` in the loop's order."""
+    return range(chunk.stop - 1, chunk.start - 1, -1) if reverse else range(chunk.start, chunk.stop)
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    """(S, B, N) -> (S·B, N), a view of a C-contiguous array (explicit sizes: N or B may be 0)."""
+    return a.reshape(a.shape[0] * a.shape[1], a.shape[2])
+
+
+def _input_product(x: np.ndarray, wi: np.ndarray, bias: np.ndarray | None, out: np.ndarray) -> None:
+    """out = x W_ihᵀ + bias for a chunk of steps: x (S, B, I), out (S, B, kH)."""
+    np.matmul(_rows(x), wi.T, out=_rows(out))
+    if bias is not None:
+        out += bias
+
+
+def _add_into(sums: dict[str, np.ndarray], key: str, value: np.ndarray) -> None:
+    """sums[key] += value (sums[key] = value the first time)."""
+    if key in sums:
+        sums[key] += value
+    else:
+        sums[key] = value
+
+
+def _backward_tasks(backlog: Backlog, ctx: TensorContext, chunk: slice, d_x_side: np.ndarray,
+                    d_h_side: np.ndarray, xa: np.ndarray, h_prev_all: np.ndarray, wi: np.ndarray,
+                    d_x: np.ndarray, sums: dict[str, np.ndarray], chains: dict[str, Any]) -> None:
+    """Queue the products of one chunk of steps whose pre-activation gradients the loop has just written:
+
+        d_x[chunk] = d_x_side[chunk] W_ih
+        W_ih chain:  sums["w_ih"] += d_x_side[chunk]ᵀ x[chunk],       sums["b_ih"] += Σ_rows d_x_side[chunk]
+        W_hh chain:  sums["w_hh"] += d_h_side[chunk]ᵀ h_prev[chunk],  sums["b_hh"] += Σ_rows d_h_side[chunk]
+
+    (the LSTM passes one array as both sides). Each chain's tasks run one after another in the loop's order,
+    so each sum is the same whichever thread ran which chunk. Only the gradients an input needs are queued."""
+    dx_rows, dh_rows = _rows(d_x_side[chunk]), _rows(d_h_side[chunk])
+    first = 3 if d_x_side is d_h_side else 2  # where w_ih is among the inputs: after (x, h0[, c0])
+    if ctx.needs_input_grad[0]:
+        backlog.add(lambda: np.matmul(dx_rows, wi, out=_rows(d_x[chunk])))
+    shared = d_x_side is d_h_side
+    if ctx.needs_input_grad[first] or ctx.needs_input_grad[first + 2] or (shared and ctx.needs_input_grad[first + 3]):
+        def input_side() -> None:
+            _add_into(sums, "w_ih", dx_rows.T @ _rows(xa[chunk]))
+            _add_into(sums, "b_ih", dx_rows.sum(0))
+
+        chains["ih"] = backlog.add(input_side, after=chains.get("ih"))
+    if ctx.needs_input_grad[first + 1] or (ctx.needs_input_grad[first + 3] and not shared):
+        def hidden_side() -> None:
+            _add_into(sums, "w_hh", dh_rows.T @ _rows(h_prev_all[chunk]))
+            if not shared:  # the LSTM's two biases have one gradient: b_ih's
+                _add_into(sums, "b_hh", dh_rows.sum(0))
+
+        chains["hh"] = backlog.add(hidden_side, after=chains.get("hh"))
+
+
+def _bias_sum(b_ih: Tensor | None, b_hh: Tensor | None) -> np.ndarray | None:
+    """b_ih + b_hh (either alone when the other is None; None when both are)."""
+    biases = [to_array(b) for b in (b_ih, b_hh) if b is not None]
+    return biases[0] + biases[1] if len(biases) == 2 else (biases[0] if biases else None)
 
 
 class LSTMSequence(Function):
     """One LSTM direction over x (T, B, I) from (h0, c0): returns (T + 1, B, H) = [h_0 .. h_{T-1}, c_n],
-    h_t in the input's time order (also for reverse=True, which runs t = T−1 .. 0)."""
+    h_t in the input's time order (also for reverse=True, which runs t = T−1 .. 0).
+
+    forward   pre_t = x_t W_ihᵀ + (b_ih + b_hh) + h_{t−1} W_hhᵀ, then ex11's gate kernel. The input part is
+              computed by chunks of steps ahead of the loop (a Backlog), the recurrent part step by step.
+    backward  per step: d_h = g_t + d_pre_{t+1} W_hh, then ex11's backward gate kernel; dx, dW_ih, dW_hh
+              and the bias gradient of each chunk of steps as soon as the loop has passed it (a Backlog).
+    """
 
     @staticmethod
     @_on_one_blas_thread
@@ -243,28 +440,34 @@ class LSTMSequence(Function):
                 b_ih: Tensor | None, b_hh: Tensor | None, reverse: bool) -> Tensor:
         kernel = _ex11.lstm_gates_forward
         xa, wi, wh = to_array(x), to_array(w_ih), to_array(w_hh)
-        steps, batch, _ = xa.shape
+        steps, batch, inputs = xa.shape
         hidden = wh.shape[1]
-        pre_all = matmuls((xa.reshape(steps * batch, -1), wi.T))[0].reshape(steps, batch, 4 * hidden)
-        for b in (b_ih, b_hh):
-            if b is not None:
-                pre_all += to_array(b)
+        dtype = np.result_type(xa, wi)
+        pre_all = np.empty((steps, batch, 4 * hidden), dtype=dtype)
         wh_t = np.ascontiguousarray(wh.T)
-        out = np.empty((steps + 1, batch, hidden), dtype=pre_all.dtype)
-        cells = np.empty((steps, batch, hidden), dtype=pre_all.dtype)
+        out = np.empty((steps + 1, batch, hidden), dtype=dtype)
+        cells = np.empty((steps, batch, hidden), dtype=dtype)
         gates_all = np.empty_like(pre_all)
         h_prev_all = np.empty_like(cells)
         c_prev_all = np.empty_like(cells)
-        recurrent = np.empty((batch, 4 * hidden), dtype=pre_all.dtype)
+        recurrent = np.empty((batch, 4 * hidden), dtype=dtype)
+        bias = _bias_sum(b_ih, b_hh)
+        per_task = chunk_steps(steps, batch * inputs * 4 * hidden)
+        chunks = time_chunks(steps, per_task, reverse, first=1 if per_task < steps else None)
         h, c = to_array(h0), to_array(c0)
-        for t in _time_order(steps, reverse):
-            h_prev_all[t] = h
-            c_prev_all[t] = c
-            pre = pre_all[t]
-            np.matmul(h, wh_t, out=recurrent)
-            pre += recurrent
-            kernel(pre, c, gates_all[t], cells[t], out[t])
-            h, c = out[t], cells[t]
+        with Backlog(helper=len(chunks) > 1) as backlog:
+            inputs_ready = [backlog.add(functools.partial(_input_product, xa[chunk], wi, bias, pre_all[chunk]))
+                            for chunk in chunks]
+            for chunk, ready in zip(chunks, inputs_ready):
+                backlog.wait(ready)
+                for t in _steps_of(chunk, reverse):
+                    h_prev_all[t] = h
+                    c_prev_all[t] = c
+                    pre = pre_all[t]
+                    np.matmul(h, wh_t, out=recurrent)
+                    pre += recurrent
+                    kernel(pre, c, gates_all[t], cells[t], out[t])
+                    h, c = out[t], cells[t]
         out[steps] = c
         ctx.save_for_backward(w_ih, w_hh)
         ctx.arrays = (xa, gates_all, cells, h_prev_all, c_prev_all)
@@ -278,23 +481,40 @@ class LSTMSequence(Function):
         w_ih, w_hh = ctx.saved_tensors
         xa, gates_all, cells, h_prev_all, c_prev_all = ctx.arrays
         g = to_array(grad)
-        steps = xa.shape[0]
-        wh = to_array(w_hh)
+        steps, batch, inputs = xa.shape
+        wi, wh = to_array(w_ih), to_array(w_hh)
         d_pre_all = np.empty_like(gates_all)
+        d_x = np.empty_like(xa)
         d_h_carry = np.zeros_like(cells[0])
         d_h = np.empty_like(d_h_carry)
         d_c = g[steps].copy()
         d_c_prev = np.empty_like(d_c)
-        for t in reversed(_time_order(steps, ctx.reverse)):
-            np.add(g[t], d_h_carry, out=d_h)
-            kernel(gates_all[t], c_prev_all[t], cells[t], d_h, d_c, d_pre_all[t], d_c_prev)
-            np.matmul(d_pre_all[t], wh, out=d_h_carry)
-            d_c, d_c_prev = d_c_prev, d_c
-        return _sequence_grads(ctx, d_pre_all, d_pre_all, xa, h_prev_all, to_array(w_ih), d_h_carry, (d_c,))
+        sums: dict[str, np.ndarray] = {}
+        chains: dict[str, Any] = {}
+        loop_order = not ctx.reverse  # backward runs the forward's steps in the opposite order
+        step_work = batch * gates_all.shape[2] * max(inputs, wh.shape[1])
+        chunks = time_chunks(steps, chunk_steps(steps, step_work), loop_order)
+        with Backlog(helper=len(chunks) > 1) as backlog:
+            for chunk in chunks:
+                for t in _steps_of(chunk, loop_order):
+                    np.add(g[t], d_h_carry, out=d_h)
+                    kernel(gates_all[t], c_prev_all[t], cells[t], d_h, d_c, d_pre_all[t], d_c_prev)
+                    np.matmul(d_pre_all[t], wh, out=d_h_carry)
+                    d_c, d_c_prev = d_c_prev, d_c
+                _backward_tasks(backlog, ctx, chunk, d_pre_all, d_pre_all, xa, h_prev_all, wi, d_x, sums, chains)
+        b_ih = sums.get("b_ih")
+        return _sequence_grads(ctx, d_x, d_h_carry, (d_c,), sums.get("w_ih"), sums.get("w_hh"), b_ih,
+                               None if b_ih is None else b_ih.copy())
 
 
 class GRUSequence(Function):
-    """One GRU direction over x (T, B, I) from h0: returns h (T, B, H) in the input's time order."""
+    """One GRU direction over x (T, B, I) from h0: returns h (T, B, H) in the input's time order.
+
+    forward   gx_t = x_t W_ihᵀ + b_ih (by chunks of steps ahead of the loop, a Backlog) and gh_t = h_{t−1} W_hhᵀ
+              + b_hh (per step), then ex11's gate kernel.
+    backward  per step: d_h = g_t + d_gh_{t+1} W_hh + (the kernel's direct part), then ex11's backward gate
+              kernel; dx, the weight and bias gradients by chunks as soon as the loop has passed them.
+    """
 
     @staticmethod
     @_on_one_blas_thread
@@ -302,26 +522,32 @@ class GRUSequence(Function):
                 b_ih: Tensor | None, b_hh: Tensor | None, reverse: bool) -> Tensor:
         kernel = _ex11.gru_gates_forward
         xa, wi, wh = to_array(x), to_array(w_ih), to_array(w_hh)
-        steps, batch, _ = xa.shape
+        steps, batch, inputs = xa.shape
         hidden = wh.shape[1]
-        gx_all = matmuls((xa.reshape(steps * batch, -1), wi.T))[0].reshape(steps, batch, 3 * hidden)
-        if b_ih is not None:
-            gx_all += to_array(b_ih)
-        bh = _optional(b_hh)
+        dtype = np.result_type(xa, wi)
+        gx_all = np.empty((steps, batch, 3 * hidden), dtype=dtype)
+        bx, bh = _optional(b_ih), _optional(b_hh)
         wh_t = np.ascontiguousarray(wh.T)
-        out = np.empty((steps, batch, hidden), dtype=gx_all.dtype)
+        out = np.empty((steps, batch, hidden), dtype=dtype)
         gh_all = np.empty_like(gx_all)
         gates_all = np.empty_like(gx_all)
         h_prev_all = np.empty_like(out)
+        per_task = chunk_steps(steps, batch * inputs * 3 * hidden)
+        chunks = time_chunks(steps, per_task, reverse, first=1 if per_task < steps else None)
         h = to_array(h0)
-        for t in _time_order(steps, reverse):
-            h_prev_all[t] = h
-            gh = gh_all[t]
-            np.matmul(h, wh_t, out=gh)
-            if bh is not None:
-                gh += bh
-            kernel(gx_all[t], gh, h, gates_all[t], out[t])
-            h = out[t]
+        with Backlog(helper=len(chunks) > 1) as backlog:
+            inputs_ready = [backlog.add(functools.partial(_input_product, xa[chunk], wi, bx, gx_all[chunk]))
+                            for chunk in chunks]
+            for chunk, ready in zip(chunks, inputs_ready):
+                backlog.wait(ready)
+                for t in _steps_of(chunk, reverse):
+                    h_prev_all[t] = h
+                    gh = gh_all[t]
+                    np.matmul(h, wh_t, out=gh)
+                    if bh is not None:
+                        gh += bh
+                    kernel(gx_all[t], gh, h, gates_all[t], out[t])
+                    h = out[t]
         ctx.save_for_backward(w_ih, w_hh)
         ctx.arrays = (xa, gh_all, gates_all, h_prev_all)
         ctx.reverse = reverse
@@ -334,39 +560,37 @@ class GRUSequence(Function):
         w_ih, w_hh = ctx.saved_tensors
         xa, gh_all, gates_all, h_prev_all = ctx.arrays
         g = to_array(grad)
-        steps = xa.shape[0]
-        wh = to_array(w_hh)
+        steps, batch, inputs = xa.shape
+        wi, wh = to_array(w_ih), to_array(w_hh)
         d_gx_all = np.empty_like(gates_all)
         d_gh_all = np.empty_like(gates_all)
+        d_x = np.empty_like(xa)
         d_h_carry = np.zeros_like(h_prev_all[0])
         d_h = np.empty_like(d_h_carry)
         d_direct = np.empty_like(d_h_carry)
-        for t in reversed(_time_order(steps, ctx.reverse)):
-            np.add(g[t], d_h_carry, out=d_h)
-            kernel(gates_all[t], gh_all[t], h_prev_all[t], d_h, d_gx_all[t], d_gh_all[t], d_direct)
-            np.matmul(d_gh_all[t], wh, out=d_h_carry)
-            d_h_carry += d_direct
-        return _sequence_grads(ctx, d_gx_all, d_gh_all, xa, h_prev_all, to_array(w_ih), d_h_carry, ())
+        sums: dict[str, np.ndarray] = {}
+        chains: dict[str, Any] = {}
+        loop_order = not ctx.reverse
+        step_work = batch * gates_all.shape[2] * max(inputs, wh.shape[1])
+        chunks = time_chunks(steps, chunk_steps(steps, step_work), loop_order)
+        with Backlog(helper=len(chunks) > 1) as backlog:
+            for chunk in chunks:
+                for t in _steps_of(chunk, loop_order):
+                    np.add(g[t], d_h_carry, out=d_h)
+                    kernel(gates_all[t], gh_all[t], h_prev_all[t], d_h, d_gx_all[t], d_gh_all[t], d_direct)
+                    np.matmul(d_gh_all[t], wh, out=d_h_carry)
+                    d_h_carry += d_direct
+                _backward_tasks(backlog, ctx, chunk, d_gx_all, d_gh_all, xa, h_prev_all, wi, d_x, sums, chains)
+        return _sequence_grads(ctx, d_x, d_h_carry, (), sums.get("w_ih"), sums.get("w_hh"), sums.get("b_ih"),
+                               sums.get("b_hh"))
 
 
-def _sequence_grads(ctx: TensorContext, d_x_side: np.ndarray, d_h_side: np.ndarray, xa: np.ndarray,
-                    h_prev_all: np.ndarray, wi: np.ndarray, d_h0: np.ndarray,
-                    extra: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
-    """Gradients of (x, h0, *extra, w_ih, w_hh, b_ih, b_hh, reverse) with one matmul per weight."""
-    steps, batch, _ = xa.shape
-    dx_flat = d_x_side.reshape(steps * batch, -1)
-    dh_flat = d_h_side.reshape(steps * batch, -1)
-    d_x, d_w_ih, d_w_hh = matmuls((dx_flat, wi), (dx_flat.T, xa.reshape(steps * batch, -1)),
-                                  (dh_flat.T, h_prev_all.reshape(steps * batch, -1)))
-    grads: list[Any] = [_grad_or_none(ctx, 0, d_x.reshape(xa.shape)), _grad_or_none(ctx, 1, d_h0)]
-    for k, value in enumerate(extra):
-        grads.append(_grad_or_none(ctx, 2 + k, value))
-    first = 2 + len(extra)
-    grads.append(_grad_or_none(ctx, first, d_w_ih))
-    grads.append(_grad_or_none(ctx, first + 1, d_w_hh))
-    d_b_ih = dx_flat.sum(0)
-    d_b_hh = d_b_ih.copy() if d_h_side is d_x_side else dh_flat.sum(0)  # the LSTM's two biases: one sum
-    grads.append(_grad_or_none(ctx, first + 2, d_b_ih))
-    grads.append(_grad_or_none(ctx, first + 3, d_b_hh))
+def _sequence_grads(ctx: TensorContext, d_x: np.ndarray, d_h0: np.ndarray, extra: tuple[np.ndarray, ...],
+                    *weight_grads: np.ndarray | None) -> tuple[Any, ...]:
+    """Gradients of (x, h0, *extra, w_ih, w_hh, b_ih, b_hh, reverse); a weight's None: not asked for."""
+    grads: list[Any] = [_grad_or_none(ctx, 0, d_x), _grad_or_none(ctx, 1, d_h0)]
+    grads += [_grad_or_none(ctx, 2 + k, value) for k, value in enumerate(extra)]
+    grads += [None if value is None else _grad_or_none(ctx, 2 + len(extra) + k, value)
+              for k, value in enumerate(weight_grads)]
     grads.append(None)
     return tuple(grads)

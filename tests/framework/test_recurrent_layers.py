@@ -85,19 +85,103 @@ def test_pad_sequence_and_a_masked_loss(batch_first: bool) -> None:
         assert_close(m.grad, t.grad, what=f"masked loss: gradient of sequence {k}")
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_large_products_split_between_two_threads_match_numpy(dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sequence Functions' large matmuls run in two halves of rows, one on a helper thread; forced here
-    for small products (threshold 0, two threads allowed): plain, transposed-view and one-row operands."""
+# ---------------------------------------------------------------------------------------------
+# The sequence Functions' Backlog: products beside the time loop, on the helper thread
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("helper", [True, False])
+def test_backlog_runs_every_task_once_and_each_chain_in_order(helper: bool) -> None:
+    from minitorch_dg.nn.recurrent_functions import Backlog
+
+    ran: list[tuple[str, int]] = []
+    with Backlog(helper=helper) as backlog:
+        chain = None
+        tasks = []
+        for k in range(20):
+            tasks.append(backlog.add(lambda k=k: ran.append(("free", k))))
+            chain = backlog.add(lambda k=k: ran.append(("chain", k)), after=chain)
+        backlog.wait(tasks[7])
+        assert ("free", 7) in ran
+    assert sorted(ran) == sorted([("free", k) for k in range(20)] + [("chain", k) for k in range(20)])
+    assert [k for kind, k in ran if kind == "chain"] == list(range(20)), "a chain's tasks ran out of order"
+
+
+def test_backlog_hands_a_task_error_to_the_caller_and_stops_cleanly() -> None:
+    from minitorch_dg.nn.recurrent_functions import Backlog
+
+    with pytest.raises(ZeroDivisionError):
+        with Backlog(helper=True) as backlog:
+            failing = backlog.add(lambda: 1 / 0)
+            backlog.add(lambda: None, after=failing)
+    with pytest.raises(KeyError), Backlog(helper=True) as backlog:  # the loop fails: the backlog is dropped
+        for _ in range(5):
+            backlog.add(lambda: None)
+        raise KeyError("the time loop failed")
+    with Backlog(helper=True) as backlog:  # and the helper thread still serves the next one
+        done = backlog.add(lambda: None)
+    assert done.done.is_set()
+
+
+def test_backlog_without_a_thread_runs_everything_on_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     from minitorch_dg.nn import recurrent_functions
 
-    monkeypatch.setattr(recurrent_functions.threads, "MATMUL_PARALLEL_MIN", 0)
+    def refused() -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(recurrent_functions, "_helper_thread", refused)
+    ran: list[int] = []
+    with recurrent_functions.Backlog(helper=True) as backlog:
+        for k in range(3):
+            backlog.add(lambda k=k: ran.append(k))
+    assert ran == [0, 1, 2]
+
+
+def _twins(mode: str, bidirectional: bool, bias: bool) -> tuple[object, torch.nn.Module]:
+    torch.manual_seed(3)
+    theirs = getattr(torch.nn, mode)(5, 4, num_layers=2, bias=bias, bidirectional=bidirectional).double()
+    ours = getattr(mt.nn, mode)(5, 4, num_layers=2, bias=bias, bidirectional=bidirectional, dtype=mt.float64)
+    for name, p in theirs.named_parameters():
+        getattr(ours, name).data = mt.tensor(p.detach().numpy().copy())
+    return ours, theirs
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("bidirectional,bias", [(True, True), (False, False)])
+def test_sequences_in_chunks_on_two_threads_match_torch_and_repeat_exactly(
+        mode: str, bidirectional: bool, bias: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sequence Functions split their products into chunks of time steps when two threads are allowed and
+    the work is large; forced here for a small layer (a chunk of one step, two threads): the outputs and every
+    gradient match torch's, and a second run gives the same gradients bit for bit (each weight gradient is
+    summed in time order whichever thread ran which chunk). weight_ih_l0 needs no gradient: not computed."""
+    from minitorch_dg import course
+    from minitorch_dg.nn import recurrent_functions
+
+    monkeypatch.setattr(recurrent_functions, "CHUNK_WORK", 1)
     monkeypatch.setattr(recurrent_functions.threads, "allowed", lambda: 2)
-    a, b, c = data(7, 5, seed=1).astype(dtype), data(5, 3, seed=2).astype(dtype), data(7, 4, seed=3).astype(dtype)
-    row = data(1, 5, seed=4).astype(dtype)
-    products = [(a, b), (a.T, c), (row, b)]
-    outs = recurrent_functions.matmuls(*products)
-    for (x, y), out in zip(products, outs):
-        assert out.dtype == dtype and out.flags.c_contiguous
-        assert_close(out, x @ y, what=f"matmuls: ({x.shape} @ {y.shape}) in two halves", dtype=np.dtype(dtype).name)
-    assert recurrent_functions._helper is not None, "the helper thread never ran"
+    x = data(9, 3, 5, seed=5)
+    weights = data(9, 3, 8 if bidirectional else 4, seed=6)
+    with course.using("solutions"):
+        ours, theirs = _twins(mode, bidirectional, bias)
+        ours.weight_ih_l0.requires_grad = False
+        theirs.weight_ih_l0.requires_grad_(False)
+        t_x = torch.tensor(x, requires_grad=True)
+        t_out, _ = theirs(t_x)
+        (t_out * torch.tensor(weights)).sum().backward()
+        runs = []
+        for _ in range(2):
+            m_x = mt.tensor(x, requires_grad=True)
+            for p in ours.parameters():
+                p.grad = None
+            m_out, _ = ours(m_x)
+            (m_out * mt.tensor(weights)).sum().backward()
+            runs.append([m_x.grad.to_numpy()] + [p.grad.to_numpy() for p in ours.parameters() if p.requires_grad])
+        assert ours.weight_ih_l0.grad is None
+    what = f"{mode}(bidirectional={bidirectional}, bias={bias}) in chunks of one step"
+    assert_close(m_out, t_out, what=f"{what}: output")
+    assert_close(runs[0][0], t_x.grad, what=f"{what}: gradient of the input")
+    named = [(n, p) for n, p in theirs.named_parameters() if p.requires_grad]
+    for (name, p), ours_grad in zip(named, runs[0][1:]):
+        assert_close(ours_grad, p.grad, what=f"{what}: gradient of {name}")
+    for first, second in zip(runs[0], runs[1]):
+        assert np.array_equal(first, second), f"{what}: two runs gave different gradients"
