@@ -164,6 +164,34 @@ def test_matmul_shapes_layouts_and_gradients(dtype: str) -> None:
                  label=f"{shape_a} @ {shape_b}, layouts {order_a} and {order_b}")
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matmul_of_a_batch_by_a_matrix_is_one_product_of_rows(dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(..., n, k) @ (k, m) runs as one (R, k) @ (k, m) product when the leading dims continue the rows
+    (kernels._as_rows); otherwise as a batch. Both agree with torch, values and gradients."""
+    from minitorch_dg import kernels as K
+
+    shapes = []
+    backend_matmul = mt.backends.cpu().matmul
+
+    def recording(a: Any, b: Any, out: Any) -> None:
+        shapes.append((a.shape, out.shape))
+        backend_matmul(a, b, out)
+
+    monkeypatch.setattr(mt.backends.cpu(), "matmul", recording)
+    cases = [((4, 6, 5), None, True), ((2, 3, 4, 5), None, True), ((4, 1, 5), None, True),
+             ((4, 6, 5), (1, 0, 2), False), ((3, 6, 5), (0, 2, 1), False), ((0, 3, 5), None, True)]
+    for shape, order, folded in cases:
+        shapes.clear()
+        check_op(lambda x, y: x @ y, uniform(shape), uniform((shape[-1], 7)), dtype=dtype, layouts=[order, None],
+                 label=f"{shape} @ matrix, layout {order}")
+        forward = shapes[0]
+        assert (len(forward[0]) == 2) == folded, f"{shape}, layout {order}: the backend got {forward}"
+    x = mt.tensor(uniform((5, 4, 3)), dtype=dtype)[1:]  # a slice of rows: still one product
+    shapes.clear()
+    K.matmul(x, mt.tensor(uniform((3, 2)), dtype=dtype))
+    assert shapes == [((16, 3), (16, 2))], shapes
+
+
 def test_matmul_of_integers_and_empty_products() -> None:
     a = rng.integers(-5, 6, size=(7, 9))
     b = rng.integers(-5, 6, size=(9, 66))
