@@ -32,7 +32,7 @@ import contextlib
 import functools
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -379,6 +379,19 @@ def _input_product(x: np.ndarray, wi: np.ndarray, bias: np.ndarray | None, out: 
         out += bias
 
 
+def _forward_chunks(steps: int, step_work: int, reverse: bool) -> list[slice]:
+    """The chunks of a forward's time loop (`chunk_steps` each, `step_work` multiply-adds per step), the
+    first one step long when there are several: the loop waits for that chunk's input product first."""
+    per_task = chunk_steps(steps, step_work)
+    return time_chunks(steps, per_task, reverse, first=1 if per_task < steps else None)
+
+
+def _queue_input_products(backlog: Backlog, chunks: list[slice], xa: np.ndarray, wi: np.ndarray,
+                          bias: np.ndarray | None, out: np.ndarray) -> list[_Task]:
+    """Queue out[chunk] = x[chunk] W_ihᵀ + bias for every chunk, in the loop's order; their tasks."""
+    return [backlog.add(functools.partial(_input_product, xa[chunk], wi, bias, out[chunk])) for chunk in chunks]
+
+
 def _add_into(sums: dict[str, np.ndarray], key: str, value: np.ndarray) -> None:
     """sums[key] += value (sums[key] = value the first time)."""
     if key in sums:
@@ -418,6 +431,33 @@ def _backward_tasks(backlog: Backlog, ctx: TensorContext, chunk: slice, d_x_side
         chains["hh"] = backlog.add(hidden_side, after=chains.get("hh"))
 
 
+class _BackwardLoop:
+    """The time loop of a sequence Function's backward: the forward's steps in the opposite order, in chunks,
+    with the large products of each chunk queued on a Backlog (`_backward_tasks`) once the loop body has
+    written that chunk's pre-activation gradients. `sums` holds the weight and bias gradients at the end.
+
+        loop = _BackwardLoop(ctx, steps, step_work)
+        for t in loop.steps(d_x_side, d_h_side, xa, h_prev_all, wi, d_x):
+            ...  # the step's gate kernel: writes d_x_side[t] and d_h_side[t]
+    """
+
+    def __init__(self, ctx: TensorContext, steps: int, step_work: int) -> None:
+        self.ctx = ctx
+        self.order = not ctx.reverse  # backward runs the forward's steps in the opposite order
+        self.chunks = time_chunks(steps, chunk_steps(steps, step_work), self.order)
+        self.sums: dict[str, np.ndarray] = {}
+
+    def steps(self, d_x_side: np.ndarray, d_h_side: np.ndarray, xa: np.ndarray, h_prev_all: np.ndarray,
+              wi: np.ndarray, d_x: np.ndarray) -> Iterator[int]:
+        """Yield the time steps in the loop's order; when the caller's loop ends, every product is done."""
+        chains: dict[str, Any] = {}
+        with Backlog(helper=len(self.chunks) > 1) as backlog:
+            for chunk in self.chunks:
+                yield from _steps_of(chunk, self.order)
+                _backward_tasks(backlog, self.ctx, chunk, d_x_side, d_h_side, xa, h_prev_all, wi, d_x, self.sums,
+                                chains)
+
+
 def _bias_sum(b_ih: Tensor | None, b_hh: Tensor | None) -> np.ndarray | None:
     """b_ih + b_hh (either alone when the other is None; None when both are)."""
     biases = [to_array(b) for b in (b_ih, b_hh) if b is not None]
@@ -452,13 +492,10 @@ class LSTMSequence(Function):
         c_prev_all = np.empty_like(cells)
         recurrent = np.empty((batch, 4 * hidden), dtype=dtype)
         bias = _bias_sum(b_ih, b_hh)
-        per_task = chunk_steps(steps, batch * inputs * 4 * hidden)
-        chunks = time_chunks(steps, per_task, reverse, first=1 if per_task < steps else None)
+        chunks = _forward_chunks(steps, batch * inputs * 4 * hidden, reverse)
         h, c = to_array(h0), to_array(c0)
         with Backlog(helper=len(chunks) > 1) as backlog:
-            inputs_ready = [backlog.add(functools.partial(_input_product, xa[chunk], wi, bias, pre_all[chunk]))
-                            for chunk in chunks]
-            for chunk, ready in zip(chunks, inputs_ready):
+            for chunk, ready in zip(chunks, _queue_input_products(backlog, chunks, xa, wi, bias, pre_all)):
                 backlog.wait(ready)
                 for t in _steps_of(chunk, reverse):
                     h_prev_all[t] = h
@@ -489,21 +526,14 @@ class LSTMSequence(Function):
         d_h = np.empty_like(d_h_carry)
         d_c = g[steps].copy()
         d_c_prev = np.empty_like(d_c)
-        sums: dict[str, np.ndarray] = {}
-        chains: dict[str, Any] = {}
-        loop_order = not ctx.reverse  # backward runs the forward's steps in the opposite order
-        step_work = batch * gates_all.shape[2] * max(inputs, wh.shape[1])
-        chunks = time_chunks(steps, chunk_steps(steps, step_work), loop_order)
-        with Backlog(helper=len(chunks) > 1) as backlog:
-            for chunk in chunks:
-                for t in _steps_of(chunk, loop_order):
-                    np.add(g[t], d_h_carry, out=d_h)
-                    kernel(gates_all[t], c_prev_all[t], cells[t], d_h, d_c, d_pre_all[t], d_c_prev)
-                    np.matmul(d_pre_all[t], wh, out=d_h_carry)
-                    d_c, d_c_prev = d_c_prev, d_c
-                _backward_tasks(backlog, ctx, chunk, d_pre_all, d_pre_all, xa, h_prev_all, wi, d_x, sums, chains)
-        b_ih = sums.get("b_ih")
-        return _sequence_grads(ctx, d_x, d_h_carry, (d_c,), sums.get("w_ih"), sums.get("w_hh"), b_ih,
+        loop = _BackwardLoop(ctx, steps, batch * gates_all.shape[2] * max(inputs, wh.shape[1]))
+        for t in loop.steps(d_pre_all, d_pre_all, xa, h_prev_all, wi, d_x):
+            np.add(g[t], d_h_carry, out=d_h)
+            kernel(gates_all[t], c_prev_all[t], cells[t], d_h, d_c, d_pre_all[t], d_c_prev)
+            np.matmul(d_pre_all[t], wh, out=d_h_carry)
+            d_c, d_c_prev = d_c_prev, d_c
+        b_ih = loop.sums.get("b_ih")
+        return _sequence_grads(ctx, d_x, d_h_carry, (d_c,), loop.sums.get("w_ih"), loop.sums.get("w_hh"), b_ih,
                                None if b_ih is None else b_ih.copy())
 
 
@@ -532,13 +562,10 @@ class GRUSequence(Function):
         gh_all = np.empty_like(gx_all)
         gates_all = np.empty_like(gx_all)
         h_prev_all = np.empty_like(out)
-        per_task = chunk_steps(steps, batch * inputs * 3 * hidden)
-        chunks = time_chunks(steps, per_task, reverse, first=1 if per_task < steps else None)
+        chunks = _forward_chunks(steps, batch * inputs * 3 * hidden, reverse)
         h = to_array(h0)
         with Backlog(helper=len(chunks) > 1) as backlog:
-            inputs_ready = [backlog.add(functools.partial(_input_product, xa[chunk], wi, bx, gx_all[chunk]))
-                            for chunk in chunks]
-            for chunk, ready in zip(chunks, inputs_ready):
+            for chunk, ready in zip(chunks, _queue_input_products(backlog, chunks, xa, wi, bx, gx_all)):
                 backlog.wait(ready)
                 for t in _steps_of(chunk, reverse):
                     h_prev_all[t] = h
@@ -568,21 +595,14 @@ class GRUSequence(Function):
         d_h_carry = np.zeros_like(h_prev_all[0])
         d_h = np.empty_like(d_h_carry)
         d_direct = np.empty_like(d_h_carry)
-        sums: dict[str, np.ndarray] = {}
-        chains: dict[str, Any] = {}
-        loop_order = not ctx.reverse
-        step_work = batch * gates_all.shape[2] * max(inputs, wh.shape[1])
-        chunks = time_chunks(steps, chunk_steps(steps, step_work), loop_order)
-        with Backlog(helper=len(chunks) > 1) as backlog:
-            for chunk in chunks:
-                for t in _steps_of(chunk, loop_order):
-                    np.add(g[t], d_h_carry, out=d_h)
-                    kernel(gates_all[t], gh_all[t], h_prev_all[t], d_h, d_gx_all[t], d_gh_all[t], d_direct)
-                    np.matmul(d_gh_all[t], wh, out=d_h_carry)
-                    d_h_carry += d_direct
-                _backward_tasks(backlog, ctx, chunk, d_gx_all, d_gh_all, xa, h_prev_all, wi, d_x, sums, chains)
-        return _sequence_grads(ctx, d_x, d_h_carry, (), sums.get("w_ih"), sums.get("w_hh"), sums.get("b_ih"),
-                               sums.get("b_hh"))
+        loop = _BackwardLoop(ctx, steps, batch * gates_all.shape[2] * max(inputs, wh.shape[1]))
+        for t in loop.steps(d_gx_all, d_gh_all, xa, h_prev_all, wi, d_x):
+            np.add(g[t], d_h_carry, out=d_h)
+            kernel(gates_all[t], gh_all[t], h_prev_all[t], d_h, d_gx_all[t], d_gh_all[t], d_direct)
+            np.matmul(d_gh_all[t], wh, out=d_h_carry)
+            d_h_carry += d_direct
+        return _sequence_grads(ctx, d_x, d_h_carry, (), loop.sums.get("w_ih"), loop.sums.get("w_hh"),
+                               loop.sums.get("b_ih"), loop.sums.get("b_hh"))
 
 
 def _sequence_grads(ctx: TensorContext, d_x: np.ndarray, d_h0: np.ndarray, extra: tuple[np.ndarray, ...],
