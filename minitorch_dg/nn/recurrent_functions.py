@@ -400,40 +400,9 @@ def _add_into(sums: dict[str, np.ndarray], key: str, value: np.ndarray) -> None:
         sums[key] = value
 
 
-def _backward_tasks(backlog: Backlog, ctx: TensorContext, chunk: slice, d_x_side: np.ndarray,
-                    d_h_side: np.ndarray, xa: np.ndarray, h_prev_all: np.ndarray, wi: np.ndarray,
-                    d_x: np.ndarray, sums: dict[str, np.ndarray], chains: dict[str, Any]) -> None:
-    """Queue the products of one chunk of steps whose pre-activation gradients the loop has just written:
-
-        d_x[chunk] = d_x_side[chunk] W_ih
-        W_ih chain:  sums["w_ih"] += d_x_side[chunk]ᵀ x[chunk],       sums["b_ih"] += Σ_rows d_x_side[chunk]
-        W_hh chain:  sums["w_hh"] += d_h_side[chunk]ᵀ h_prev[chunk],  sums["b_hh"] += Σ_rows d_h_side[chunk]
-
-    (the LSTM passes one array as both sides). Each chain's tasks run one after another in the loop's order,
-    so each sum is the same whichever thread ran which chunk. Only the gradients an input needs are queued."""
-    dx_rows, dh_rows = _rows(d_x_side[chunk]), _rows(d_h_side[chunk])
-    first = 3 if d_x_side is d_h_side else 2  # where w_ih is among the inputs: after (x, h0[, c0])
-    if ctx.needs_input_grad[0]:
-        backlog.add(lambda: np.matmul(dx_rows, wi, out=_rows(d_x[chunk])))
-    shared = d_x_side is d_h_side
-    if ctx.needs_input_grad[first] or ctx.needs_input_grad[first + 2] or (shared and ctx.needs_input_grad[first + 3]):
-        def input_side() -> None:
-            _add_into(sums, "w_ih", dx_rows.T @ _rows(xa[chunk]))
-            _add_into(sums, "b_ih", dx_rows.sum(0))
-
-        chains["ih"] = backlog.add(input_side, after=chains.get("ih"))
-    if ctx.needs_input_grad[first + 1] or (ctx.needs_input_grad[first + 3] and not shared):
-        def hidden_side() -> None:
-            _add_into(sums, "w_hh", dh_rows.T @ _rows(h_prev_all[chunk]))
-            if not shared:  # the LSTM's two biases have one gradient: b_ih's
-                _add_into(sums, "b_hh", dh_rows.sum(0))
-
-        chains["hh"] = backlog.add(hidden_side, after=chains.get("hh"))
-
-
 class _BackwardLoop:
     """The time loop of a sequence Function's backward: the forward's steps in the opposite order, in chunks,
-    with the large products of each chunk queued on a Backlog (`_backward_tasks`) once the loop body has
+    with the large products of each chunk queued on a Backlog (`_queue_products`) once the loop body has
     written that chunk's pre-activation gradients. `sums` holds the weight and bias gradients at the end.
 
         loop = _BackwardLoop(ctx, steps, step_work)
@@ -450,12 +419,43 @@ class _BackwardLoop:
     def steps(self, d_x_side: np.ndarray, d_h_side: np.ndarray, xa: np.ndarray, h_prev_all: np.ndarray,
               wi: np.ndarray, d_x: np.ndarray) -> Iterator[int]:
         """Yield the time steps in the loop's order; when the caller's loop ends, every product is done."""
-        chains: dict[str, Any] = {}
+        chains: dict[str, _Task] = {}
         with Backlog(helper=len(self.chunks) > 1) as backlog:
             for chunk in self.chunks:
                 yield from _steps_of(chunk, self.order)
-                _backward_tasks(backlog, self.ctx, chunk, d_x_side, d_h_side, xa, h_prev_all, wi, d_x, self.sums,
-                                chains)
+                self._queue_products(backlog, chains, chunk, d_x_side, d_h_side, xa, h_prev_all, wi, d_x)
+
+    def _queue_products(self, backlog: Backlog, chains: dict[str, _Task], chunk: slice, d_x_side: np.ndarray,
+                        d_h_side: np.ndarray, xa: np.ndarray, h_prev_all: np.ndarray, wi: np.ndarray,
+                        d_x: np.ndarray) -> None:
+        """Queue the products of one chunk of steps whose pre-activation gradients the loop has just written:
+
+            d_x[chunk] = d_x_side[chunk] W_ih
+            W_ih chain:  sums["w_ih"] += d_x_side[chunk]ᵀ x[chunk],       sums["b_ih"] += Σ_rows d_x_side[chunk]
+            W_hh chain:  sums["w_hh"] += d_h_side[chunk]ᵀ h_prev[chunk],  sums["b_hh"] += Σ_rows d_h_side[chunk]
+
+        (the LSTM passes one array as both sides). Each chain's tasks run one after another in the loop's
+        order, so each sum is the same whichever thread ran which chunk. Only the gradients an input needs
+        are queued."""
+        needs, sums = self.ctx.needs_input_grad, self.sums
+        dx_rows, dh_rows = _rows(d_x_side[chunk]), _rows(d_h_side[chunk])
+        shared = d_x_side is d_h_side  # the LSTM: one pre-activation gradient, one bias gradient
+        first = 3 if shared else 2  # where w_ih is among the inputs: after (x, h0[, c0])
+        if needs[0]:
+            backlog.add(lambda: np.matmul(dx_rows, wi, out=_rows(d_x[chunk])))
+        if needs[first] or needs[first + 2] or (shared and needs[first + 3]):
+            def input_side() -> None:
+                _add_into(sums, "w_ih", dx_rows.T @ _rows(xa[chunk]))
+                _add_into(sums, "b_ih", dx_rows.sum(0))
+
+            chains["ih"] = backlog.add(input_side, after=chains.get("ih"))
+        if needs[first + 1] or (needs[first + 3] and not shared):
+            def hidden_side() -> None:
+                _add_into(sums, "w_hh", dh_rows.T @ _rows(h_prev_all[chunk]))
+                if not shared:  # the LSTM's two biases have one gradient: b_ih's
+                    _add_into(sums, "b_hh", dh_rows.sum(0))
+
+            chains["hh"] = backlog.add(hidden_side, after=chains.get("hh"))
 
 
 def _bias_sum(b_ih: Tensor | None, b_hh: Tensor | None) -> np.ndarray | None:
