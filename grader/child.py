@@ -13,8 +13,9 @@ then `done`. A test whose `result` never arrives scores 0 in the parent.
 The nonce is read before anything else happens and lives only in a closure of the channel, never in
 the environment or an attribute. Exercise code never runs here: the tests call it through a worker process
 (grader/judge.py), and this process refuses to import it; should it find that code loaded in itself anyway,
-a `violation` event says so and the parent scores the exercise 0. With `--refuse REASON` (the static policy refused the submission) the tests are only collected, and
-each is reported failed with REASON: no exercise code is imported at all.
+a `violation` event says so and the parent scores the exercise 0. With `--refuse REASON` (the static policy
+refused the submission) the tests are only collected, and each is reported failed with REASON: no exercise
+code is imported at all.
 """
 
 from __future__ import annotations

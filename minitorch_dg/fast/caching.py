@@ -5,8 +5,8 @@ reference solutions that is solutions/__pycache__, which a grading worker run as
 nor write (grader/sandbox.py: it reads copies of the references it is served). So the backend loads and
 compiles ex06 modules and kernels with `numba.config.CACHE_DIR` pointing to a folder of its own, under the
 course's cache folder (MTDG_CACHE, else $XDG_CACHE_HOME/mtdg, else ~/.cache/mtdg); a worker's is in its
-scratch folder, seeded with root's kernels. Numba keys that folder by the source file's full path, so copies of the course and
-mutants never share entries. A NUMBA_CACHE_DIR chosen by the user is left alone.
+scratch folder, seeded with root's kernels. Numba keys that folder by the source file's full path, so
+copies of the course and mutants never share entries. A NUMBA_CACHE_DIR chosen by the user is left alone.
 
 Numba only notices changes to the file of the function it caches. The op ids of map / zip / reduce
 carry a stamp of the framework code compiled into kernels (see ops.py), but other kernels are module-level
