@@ -55,6 +55,9 @@ NR = TILE_COLS  # columns of a register tile (64 with AVX-512, 16 with AVX2: min
 KC = 256  # the most depth of a packed block: panels are KC x NR of B (16 KB with AVX2: it stays in L1) and MR x KC of A
 MC = 64  # rows of C that one parallel work item computes
 ITEMS_PER_THREAD = 4  # a product with fewer row blocks than this many per thread is also cut into column blocks
+DOT_OUTPUTS_MAX = 128 * 128  # products of at most this many outputs may run as dot products (_dots_win) ...
+DOT_DEPTH_MIN = 16  # ... of at least this depth k
+DOT_TINY = 1 << 15  # multiply-adds: any smaller product runs as dot products
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -552,6 +555,82 @@ def _matmul_kernel(out: Storage, out_shape: Index, out_strides: Index, a_in: Sto
 _matmul_kernel_serial = serial_twin(_matmul_kernel)  # products of fewer than MATMUL_PARALLEL_MIN multiply-adds
 
 
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _dot_block(out: Storage, c_at: int, c_row_step: int, c_col_step: int, a: Storage, a_at: int, a_row_step: int,
+               b: Storage, b_at: int, b_col_step: int, m: int, n: int, k: int) -> None:
+    """C[i, j] = Σ_p A[i, p] · B[p, j] as m·n dot products: row i of A at a[a_at + i·a_row_step :] and column j
+    of B at b[b_at + j·b_col_step :], both contiguous along p.
+
+    Four rows of A against two columns of B at a time: eight sums held in registers, six loads for eight
+    multiply-adds. `reassoc` lets LLVM split each sum into vector lanes (a float sum is otherwise kept in
+    order, one element at a time), so each sum is added in another order than the loop's: the same value up
+    to rounding. A last block of fewer rows or columns repeats the last one (it writes the same value twice).
+    """
+    zero = np.zeros(1, dtype=out.dtype)[0]
+    for i0 in range(0, m, 4):
+        i1, i2, i3 = min(i0 + 1, m - 1), min(i0 + 2, m - 1), min(i0 + 3, m - 1)
+        a0 = a[a_at + i0 * a_row_step : a_at + i0 * a_row_step + k]
+        a1 = a[a_at + i1 * a_row_step : a_at + i1 * a_row_step + k]
+        a2 = a[a_at + i2 * a_row_step : a_at + i2 * a_row_step + k]
+        a3 = a[a_at + i3 * a_row_step : a_at + i3 * a_row_step + k]
+        for j0 in range(0, n, 2):
+            j1 = min(j0 + 1, n - 1)
+            b0 = b[b_at + j0 * b_col_step : b_at + j0 * b_col_step + k]
+            b1 = b[b_at + j1 * b_col_step : b_at + j1 * b_col_step + k]
+            s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = zero
+            for p in range(k):
+                y0, y1 = b0[p], b1[p]
+                x = a0[p]
+                s00 += x * y0
+                s01 += x * y1
+                x = a1[p]
+                s10 += x * y0
+                s11 += x * y1
+                x = a2[p]
+                s20 += x * y0
+                s21 += x * y1
+                x = a3[p]
+                s30 += x * y0
+                s31 += x * y1
+            for i, s0, s1 in ((i0, s00, s01), (i1, s10, s11), (i2, s20, s21), (i3, s30, s31)):
+                out[c_at + i * c_row_step + j0 * c_col_step] = s0
+                out[c_at + i * c_row_step + j1 * c_col_step] = s1
+
+
+@njit(cache=True)
+def _dot_products(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, b: Storage,
+                  b_strides: Index, k: int) -> None:
+    """Every product of the batch as dot products (_dot_block). A's rows and B's columns are used where they
+    lie when they are contiguous along k (A = X, B = Wᵀ: a Linear layer); otherwise copied into such rows
+    first, which costs (m + n)·k moves against the product's m·n·k multiply-adds."""
+    nd = len(out_shape)
+    m, n = out_shape[nd - 2], out_shape[nd - 1]
+    batch = out_shape[: nd - 2]
+    a_row_step, a_col_step = a_strides[nd - 2], a_strides[nd - 1]
+    b_row_step, b_col_step = b_strides[nd - 2], b_strides[nd - 1]
+    a_rows = np.empty(0 if a_col_step == 1 or k == 1 else m * k, dtype=out.dtype)
+    b_cols = np.empty(0 if b_row_step == 1 or k == 1 else n * k, dtype=out.dtype)
+    for t in range(size_of(batch)):
+        a_at = position(t, batch, a_strides[: nd - 2])
+        b_at = position(t, batch, b_strides[: nd - 2])
+        if a_rows.size:
+            for i in range(m):
+                for p in range(k):
+                    a_rows[i * k + p] = a[a_at + i * a_row_step + p * a_col_step]
+            a_src, a_at, a_step = a_rows, 0, k
+        else:
+            a_src, a_step = a, a_row_step
+        if b_cols.size:
+            for p in range(k):
+                for j in range(n):
+                    b_cols[j * k + p] = b[b_at + p * b_row_step + j * b_col_step]
+            b_src, b_at, b_step = b_cols, 0, k
+        else:
+            b_src, b_step = b, b_col_step
+        _dot_block(out, position(t, batch, out_strides[: nd - 2]), out_strides[nd - 2], out_strides[nd - 1], a_src,
+                   a_at, a_step, b_src, b_at, b_step, m, n, k)
+
+
 @njit(cache=True)
 def _fill_zero(out: Storage, out_shape: Index, out_strides: Index) -> None:
     for i in range(size_of(out_shape)):
@@ -573,6 +652,27 @@ def _transpose_wins(m: int, n: int, mr: int) -> bool:
     return _filled(m, NR) * _filled(n, mr) > _filled(n, NR) * _filled(m, mr)
 
 
+def _dots_win(out_shape: Index, a_strides: Index, b_strides: Index, k: int) -> bool:
+    """Whether the products run faster as dot products (_dot_products) than as register tiles.
+
+    A tile is MR x NR = 4 x 64 with AVX-512: a product of few outputs fills a fraction of it (9 x 16 keeps
+    14 % of the multiply-adds) and pays for packing and zero padding on top, while a dot product wastes
+    nothing. So: products that run on one thread, of at most DOT_OUTPUTS_MAX outputs, whose A rows and B
+    columns are already contiguous along k (X @ Wᵀ, the gradients of a convolution's weights) and not too
+    short (DOT_DEPTH_MIN); and any product of fewer than DOT_TINY multiply-adds, where copying the operands
+    into rows costs less than the tile path's setup. The digits CNN's weight-gradient products went from
+    105-147 us to 13-55 us (docs/ex06_measurements.md).
+    """
+    nd = len(out_shape)
+    m, n = int(out_shape[nd - 2]), int(out_shape[nd - 1])
+    work = size_of(out_shape) * k
+    if work < DOT_TINY:
+        return True
+    if m * n > DOT_OUTPUTS_MAX or work >= MATMUL_PARALLEL_MIN or k < DOT_DEPTH_MIN:
+        return False
+    return a_strides[nd - 1] == 1 and b_strides[nd - 2] == 1
+
+
 def tensor_matmul(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_shape: Index, a_strides: Index,
                   b: Storage, b_shape: Index, b_strides: Index) -> None:
     """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: a is (..., m, k), b is (..., k, n), out (..., m, n).
@@ -589,6 +689,9 @@ def tensor_matmul(out: Storage, out_shape: Index, out_strides: Index, a: Storage
         _fill_zero(out, out_shape, out_strides)
         return
     nd = len(out_shape)
+    if _dots_win(out_shape, a_strides, b_strides, k):
+        _dot_products(out, out_shape, out_strides, a, a_strides, b, b_strides, k)
+        return
     transposed = _transpose_wins(int(out_shape[nd - 2]), int(out_shape[nd - 1]), tile_rows(out))
     if size_of(out_shape) * k < MATMUL_PARALLEL_MIN:
         _matmul_kernel_serial(out, out_shape, out_strides, a, a_strides, b, b_strides, k, 1, transposed)

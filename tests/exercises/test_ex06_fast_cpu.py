@@ -271,8 +271,12 @@ def test_map_and_zip_work_items_never_overlap() -> None:
 # ---------------------------------------------------------------------------------------------------
 
 MATMUL_CASES = [((1, 1), (1, 1)), ((3, 5), (5, 7)), ((65, 130), (130, 67)), ((5, 1100), (1100, 3)),
-                ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (5, 4, 6)), ((4, 9, 70), (4, 70, 130)), ((3, 0), (0, 4)),
-                ((0, 3), (3, 4))]
+                ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (5, 4, 6)), ((4, 9, 70), (4, 70, 130)), ((41, 300), (300, 33)),
+                ((3, 0), (0, 4)), ((0, 3), (3, 4))]
+# (a, b, out) layouts: ("contiguous", "permuted", ...) is a Linear layer's x @ Wᵀ, a row of a and a column of b
+# each contiguous along k
+MATMUL_LAYOUTS = [("contiguous", "contiguous", "contiguous"), ("contiguous", "permuted", "contiguous"),
+                  ("permuted", "stepped", "stepped"), ("stepped", "permuted", "permuted")]
 
 
 @pytest.mark.hint("Every element of out is sum_k a[i, k] * b[k, j] through the three tensors' own strides (a "
@@ -282,9 +286,8 @@ def test_matmul_shapes_and_layouts(dtype: str) -> None:
     for shape_a, shape_b in MATMUL_CASES:
         batch = tuple(torch.broadcast_shapes(shape_a[:-2], shape_b[:-2]))
         out_shape = batch + (shape_a[-2], shape_b[-1])
-        for kind_a, kind_b, kind_out in [("contiguous", "contiguous", "contiguous"), ("permuted", "stepped", "stepped"),
-                                         ("stepped", "permuted", "permuted")]:
-            if 0 in shape_a + shape_b and kind_a != "contiguous":
+        for kind_a, kind_b, kind_out in MATMUL_LAYOUTS:
+            if 0 in shape_a + shape_b and (kind_a, kind_b) != ("contiguous", "contiguous"):
                 continue
             x, y = operand(draw(shape_a), dtype, kind_a), operand(draw(shape_b), dtype, kind_b)
             out = output(out_shape, dtype, kind_out)
