@@ -316,6 +316,11 @@ class MatMul(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
         a, b = ctx.saved_tensors
         grad_a = grad @ b.transpose(-2, -1)
+        if b.dim() == 2 and a.dim() > 2:
+            # one matrix b for a whole batch (a Linear layer on a sequence): Σ over the batch of aᵀ @ grad is one
+            # product of all the rows, (k, rows) @ (rows, m), instead of a batch of products summed afterwards
+            rows = a.reshape(-1, a.shape[-1])
+            return unbroadcast(grad_a, a.shape), rows.transpose(0, 1) @ grad.reshape(-1, grad.shape[-1])
         grad_b = a.transpose(-2, -1) @ grad
         return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)
 
