@@ -290,14 +290,14 @@ class LSTMCellFused(Function):
         gates = np.empty_like(pre)
         out = np.empty((2,) + ca.shape, dtype=pre.dtype)
         _ex11.lstm_gates_forward(pre, ca, gates, out[1], out[0])
-        ctx.save_for_backward(w_ih, w_hh)
+        ctx.save_for_backward(x, h, c, w_ih, w_hh)  # xa, ha and ca are views of x, h and c: their versions are checked
         ctx.arrays = (xa, ha, ca, gates, out[1].copy())
         return from_array(out)
 
     @staticmethod
     @_on_one_blas_thread
     def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
-        w_ih, w_hh = ctx.saved_tensors
+        *_, w_ih, w_hh = ctx.saved_tensors
         xa, ha, ca, gates, c_new = ctx.arrays
         g = to_array(grad)
         d_pre = np.empty_like(gates)
@@ -324,14 +324,14 @@ class GRUCellFused(Function):
         gates = np.empty_like(gx)
         out = np.empty_like(ha)
         _ex11.gru_gates_forward(gx, gh, ha, gates, out)
-        ctx.save_for_backward(w_ih, w_hh)
+        ctx.save_for_backward(x, h, w_ih, w_hh)  # xa and ha are views of x and h: their versions are checked
         ctx.arrays = (xa, ha, gh, gates)
         return from_array(out)
 
     @staticmethod
     @_on_one_blas_thread
     def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
-        w_ih, w_hh = ctx.saved_tensors
+        *_, w_ih, w_hh = ctx.saved_tensors
         xa, ha, gh, gates = ctx.arrays
         d_gx, d_gh = np.empty_like(gates), np.empty_like(gates)
         d_h_direct = np.empty_like(ha)
@@ -506,7 +506,7 @@ class LSTMSequence(Function):
                     kernel(pre, c, gates_all[t], cells[t], out[t])
                     h, c = out[t], cells[t]
         out[steps] = c
-        ctx.save_for_backward(w_ih, w_hh)
+        ctx.save_for_backward(x, w_ih, w_hh)  # xa is a view of x: its version is checked (h0 and c0 were copied)
         ctx.arrays = (xa, gates_all, cells, h_prev_all, c_prev_all)
         ctx.reverse = reverse
         return from_array(out)
@@ -515,7 +515,7 @@ class LSTMSequence(Function):
     @_on_one_blas_thread
     def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
         kernel = _ex11.lstm_gates_backward
-        w_ih, w_hh = ctx.saved_tensors
+        _, w_ih, w_hh = ctx.saved_tensors
         xa, gates_all, cells, h_prev_all, c_prev_all = ctx.arrays
         g = to_array(grad)
         steps, batch, inputs = xa.shape
@@ -575,7 +575,7 @@ class GRUSequence(Function):
                         gh += bh
                     kernel(gx_all[t], gh, h, gates_all[t], out[t])
                     h = out[t]
-        ctx.save_for_backward(w_ih, w_hh)
+        ctx.save_for_backward(x, w_ih, w_hh)  # xa is a view of x: its version is checked (h0 was copied)
         ctx.arrays = (xa, gh_all, gates_all, h_prev_all)
         ctx.reverse = reverse
         return from_array(out)
@@ -584,7 +584,7 @@ class GRUSequence(Function):
     @_on_one_blas_thread
     def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
         kernel = _ex11.gru_gates_backward
-        w_ih, w_hh = ctx.saved_tensors
+        _, w_ih, w_hh = ctx.saved_tensors
         xa, gh_all, gates_all, h_prev_all = ctx.arrays
         g = to_array(grad)
         steps, batch, inputs = xa.shape

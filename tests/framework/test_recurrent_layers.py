@@ -185,3 +185,44 @@ def test_sequences_in_chunks_on_two_threads_match_torch_and_repeat_exactly(
         assert_close(ours_grad, p.grad, what=f"{what}: gradient of {name}")
     for first, second in zip(runs[0], runs[1]):
         assert np.array_equal(first, second), f"{what}: two runs gave different gradients"
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "LSTMCell", "GRUCell"])
+@pytest.mark.parametrize("changed", ["input", "hidden state"])
+def test_an_input_changed_in_place_before_backward_never_gives_wrong_gradients(mode: str, changed: str) -> None:
+    """The fused Functions keep views of their inputs for backward, so an in-place change between forward
+    and backward could change the gradients silently. Either backward refuses, in torch's words (torch's own
+    layers refuse both changes), or the weight gradients are those of the values forward saw (the sequence
+    Functions copy h0 and c0 step by step)."""
+    from minitorch_dg import course
+
+    cell = mode.endswith("Cell")
+    x = data(4, 3, 5, seed=1)
+    h = data(1, 3, 6, seed=2)
+    if cell:
+        x, h = x[0], h[0]
+
+    def weight_grads(change: bool) -> list[np.ndarray] | str:
+        mt.manual_seed(0)
+        layer = getattr(mt.nn, mode)(5, 6, dtype=mt.float64)
+        xs, hs = mt.tensor(x), mt.tensor(h)
+        out = layer(xs, (hs, mt.zeros(*hs.shape, dtype=mt.float64)) if mode.startswith("LSTM") else hs)
+        first = out[0] if isinstance(out, tuple) else out
+        if change:
+            (xs if changed == "input" else hs).add_(1.0)
+        try:
+            (first * first).sum().backward()
+        except RuntimeError as error:
+            return str(error)
+        return [p.grad.to_numpy() for p in layer.parameters()]
+
+    with course.using("solutions"):
+        expected, got = weight_grads(False), weight_grads(True)
+    if isinstance(got, str):
+        assert "modified by an inplace operation" in got, got
+        return
+    for ours, right in zip(got, expected):
+        assert np.allclose(ours, right), (
+            f"{mode}: the {changed} was changed in place between forward and backward, and the weight gradients "
+            "silently changed with it (torch refuses: one of the variables needed for gradient computation has "
+            "been modified by an inplace operation)")
