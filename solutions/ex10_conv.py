@@ -229,6 +229,31 @@ def _depth_parts(span: int) -> int:
     return DEPTH_PARTS if span % DEPTH_PARTS == 0 and span // DEPTH_PARTS >= DEPTH_PART_MIN else 1
 
 
+INPUT_CHUNK_BYTES = 4 << 20  # ∂ℓ/∂Cols is made and folded a chunk of samples at a time, about this large
+
+
+def _input_gradient(w: Array, g_rows: Array, channels: int, n_batch: int, window: Window) -> Array:
+    """dx (N, C, H, W) = col2im(∂ℓ/∂Cols), ∂ℓ/∂Cols_g = W_gᵀ @ dOut_g, a chunk of samples at a time.
+
+    w is (G, Og, Cg·kh·kw), g_rows (G, Og, N·L). All of ∂ℓ/∂Cols is as large as Cols (29 MB in the conv2d
+    benchmark): written by the product and read back by col2im, it would go to main memory and back, and
+    a product of depth Og (64) spends more time writing its output than multiplying. A chunk of about
+    INPUT_CHUNK_BYTES stays in the cache between the product and col2im."""
+    groups, rows = w.shape[0], w.shape[2]
+    positions = window.positions
+    per_sample = groups * rows * positions * w.itemsize
+    chunk = max(1, min(n_batch, INPUT_CHUNK_BYTES // max(per_sample, 1)))
+    w_t = K.permute(from_array(w), (0, 2, 1))  # (G, Cg·kh·kw, Og)
+    g_all = from_array(g_rows)
+    x = np.empty((n_batch, channels, *window.size), dtype=g_rows.dtype)
+    for start in range(0, n_batch, chunk):
+        stop = min(n_batch, start + chunk)
+        part = g_all[:, :, start * positions : stop * positions]  # a view: the product reads it through strides
+        d_cols = as_array(K.matmul(w_t, part)).reshape(_cols_shape(channels, stop - start, window))
+        launch(col2im, x[start:stop], d_cols, *window.stride, *window.padding, *window.dilation)
+    return x
+
+
 class Conv2dFn(Function):
     """out[n, o, y, z] = bias[o] + Σ_{c, i, j} weight[o, c, i, j] · x_pad[n, g·Cg + c, y·sh + i·dh, z·sw + j·dw]
     for o in group g (Cg = C / groups input channels per group, Og = O / groups outputs per group).
@@ -282,10 +307,7 @@ class Conv2dFn(Function):
             grad_weight = from_array(d_w.reshape(tuple(weight.shape)))
         ctx.cols = cols_parts = None  # the column matrix is done with: let ∂ℓ/∂Cols reuse its memory
         if ctx.needs_input_grad[0]:
-            w_t = K.permute(from_array(ctx.w), (0, 2, 1))  # (G, Cg·kh·kw, Og)
-            d_cols = as_array(K.matmul(w_t, from_array(g_rows)))
-            d_cols = d_cols.reshape(_cols_shape(ctx.channels, n_batch, window))
-            grad_input = from_array(fold_array(d_cols, window))
+            grad_input = from_array(_input_gradient(ctx.w, g_rows, ctx.channels, n_batch, window))
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = from_array(g.sum(axis=(0, 2, 3)))
         return grad_input, grad_weight, grad_bias, None, None

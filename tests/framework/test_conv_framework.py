@@ -50,3 +50,35 @@ def test_wrong_use_gets_torchs_error(call: Callable[[], Any], message: str) -> N
     with pytest.raises((RuntimeError, ValueError)) as info:
         call()
     assert message in str(info.value), f"expected an error saying {message!r}, got: {info.value}"
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_reference_conv2d_input_gradient_in_chunks_of_samples_matches_torch(groups: int,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """ex10's reference computes ∂ℓ/∂x a chunk of samples at a time (so that ∂ℓ/∂Cols stays in the cache);
+    the test shapes fit in one chunk, so force chunks of 2 samples, with a last chunk of 1, and compare every
+    gradient with torch's."""
+    import importlib
+
+    import torch
+
+    reference = importlib.import_module("solutions.ex10_conv")
+    x, w, b = (np.random.default_rng(s).normal(size=shape) for s, shape in
+               enumerate([(5, 4, 7, 6), (6, 4 // groups, 3, 2), (6,)]))
+    per_sample = (4 // groups) * 3 * 2 * groups * 7 * 4 * 8  # (G, Cg·kh·kw, L = 7 x 4) float64 of one sample
+    monkeypatch.setattr(reference, "INPUT_CHUNK_BYTES", 2 * per_sample)
+    products, matmul = [], reference.K.matmul
+    monkeypatch.setattr(reference.K, "matmul", lambda a, b: products.append(tuple(b.shape)) or matmul(a, b))
+    kwargs = dict(stride=(1, 2), padding=1, groups=groups)
+    with mt.course.using("solutions"):
+        ours = [mt.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = F.conv2d(*ours, **kwargs)
+        (out * out).sum().backward()
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    expected = torch.nn.functional.conv2d(*theirs, **kwargs)
+    (expected * expected).sum().backward()
+    assert products[-3:] == [(groups, 6 // groups, 2 * 28)] * 2 + [(groups, 6 // groups, 28)], products
+    np.testing.assert_allclose(out.to_numpy(), expected.detach().numpy(), rtol=1e-10)
+    for name, o, t in zip(["input", "weight", "bias"], ours, theirs):
+        np.testing.assert_allclose(o.grad.to_numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=f"gradient of the {name} with chunks of 2 samples")
