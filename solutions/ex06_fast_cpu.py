@@ -598,6 +598,15 @@ def _dot_block(out: Storage, c_at: int, c_row_step: int, c_col_step: int, a: Sto
 
 
 @njit(cache=True)
+def _gather_rows(rows: Storage, x: Storage, at: int, row_step: int, col_step: int, m: int, k: int) -> None:
+    """rows[i·k + p] = X[i, p] for the m x k matrix X at x[at] (strides row_step, col_step): X's rows, made
+    contiguous (only tiny products copy, so the order of the reads does not matter)."""
+    for i in range(m):
+        for p in range(k):
+            rows[i * k + p] = x[at + i * row_step + p * col_step]
+
+
+@njit(cache=True)
 def _dot_products(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, b: Storage,
                   b_strides: Index, k: int) -> None:
     """Every product of the batch as dot products (_dot_block). A's rows and B's columns are used where they
@@ -614,16 +623,12 @@ def _dot_products(out: Storage, out_shape: Index, out_strides: Index, a: Storage
         a_at = position(t, batch, a_strides[: nd - 2])
         b_at = position(t, batch, b_strides[: nd - 2])
         if a_rows.size:
-            for i in range(m):
-                for p in range(k):
-                    a_rows[i * k + p] = a[a_at + i * a_row_step + p * a_col_step]
+            _gather_rows(a_rows, a, a_at, a_row_step, a_col_step, m, k)
             a_src, a_at, a_step = a_rows, 0, k
         else:
             a_src, a_step = a, a_row_step
         if b_cols.size:
-            for p in range(k):
-                for j in range(n):
-                    b_cols[j * k + p] = b[b_at + p * b_row_step + j * b_col_step]
+            _gather_rows(b_cols, b, b_at, b_col_step, b_row_step, n, k)  # the rows of Bᵀ: B's columns
             b_src, b_at, b_step = b_cols, 0, k
         else:
             b_src, b_step = b, b_col_step
