@@ -661,8 +661,8 @@ def _dots_win(out_shape: Index, a_strides: Index, b_strides: Index, k: int) -> b
     """Whether the products run faster as dot products (_dot_products) than as register tiles.
 
     A tile is MR x NR = 4 x 64 with AVX-512: a product of few outputs fills a fraction of it (9 x 16 keeps
-    14 % of the multiply-adds) and pays for packing and zero padding on top, while a dot product wastes
-    nothing. So: products that run on one thread, of at most DOT_OUTPUTS_MAX outputs, whose A rows and B
+    19 % of the multiply-adds, the better way round) and pays for packing and padding on top; a dot product
+    wastes nothing. So: products that run on one thread, of at most DOT_OUTPUTS_MAX outputs, whose A rows and B
     columns are already contiguous along k (X @ Wᵀ, the gradients of a convolution's weights) and not too
     short (DOT_DEPTH_MIN); and any product of fewer than DOT_TINY multiply-adds, where copying the operands
     into rows costs less than the tile path's setup. The digits CNN's weight-gradient products went from
