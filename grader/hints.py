@@ -169,16 +169,26 @@ def diagnose(exercise: Exercise, failing: Iterable[str], path: Path | None = Non
 
 
 NOT_A_BUG = ("not_implemented", "missing", "policy", "violation", "environment")
+# How minitorch_dg.distributed.spawn says that a job of processes hung (JobFailed's message): a test that
+# failed so says nothing about which values are wrong
+HUNG_JOB = "did not finish within"
+
+
+def hung(kind: str, message: str) -> bool:
+    """A failure because the code never finished: the test's time limit, or a job of processes that hung."""
+    return kind == "timeout" or HUNG_JOB in message
 
 
 def failing_public_tests(report: "ExerciseReport") -> list[str]:
     """Names of the public tests that failed because of what the code computes (not a stub, a crash of
-    the whole run, a refusal, or a module that does not import or breaks its contract): the pattern a
-    fingerprint is compared with."""
+    the whole run, a refusal, a module that does not import or breaks its contract, or a hang): the pattern
+    a fingerprint is compared with. The mutants' fingerprints are wrong values; a ring that deadlocks fails
+    the same tests as one that sends the wrong chunk, and must not be told it looks like that one."""
     if report.run.reason or report.run.contract or report.not_started:
         return []
     return [s.test.name for s in report.of_kind("public")
-            if s.test.outcome == "failed" and s.test.kind not in NOT_A_BUG]
+            if s.test.outcome == "failed" and s.test.kind not in NOT_A_BUG
+            and not hung(s.test.kind, s.test.message)]
 
 
 def diagnose_report(report: "ExerciseReport") -> list[Diagnosis]:

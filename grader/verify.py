@@ -14,7 +14,7 @@ from minitorch_dg import course
 
 from .catalog import Catalog, Exercise
 from .contract import check_contract
-from .hints import fingerprints_for, public_tests_digest
+from .hints import fingerprints_for, hung, public_tests_digest
 from .mutants import Mutant, MutantError, mutants_for
 from .runner import RunResult, limits_for, run_mutant_plan, run_tests
 
@@ -165,12 +165,13 @@ def check_mutant(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int
 def fingerprint(exercise: Exercise, catalog: Catalog, mutant: Mutant, seed: int | None) -> list[str]:
     """The public tests `mutant` fails when every one of them runs (its fingerprint), sorted by name.
 
-    Hypothesis runs derandomized here, so that the fingerprint does not depend on the draw."""
+    Hypothesis runs derandomized here, so that the fingerprint does not depend on the draw. A hang is left
+    out, as `hints.failing_public_tests` leaves it out of a student's failures: it says nothing of the bug."""
     if exercise.public is None:
         return []
     run = run_tests(exercise.id, [exercise.public.file], "solutions", limits_for(exercise, catalog), seed=seed,
                     mutant=str(mutant.path), contract=False, env={"HYPOTHESIS_PROFILE": "ci"})
-    return sorted(t.name for t in run.tests if t.outcome in ("failed", "missing"))
+    return sorted(t.name for t in run.tests if t.outcome in ("failed", "missing") and not hung(t.kind, t.message))
 
 
 def fingerprint_exercise(exercise: Exercise, catalog: Catalog, seed: int | None) -> dict[str, object]:

@@ -12,6 +12,7 @@ import torch
 
 import minitorch_dg as mt
 import minitorch_dg.distributed as dist
+from grader import hints
 from minitorch_dg import nn
 from tests.support.compare import assert_close
 
@@ -139,9 +140,10 @@ def test_a_failing_rank_ends_the_job_naming_rank_and_error() -> None:
 
 def test_a_hanging_job_is_stopped_at_the_timeout() -> None:
     started = time.monotonic()
-    with pytest.raises(dist.JobFailed, match=r"did not finish within 3 s; rank\(s\) \[0, 1\]"):
+    with pytest.raises(dist.JobFailed, match=r"did not finish within 3 s; rank\(s\) \[0, 1\]") as failure:
         dist.spawn(_rank_zero_waits_forever, 2, timeout=3)
     assert time.monotonic() - started < 10
+    assert hints.hung("failed", str(failure.value)), "the grader's \"looks like\" no longer recognises a hung job"
 
 
 def test_a_hanging_job_says_where_each_rank_waits() -> None:

@@ -219,6 +219,25 @@ def test_an_import_failure_drops_the_hints_that_speak_of_the_maths() -> None:
     assert hints.failing_public_tests(rep) == [] and hints.diagnose_report(rep) == []
 
 
+def test_a_hang_is_not_matched_against_the_known_bugs() -> None:
+    """A deadlocking ring fails the same ex14 tests as the mutant that sends the wrong chunk, but by a hang:
+    "looks like" compares only failures of wrong values (the mutants' fingerprints are all of that kind)."""
+    events: list[dict[str, object]] = [
+        {"event": "collected", "tests": [{"id": f"t.py::{n}", "hint": "", "hint_when": ""} for n in "abc"]},
+        {"event": "result", "id": "t.py::a", "outcome": "failed", "kind": "failed",
+         "message": "JobFailed: the job of 2 processes did not finish within 40 s; rank(s) [1] were still running"},
+        {"event": "result", "id": "t.py::b", "outcome": "failed", "kind": "timeout",
+         "message": "the test took longer than 60 s (an infinite loop?)"},
+        {"event": "result", "id": "t.py::c", "outcome": "failed", "kind": "failed", "message": "expected 3, got 4"},
+        {"event": "done"},
+    ]
+    ex14 = CATALOG.get("ex14")
+    result = _assemble(events, 0, False, Limits(10, 10, 1000, 10))
+    rep = ExerciseReport(ex14, "solutions", result)
+    rep.tests += _score("ex14", ex14.public, result.tests)[0]
+    assert hints.failing_public_tests(rep) == ["c"]
+
+
 def test_a_module_that_does_not_import_is_one_message_without_hints(mtdg: Mtdg, tmp_path: Path) -> None:
     # The audit's case: ex02's reference with a stray name at module level. No "looks like", no test's hint,
     # no NameError under every test: what happened and what to do, once; `mtdg hint` says the same.
