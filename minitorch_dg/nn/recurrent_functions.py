@@ -346,15 +346,19 @@ def _step_grads(ctx: TensorContext, d_x_side: np.ndarray, d_h_side: np.ndarray, 
     dh = d_h_side @ wh
     if h_direct is not None:
         dh += h_direct
-    grads: list[Any] = [_grad_or_none(ctx, 0, d_x_side @ wi), _grad_or_none(ctx, 1, dh)]
-    for k, value in enumerate(extra):
-        grads.append(_grad_or_none(ctx, 2 + k, value))
-    first = 2 + len(extra)
-    grads.append(_grad_or_none(ctx, first, d_x_side.T @ xa))
-    grads.append(_grad_or_none(ctx, first + 1, d_h_side.T @ ha))
-    grads.append(_grad_or_none(ctx, first + 2, d_x_side.sum(0)))
-    grads.append(_grad_or_none(ctx, first + 3, d_h_side.sum(0)))
-    return tuple(grads)
+    weight_grads = (d_x_side.T @ xa, d_h_side.T @ ha, d_x_side.sum(0), d_h_side.sum(0))
+    return tuple(_input_grads(ctx, d_x_side @ wi, dh, extra, weight_grads))
+
+
+def _input_grads(ctx: TensorContext, d_x: np.ndarray, d_h: np.ndarray, extra: tuple[np.ndarray, ...],
+                 weight_grads: tuple[np.ndarray | None, ...]) -> list[Any]:
+    """[dx, dh, *extra, dW_ih, dW_hh, db_ih, db_hh] as tensors for the inputs that need a gradient, None for
+    the others (a weight gradient of None was not computed: its input needs none)."""
+    grads: list[Any] = [_grad_or_none(ctx, 0, d_x), _grad_or_none(ctx, 1, d_h)]
+    grads += [_grad_or_none(ctx, 2 + k, value) for k, value in enumerate(extra)]
+    grads += [None if value is None else _grad_or_none(ctx, 2 + len(extra) + k, value)
+              for k, value in enumerate(weight_grads)]
+    return grads
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -608,9 +612,4 @@ class GRUSequence(Function):
 def _sequence_grads(ctx: TensorContext, d_x: np.ndarray, d_h0: np.ndarray, extra: tuple[np.ndarray, ...],
                     *weight_grads: np.ndarray | None) -> tuple[Any, ...]:
     """Gradients of (x, h0, *extra, w_ih, w_hh, b_ih, b_hh, reverse); a weight's None: not asked for."""
-    grads: list[Any] = [_grad_or_none(ctx, 0, d_x), _grad_or_none(ctx, 1, d_h0)]
-    grads += [_grad_or_none(ctx, 2 + k, value) for k, value in enumerate(extra)]
-    grads += [None if value is None else _grad_or_none(ctx, 2 + len(extra) + k, value)
-              for k, value in enumerate(weight_grads)]
-    grads.append(None)
-    return tuple(grads)
+    return (*_input_grads(ctx, d_x, d_h0, extra, weight_grads), None)

@@ -168,8 +168,6 @@ def test_matmul_shapes_layouts_and_gradients(dtype: str) -> None:
 def test_matmul_of_a_batch_by_a_matrix_is_one_product_of_rows(dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """(..., n, k) @ (k, m) runs as one (R, k) @ (k, m) product when the leading dims continue the rows
     (a view of R rows exists); otherwise as a batch. Both agree with torch, values and gradients."""
-    from minitorch_dg import kernels as K
-
     shapes = []
     backend_matmul = mt.backends.cpu().matmul
 
