@@ -146,18 +146,32 @@ def _twins(mode: str, bidirectional: bool, bias: bool) -> tuple[object, torch.nn
     return ours, theirs
 
 
+def test_time_chunks_cover_every_step_once_in_the_loops_order() -> None:
+    """The forward's chunks grow from one step (1, 2, 4, ... up to the task size); the backward's are all of
+    the task size. Either way, in the order the loop reaches them (from the end for reverse)."""
+    from minitorch_dg.nn.recurrent_functions import time_chunks
+
+    assert time_chunks(9, 4, reverse=False, grow=True) == [slice(0, 1), slice(1, 3), slice(3, 7), slice(7, 9)]
+    assert time_chunks(9, 4, reverse=True, grow=True) == [slice(8, 9), slice(6, 8), slice(2, 6), slice(0, 2)]
+    assert time_chunks(9, 4, reverse=False) == [slice(0, 4), slice(4, 8), slice(8, 9)]
+    assert time_chunks(9, 4, reverse=True) == [slice(5, 9), slice(1, 5), slice(0, 1)]
+    assert time_chunks(1, 4, reverse=False, grow=True) == [slice(0, 1)]
+
+
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 @pytest.mark.parametrize("bidirectional,bias", [(True, True), (False, False)])
+@pytest.mark.parametrize("chunk_work", [1, 960])
 def test_sequences_in_chunks_on_two_threads_match_torch_and_repeat_exactly(
-        mode: str, bidirectional: bool, bias: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+        mode: str, bidirectional: bool, bias: bool, chunk_work: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sequence Functions split their products into chunks of time steps when two threads are allowed and
-    the work is large; forced here for a small layer (a chunk of one step, two threads): the outputs and every
-    gradient match torch's, and a second run gives the same gradients bit for bit (each weight gradient is
-    summed in time order whichever thread ran which chunk). weight_ih_l0 needs no gradient: not computed."""
+    the work is large; forced here for a small layer (two threads; chunks of one step, or of several, growing
+    from one step in forward): the outputs and every gradient match torch's, and a second run gives the same
+    gradients bit for bit (each weight gradient is summed in time order whichever thread ran which chunk).
+    weight_ih_l0 needs no gradient: not computed."""
     from minitorch_dg import course
     from minitorch_dg.nn import recurrent_functions
 
-    monkeypatch.setattr(recurrent_functions, "CHUNK_WORK", 1)
+    monkeypatch.setattr(recurrent_functions, "CHUNK_WORK", chunk_work)
     monkeypatch.setattr(recurrent_functions.threads, "allowed", lambda: 2)
     x = data(9, 3, 5, seed=5)
     weights = data(9, 3, 8 if bidirectional else 4, seed=6)
@@ -177,7 +191,7 @@ def test_sequences_in_chunks_on_two_threads_match_torch_and_repeat_exactly(
             (m_out * mt.tensor(weights)).sum().backward()
             runs.append([m_x.grad.to_numpy()] + [p.grad.to_numpy() for p in ours.parameters() if p.requires_grad])
         assert ours.weight_ih_l0.grad is None
-    what = f"{mode}(bidirectional={bidirectional}, bias={bias}) in chunks of one step"
+    what = f"{mode}(bidirectional={bidirectional}, bias={bias}) in chunks of {chunk_work} multiply-adds"
     assert_close(m_out, t_out, what=f"{what}: output")
     assert_close(runs[0][0], t_x.grad, what=f"{what}: gradient of the input")
     named = [(n, p) for n, p in theirs.named_parameters() if p.requires_grad]
