@@ -138,6 +138,11 @@ def tensor_zip(op: int) -> ZipKernel:
     Fast path: out, a and b laid out identically and contiguously: one flat loop. Otherwise rows of the
     innermost dim as in tensor_map, with a unit-stride loop for each common case: all three contiguous
     along the row, or one input constant along it (stride 0, e.g. a bias broadcast over a batch).
+
+    In place (`x.add_(y)`, `x.mul_(0.9)`: out is a, the same storage) the loop reads and writes out under
+    one name. LLVM vectorises a loop only after checking at run time that what it writes does not overlap
+    what it reads, and out[i] = op(a[i], ...) with a = out fails that check: the loop then runs one element
+    at a time, 3-4x slower (an optimizer's step is made of these).
     """
 
     @njit(parallel=True, cache=True)
@@ -147,6 +152,20 @@ def tensor_zip(op: int) -> ZipKernel:
         flat_b = b[:size]
         for i in prange(size):
             flat_out[i] = binary(op, flat_a[i], flat_b[i])
+
+    @njit(parallel=True, cache=True)
+    def flat_into(out: Storage, b: Storage, size: int) -> None:
+        flat_out = out[:size]
+        flat_b = b[:size]
+        for i in prange(size):
+            flat_out[i] = binary(op, flat_out[i], flat_b[i])
+
+    @njit(parallel=True, cache=True)
+    def value_into(out: Storage, b: Storage, size: int) -> None:
+        flat_out = out[:size]
+        value_b = b[0]  # b's strides are all 0: every element of b is this one
+        for i in prange(size):
+            flat_out[i] = binary(op, flat_out[i], value_b)
 
     @njit(parallel=True, cache=True)
     def rows(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, b: Storage,
@@ -194,11 +213,16 @@ def tensor_zip(op: int) -> ZipKernel:
                     out[at_out + j * step_out] = binary(op, a[at_a + j * step_a], b[at_b + j * step_b])
 
     flat_serial, rows_serial = serial_twin(flat), serial_twin(rows)  # for fewer than PARALLEL_MIN elements
+    flat_into_serial, value_into_serial = serial_twin(flat_into), serial_twin(value_into)
 
     def run(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_strides: Index, b: Storage,
             b_strides: Index) -> None:
         size = flat_size(out_shape, out_strides, a_strides, b_strides)
-        if size > 0:
+        if out is a and size > 0:
+            (flat_into if size >= PARALLEL_MIN else flat_into_serial)(out, b, size)
+        elif out is a and (one := value_into_size(out_shape, out_strides, a_strides, b_strides)) > 0:
+            (value_into if one >= PARALLEL_MIN else value_into_serial)(out, b, one)
+        elif size > 0:
             (flat if size >= PARALLEL_MIN else flat_serial)(out, a, b, size)
         elif size < 0:
             size = size_of(out_shape)
@@ -207,6 +231,16 @@ def tensor_zip(op: int) -> ZipKernel:
                                                                b_strides, size)
 
     return run
+
+
+@njit(cache=True)
+def value_into_size(shape: Index, out_strides: Index, a_strides: Index, b_strides: Index) -> int:
+    """For out is a (in place): the element count when out (= a) is contiguous and b is one value (stride 0
+    along every dim of more than one element), as in x.mul_(0.9); -1 otherwise."""
+    for d in range(len(shape)):
+        if shape[d] != 1 and b_strides[d] != 0:
+            return -1
+    return flat_size(shape, out_strides, a_strides, a_strides)
 
 
 # ---------------------------------------------------------------------------------------------------

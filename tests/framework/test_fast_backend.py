@@ -329,6 +329,36 @@ def test_zip_with_mixed_dtypes_reproduces_the_simple_backend() -> None:
             _same(slow, quick, f"K.zip({op!r}) of {first} and {second}")
 
 
+IN_PLACE = {"add_": lambda x, y: x.add_(y), "sub_": lambda x, y: x.sub_(y), "mul_": lambda x, y: x.mul_(y),
+            "div_": lambda x, y: x.div_(y)}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("method", list(IN_PLACE))
+def test_in_place_ops_on_every_layout_match_torch(method: str, dtype: str) -> None:
+    """x.add_(y) and friends hand ex06's zip kernel out and a as one array (the reference then loops over it
+    under one name): a whole tensor, a view with an offset, a transposed view, size-1 dims, a parallel size;
+    y a tensor of x's layout, a broadcast row, one value, a Python number. Every result matches torch's."""
+    big = (PARALLEL_MIN // 64 + 3, 64)
+    targets = {"contiguous": ((5, 7), lambda t: t), "offset view": ((6, 7), lambda t: t[1:]),
+               "transposed": ((7, 5), lambda t: t.t()), "size-1 dims": ((1, 5, 1, 7), lambda t: t),
+               "parallel size": (big, lambda t: t)}
+    for where, (shape, view) in targets.items():
+        base = away_from_zero(shape)
+        shown = tuple(view(torch.tensor(base)).shape)
+        operands = {"same shape": away_from_zero(shown), "a row": away_from_zero(shown[-1:]),
+                    "one value": away_from_zero(()), "a number": 1.75}
+        for kind, operand in operands.items():
+            ours, theirs = mt.tensor(base, dtype=DTYPES[dtype]), torch.tensor(base, dtype=getattr(torch, dtype))
+            ours_y = operand if kind == "a number" else mt.tensor(operand, dtype=DTYPES[dtype])
+            theirs_y = operand if kind == "a number" else torch.tensor(operand, dtype=getattr(torch, dtype))
+            returned = IN_PLACE[method](view(ours), ours_y)
+            IN_PLACE[method](view(theirs), theirs_y)
+            what = f"{dtype} x.{method}(y) on {where} x with y {kind}"
+            assert_close(ours.to_numpy(), theirs.numpy(), what=f"{what}: the whole tensor afterwards", dtype=dtype)
+            assert_close(returned.to_numpy(), view(theirs).numpy(), what=f"{what}: the returned view", dtype=dtype)
+
+
 @pytest.mark.parametrize(("op", "dtype"),
                          [(op, dtype) for op in REDUCE_OPS for dtype in DTYPES if (op, dtype) not in SIMPLE_RAISES])
 def test_every_reduction_reproduces_the_simple_backend(op: str, dtype: str) -> None:
