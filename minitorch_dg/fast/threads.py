@@ -72,16 +72,24 @@ def for_work(work: int, limit: int) -> int:
 
 def serial_twin(kernel: Any) -> Any:
     """`kernel` (an `@njit(parallel=True, ...)` function) compiled again without parallel=True, with its
-    other options (fastmath, cache, ...): its prange loops run as plain loops on the calling thread.
+    other options (fastmath, cache, ...): its prange loops run as plain loops on the calling thread."""
+    return twin(kernel, "serial", parallel=None)
 
-    Numba's cache key holds the function's bytecode and closure but not the parallel flag, so the twin is
-    a copy of the Python function under another qualified name: its cache entry lives beside the
-    parallel one instead of replacing it."""
+
+def twin(kernel: Any, name: str, **changes: Any) -> Any:
+    """`kernel` (an `@njit` function) compiled again with its options changed by `changes` (None removes
+    one): `twin(k, "serial", parallel=None)`, `twin(k, "nogil", nogil=True)`.
+
+    Numba's cache key holds the function's bytecode and closure but not its options, so the twin is a copy
+    of the Python function under another qualified name (`name` appended): its cache entry lives beside the
+    original's instead of replacing it."""
     function = kernel.py_func
-    twin = types.FunctionType(function.__code__, function.__globals__, function.__name__, function.__defaults__,
+    copy = types.FunctionType(function.__code__, function.__globals__, function.__name__, function.__defaults__,
                               function.__closure__)
-    twin.__qualname__ = function.__qualname__ + "_serial"
-    twin.__module__ = function.__module__
-    twin.__doc__ = function.__doc__
-    options = {k: v for k, v in kernel.targetoptions.items() if k not in ("parallel", "nopython") and v is not None}
-    return numba.njit(cache=kernel._cache.__class__.__name__ != "NullCache", **options)(twin)
+    copy.__qualname__ = f"{function.__qualname__}_{name}"
+    copy.__module__ = function.__module__
+    copy.__doc__ = function.__doc__
+    options = {k: v for k, v in kernel.targetoptions.items() if k != "nopython" and v is not None}
+    options.update(changes)
+    options = {k: v for k, v in options.items() if v is not None}
+    return numba.njit(cache=kernel._cache.__class__.__name__ != "NullCache", **options)(copy)

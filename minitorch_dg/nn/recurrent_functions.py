@@ -6,37 +6,45 @@ gru_gates_forward/backward, served by the course); around them these Functions d
     forward   pre = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh  (LSTM: one (B, 4H) block; GRU: gx and gh kept apart)
     backward  dx = d_pre W_ih,  dh = d_pre W_hh,  dW_ih = d_preᵀ x,  dW_hh = d_preᵀ h,  db = Σ_batch d_pre
 
-The sequence Functions (LSTMSequence, GRUSequence) loop over time with one (B, H) x (H, kH) matmul and one
-gate kernel per step; the large products (the input matmul x W_ihᵀ of every step, and in backward dx, dW_ih,
-dW_hh) are done by chunks of time steps. They work on host numpy arrays: the CPU path. On cuda the layers
-use ex11's composed cells instead (see minitorch_dg/nn/rnn.py).
+The sequence Functions (LSTMSequence, GRUSequence) compute the input product x W_ihᵀ of every step at once,
+then loop over time with one (B, H) x (H, kH) matmul and one gate kernel per step; in backward, the loop
+writes the pre-activation gradients of every step, and dx, dW_ih, dW_hh follow in one product each. They
+work on host numpy arrays: the CPU path. On cuda the layers use ex11's composed cells instead (see
+minitorch_dg/nn/rnn.py).
 
-The per-step matmuls are small ((32, 128) x (128, 512) in the benchmark): a multi-threaded BLAS spends
-more time waking and synchronising its threads than multiplying, and on a busy machine a spinning BLAS
-thread costs up to 100x the work itself (measured: 520 ms against 6 ms of CPU for 50 steps on two shared
-cores). The Functions therefore run their BLAS calls on one thread (threadpoolctl). The second core, when
-the program allows two threads (fast/threads.py), works beside the time loop instead: a helper Python thread
-computes the chunks of the large products (a `Backlog`) while the calling thread runs the steps (numpy
-releases the GIL inside BLAS), the input product of the chunks the loop will reach next in forward, dx and
-the weight gradients of the chunks it has passed in backward. That thread waits on a lock between tasks,
-where a BLAS thread would spin and take a core from whatever runs next (torch, or the framework's Numba
-kernels: measured 2x slower right after a two-thread OpenBLAS call). Measured on the course VM (T=50, B=32,
-I=H=128, float32, 2 threads, best of 20 in one process alternating with the former code, which ran the
-large products before and after the loops in two halves): LSTM forward 7.5 -> 5.9 ms, backward 8.4 ->
-7.7 ms (torch 3.6 and 5.8 ms); GRU forward 6.1 -> 5.4 ms, backward 7.6 -> 6.3 ms.
+Threads. The per-step matmuls are small ((32, 128) x (128, 512) in the char LM): a multi-threaded BLAS
+spends more time waking and synchronising its threads than multiplying, and on a busy machine a spinning
+BLAS thread costs up to 100x the work itself (measured: 520 ms against 6 ms of CPU for 50 steps on two
+shared cores). So every BLAS call here runs on one thread (threadpoolctl), and the second core, when the
+program allows two threads (fast/threads.py), gets half of the batch instead: the rows of a batch never
+meet in a recurrence, so each half goes through every step and through its share of the weight gradients
+on its own thread (the calling one and a helper Python thread), without waiting for the other once. numpy
+releases the GIL inside BLAS, and ex11's kernels run as twins compiled to release it too (`_gil_free`), so
+the two loops do not take turns at it. The helper waits on a lock between calls, where a BLAS thread would
+spin and take a core from whatever runs next (torch, or the framework's Numba kernels: measured 2x slower
+right after a two-thread OpenBLAS call).
+
+Measured on the course VM (2 threads, float32, B=32, H=128, median of 80 calls in one process alternating
+with the former design, a helper thread that ran the large products chunk by chunk beside one time loop):
+
+    LSTM, T=32, I=32 (the char LM's)   forward 3.28 -> 2.41 ms   backward 3.60 -> 3.15 ms
+    LSTM, T=50, I=128                  forward 5.16 -> 4.52 ms   backward 6.78 -> 6.53 ms
+    GRU,  T=50, I=128                  forward 5.26 -> 4.02 ms   backward 5.90 -> 5.83 ms
+
+Without the nogil twins the GRU backward was 0.9 ms slower than the former design: the two loops queued at
+the GIL for every kernel call.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import queue
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any, TypeVar
 
 import numpy as np
+from numba.core.registry import CPUDispatcher as Dispatcher
 
 from .. import course
 from ..fast import threads
@@ -46,6 +54,7 @@ from ..tensor import Tensor
 from ..tensor_data import TensorData
 
 _ex11 = course.ExerciseProxy("ex11")
+R = TypeVar("R")
 
 
 _blas_controller: Any = None
@@ -73,10 +82,8 @@ def one_blas_thread() -> Any:
 _helper: ThreadPoolExecutor | None = None
 _helper_lock = threading.Lock()
 
-# Multiply-adds per task of a Backlog (about 0.3 ms of one core; 8 steps of the benchmark's LSTM): see
-# chunk_steps. Measured against 2^22 (backward 1 ms slower: three times the tasks, each a thread hand-over),
-# 2^23 (the same within noise) and 2^25 (forward 0.5 ms slower: the loop waits longer for its first chunks).
-CHUNK_WORK = 1 << 24
+# Rows of a batch from which the sequence Functions cut it in two halves, one per thread (see batch_parts).
+SPLIT_MIN_ROWS = 8
 
 
 def _helper_thread() -> ThreadPoolExecutor:
@@ -88,152 +95,58 @@ def _helper_thread() -> ThreadPoolExecutor:
     return _helper
 
 
-def chunk_steps(steps: int, step_work: int) -> int:
-    """How many time steps one task of a Backlog covers: about CHUNK_WORK multiply-adds of `step_work` each.
-
-    All `steps` (one task, nothing to share) when the program allows one thread or the sequence is too short
-    to make two tasks: a single product is then as fast as any split of it."""
-    per_task = max(1, -(-CHUNK_WORK // max(step_work, 1)))
-    return per_task if threads.allowed() >= 2 and steps > per_task else steps
+_nogil_kernels: dict[str, tuple[Any, Any]] = {}
 
 
-def time_chunks(steps: int, per_task: int, reverse: bool, grow: bool = False) -> list[slice]:
-    """Slices of [0, steps) of `per_task` steps each, in the order the time loop reaches them (for reverse:
-    from the end). With `grow`, the one reached first is one step long and each next one twice as long as the
-    one before, up to `per_task`: the forward waits for a chunk's input product before the chunk's first step,
-    so a short first chunk lets the loop start at once, and the helper, which computes a step's input product
-    several times faster than the loop runs a step, stays ahead of the loop with few tasks."""
-    chunks, done, size = [], 0, 1 if grow else per_task
-    while done < steps:
-        n = min(size, per_task, steps - done)
-        chunks.append(slice(steps - done - n, steps - done) if reverse else slice(done, done + n))
-        done += n
-        size *= 2
-    return chunks
+def _gil_free(name: str) -> Any:
+    """ex11's kernel `name`, compiled to release the GIL while it runs (Numba's nogil), when it is a Numba
+    function; as it is otherwise. With the batch in two halves on two threads, the time loops would
+    otherwise take turns at the GIL for every kernel call. The twin is made once per kernel the course
+    serves (a new submission, a new twin)."""
+    kernel = getattr(_ex11, name)
+    known = _nogil_kernels.get(name)
+    if known is not None and known[0] is kernel:
+        return known[1]
+    if not isinstance(kernel, Dispatcher) or kernel.targetoptions.get("nogil"):
+        return kernel
+    free = threads.twin(kernel, "nogil", nogil=True)
+    _nogil_kernels[name] = (kernel, free)
+    return free
 
 
-class _Task:
-    """One piece of work of a Backlog: `work()`, run once by whichever thread takes it first."""
+def batch_parts(batch: int) -> tuple[slice, ...]:
+    """The rows of the batch that each thread runs through a sequence: two halves when the program allows two
+    threads (fast/threads.py) and the batch has at least SPLIT_MIN_ROWS rows, else one part of all rows.
 
-    __slots__ = ("work", "after", "taken", "done", "error")
+    The rows of a batch never meet in a recurrent layer: row b's h_t depends on row b's inputs and state
+    only. So each half can go through every time step, and then through its share of the weight gradients,
+    without waiting for the other half once."""
+    if threads.allowed() < 2 or batch < SPLIT_MIN_ROWS:
+        return (slice(0, batch),)
+    half = (batch + 1) // 2
+    return (slice(0, half), slice(half, batch))
 
-    def __init__(self, work: Callable[[], None], after: _Task | None) -> None:
-        self.work, self.after = work, after
-        self.taken = False
-        self.done = threading.Event()
-        self.error: BaseException | None = None
 
+def on_threads(work: Callable[[Any], R], parts: Sequence[Any]) -> list[R]:
+    """[work(part) for part in parts], the first part on the calling thread while the helper thread runs the
+    others. numpy releases the GIL inside BLAS, so the two threads multiply at the same time.
 
-class Backlog:
-    """Products that the time loop does not wait for, run beside it on the helper thread.
-
-    A sequence Function's time loop is serial: each step needs the step before. Its large products are
-    not: the input product of steps the loop has not reached yet (forward), and dx, dW_ih, dW_hh of steps
-    the loop has passed (backward). The loop `add`s them as tasks, a chunk of time steps each, as soon as
-    their operands are ready; the helper thread runs the tasks in order while the calling thread goes on
-    with the loop, so the two cores of the course machine both work. A task the helper has not started
-    when the caller needs its result (`wait`), or when the loop has ended (`finish`), runs on the calling
-    thread instead: the work never waits for a helper that does not get a core, and at the end both threads
-    share what is left.
-
-    A task may name another that must be done before it starts (`after`): the chunks of one weight
-    gradient add into one array in time order, one chunk at a time, so the sum does not depend on which
-    thread ran which chunk (the results are the same from run to run). A task only ever waits for tasks
-    added before it, which are done or running, so the two threads never wait for each other in a circle.
-
-    With `helper=False` (one thread allowed, or one task in all), or when no thread can be started, every
-    task runs on the calling thread.
-    Used as a context manager: leaving the block normally finishes the backlog; leaving it by an exception
-    drops the tasks nobody started and waits for the one the helper runs, so that no task outlives it.
-    """
-
-    def __init__(self, helper: bool) -> None:
-        self._lock = threading.Lock()
-        self._tasks: list[_Task] = []
-        self._queue: queue.SimpleQueue[_Task | None] | None = None
-        if helper:
-            tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
-            try:
-                _helper_thread().submit(self._serve, tasks)
-            except RuntimeError:  # no thread to be had (a process limit, or the interpreter exiting)
-                tasks.put(None)  # should the executor start its thread later, that loop returns at once
-            else:
-                self._queue = tasks
-
-    def add(self, work: Callable[[], None], after: _Task | None = None) -> _Task:
-        """Queue `work` (run after `after` is done); returns its task."""
-        task = _Task(work, after)
-        self._tasks.append(task)
-        if self._queue is not None:
-            self._queue.put(task)
-        return task
-
-    def wait(self, task: _Task) -> None:
-        """Return when `task` is done: run it here if no thread has taken it."""
-        if self._take(task):
-            self._run(task)
-        else:
-            task.done.wait()
-        if task.error is not None:
-            raise task.error
-
-    def finish(self) -> None:
-        """Run here every task the helper has not taken, then wait until the helper's are done too."""
-        try:
-            for task in self._tasks:
-                if self._take(task):
-                    self._run(task)
-        finally:
-            self._stop()
-        for task in self._tasks:
-            if task.error is not None:
-                raise task.error
-
-    def __enter__(self) -> Backlog:
-        return self
-
-    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
-        if kind is None:
-            self.finish()
-        else:
-            self._stop()
-
-    def _take(self, task: _Task) -> bool:
-        with self._lock:
-            free = not task.taken
-            task.taken = True
-        return free
-
-    def _run(self, task: _Task) -> None:
-        try:
-            if task.after is not None:
-                self.wait(task.after)
-            task.work()
-        except BaseException as error:  # handed to the thread that waits for it
-            task.error = error
-        finally:
-            task.done.set()
-
-    def _serve(self, tasks: queue.SimpleQueue[_Task | None]) -> None:
-        """The helper thread's loop: the queued tasks in order, until the None that `_stop` sends."""
-        while (task := tasks.get()) is not None:
-            if self._take(task):
-                self._run(task)
-
-    def _stop(self) -> None:
-        """Let nobody start a task any more, wait for those running, and end the helper's loop.
-
-        The helper's loop is not waited for: once every task is done it only reads the None and returns
-        (waiting for that costs a thread wake-up, measured 0.1-0.2 ms), and the next Backlog's loop queues
-        behind it on the helper thread."""
-        for task in self._tasks:
-            if self._take(task):
-                task.done.set()  # dropped: never runs
-        for task in self._tasks:
-            task.done.wait()
-        if self._queue is not None:
-            self._queue.put(None)
-            self._queue = None
+    Both are finished before this returns or raises (no work outlives the call); an exception of either is
+    raised here. When no thread can be started (a process limit, the interpreter exiting), every part runs
+    here, in order."""
+    if len(parts) == 1:
+        return [work(parts[0])]
+    try:
+        helper = _helper_thread()
+        futures = [helper.submit(work, part) for part in parts[1:]]
+    except RuntimeError:
+        return [work(part) for part in parts]
+    try:
+        first = work(parts[0])
+    except BaseException:
+        wait(futures)
+        raise
+    return [first, *(future.result() for future in futures)]
 
 
 def to_array(t: Tensor) -> np.ndarray:
@@ -369,9 +282,9 @@ def _input_grads(ctx: TensorContext, d_x: np.ndarray, d_h: np.ndarray, extra: tu
 # ---------------------------------------------------------------------------------------------------
 
 
-def _steps_of(chunk: slice, reverse: bool) -> range:
-    """The time steps of `chunk` in the loop's order."""
-    return range(chunk.stop - 1, chunk.start - 1, -1) if reverse else range(chunk.start, chunk.stop)
+def _time_order(steps: int, reverse: bool) -> range:
+    """The time steps in the order a loop runs them: T−1 .. 0 for reverse, else 0 .. T−1."""
+    return range(steps - 1, -1, -1) if reverse else range(steps)
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
@@ -379,96 +292,13 @@ def _rows(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0] * a.shape[1], a.shape[2])
 
 
-def _input_product(x: np.ndarray, wi: np.ndarray, bias: np.ndarray | None, out: np.ndarray) -> None:
-    """out = x W_ihᵀ + bias for a chunk of steps: x (S, B, I), out (S, B, kH)."""
+def _input_product(x: np.ndarray, wi: np.ndarray, bias: np.ndarray | None, dtype: Any) -> np.ndarray:
+    """x W_ihᵀ + bias for every step at once: x (T, B, I) C-contiguous -> (T, B, kH) of `dtype`."""
+    out = np.empty((x.shape[0], x.shape[1], wi.shape[0]), dtype=dtype)
     np.matmul(_rows(x), wi.T, out=_rows(out))
     if bias is not None:
         out += bias
-
-
-def _forward_chunks(steps: int, step_work: int, reverse: bool) -> list[slice]:
-    """The chunks of a forward's time loop, `step_work` multiply-adds per step: growing from one step up to
-    `chunk_steps` (time_chunks), or one chunk of all steps when the program allows one thread.
-
-    The char LM's LSTM (T=32, B=32, I=32, H=128) used to make one chunk of all 32 steps, and its loop waited
-    for the whole input product (0.5 ms) before its first step: forward 3.79 -> 3.67 ms (median of 6 x 30 calls,
-    alternated in one process; the helper's hand-overs take back most of the 0.5 ms)."""
-    if threads.allowed() < 2 or steps < 2:
-        return [slice(0, steps)]
-    per_task = max(1, -(-CHUNK_WORK // max(step_work, 1)))
-    return time_chunks(steps, per_task, reverse, grow=True)
-
-
-def _queue_input_products(backlog: Backlog, chunks: list[slice], xa: np.ndarray, wi: np.ndarray,
-                          bias: np.ndarray | None, out: np.ndarray) -> list[_Task]:
-    """Queue out[chunk] = x[chunk] W_ihᵀ + bias for every chunk, in the loop's order; their tasks."""
-    return [backlog.add(functools.partial(_input_product, xa[chunk], wi, bias, out[chunk])) for chunk in chunks]
-
-
-def _add_into(sums: dict[str, np.ndarray], key: str, value: np.ndarray) -> None:
-    """sums[key] += value (sums[key] = value the first time)."""
-    if key in sums:
-        sums[key] += value
-    else:
-        sums[key] = value
-
-
-class _BackwardLoop:
-    """The time loop of a sequence Function's backward: the forward's steps in the opposite order, in chunks,
-    with the large products of each chunk queued on a Backlog (`_queue_products`) once the loop body has
-    written that chunk's pre-activation gradients. `sums` holds the weight and bias gradients at the end.
-
-        loop = _BackwardLoop(ctx, steps, step_work)
-        for t in loop.steps(d_x_side, d_h_side, xa, h_prev_all, wi, d_x):
-            ...  # the step's gate kernel: writes d_x_side[t] and d_h_side[t]
-    """
-
-    def __init__(self, ctx: TensorContext, steps: int, step_work: int) -> None:
-        self.ctx = ctx
-        self.order = not ctx.reverse  # backward runs the forward's steps in the opposite order
-        self.chunks = time_chunks(steps, chunk_steps(steps, step_work), self.order)
-        self.sums: dict[str, np.ndarray] = {}
-
-    def steps(self, d_x_side: np.ndarray, d_h_side: np.ndarray, xa: np.ndarray, h_prev_all: np.ndarray,
-              wi: np.ndarray, d_x: np.ndarray) -> Iterator[int]:
-        """Yield the time steps in the loop's order; when the caller's loop ends, every product is done."""
-        chains: dict[str, _Task] = {}
-        with Backlog(helper=len(self.chunks) > 1) as backlog:
-            for chunk in self.chunks:
-                yield from _steps_of(chunk, self.order)
-                self._queue_products(backlog, chains, chunk, d_x_side, d_h_side, xa, h_prev_all, wi, d_x)
-
-    def _queue_products(self, backlog: Backlog, chains: dict[str, _Task], chunk: slice, d_x_side: np.ndarray,
-                        d_h_side: np.ndarray, xa: np.ndarray, h_prev_all: np.ndarray, wi: np.ndarray,
-                        d_x: np.ndarray) -> None:
-        """Queue the products of one chunk of steps whose pre-activation gradients the loop has just written:
-
-            d_x[chunk] = d_x_side[chunk] W_ih
-            W_ih chain:  sums["w_ih"] += d_x_side[chunk]ᵀ x[chunk],       sums["b_ih"] += Σ_rows d_x_side[chunk]
-            W_hh chain:  sums["w_hh"] += d_h_side[chunk]ᵀ h_prev[chunk],  sums["b_hh"] += Σ_rows d_h_side[chunk]
-
-        (the LSTM passes one array as both sides). Each chain's tasks run one after another in the loop's
-        order, so each sum is the same whichever thread ran which chunk. Only the gradients an input needs
-        are queued."""
-        needs, sums = self.ctx.needs_input_grad, self.sums
-        dx_rows, dh_rows = _rows(d_x_side[chunk]), _rows(d_h_side[chunk])
-        shared = d_x_side is d_h_side  # the LSTM: one pre-activation gradient, one bias gradient
-        first = 3 if shared else 2  # where w_ih is among the inputs: after (x, h0[, c0])
-        if needs[0]:
-            backlog.add(lambda: np.matmul(dx_rows, wi, out=_rows(d_x[chunk])))
-        if needs[first] or needs[first + 2] or (shared and needs[first + 3]):
-            def input_side() -> None:
-                _add_into(sums, "w_ih", dx_rows.T @ _rows(xa[chunk]))
-                _add_into(sums, "b_ih", dx_rows.sum(0))
-
-            chains["ih"] = backlog.add(input_side, after=chains.get("ih"))
-        if needs[first + 1] or (needs[first + 3] and not shared):
-            def hidden_side() -> None:
-                _add_into(sums, "w_hh", dh_rows.T @ _rows(h_prev_all[chunk]))
-                if not shared:  # the LSTM's two biases have one gradient: b_ih's
-                    _add_into(sums, "b_hh", dh_rows.sum(0))
-
-            chains["hh"] = backlog.add(hidden_side, after=chains.get("hh"))
+    return out
 
 
 def _bias_sum(b_ih: Tensor | None, b_hh: Tensor | None) -> np.ndarray | None:
@@ -477,145 +307,222 @@ def _bias_sum(b_ih: Tensor | None, b_hh: Tensor | None) -> np.ndarray | None:
     return biases[0] + biases[1] if len(biases) == 2 else (biases[0] if biases else None)
 
 
+def _part_gradients(needs: tuple[bool, ...], shared: bool, d_x_side: np.ndarray, d_h_side: np.ndarray,
+                    xs: np.ndarray, h_prev_all: np.ndarray, wi: np.ndarray, d_x: np.ndarray,
+                    rows: slice) -> dict[str, np.ndarray]:
+    """The products of one part of the batch, once its time loop has written its pre-activation gradients
+    d_x_side, d_h_side (T, n, kH) (the LSTM passes one array as both sides, `shared`):
+
+        d_x[:, rows] = d_x_side W_ih
+        "w_ih": Σ_t d_x_side[t]ᵀ x[t],  "b_ih": Σ_t,rows d_x_side      (this part's share)
+        "w_hh": Σ_t d_h_side[t]ᵀ h_prev[t],  "b_hh": Σ_t,rows d_h_side  (GRU only: the LSTM's biases share b_ih's)
+
+    Only what an input needs is computed; `needs` is ctx.needs_input_grad."""
+    first = 3 if shared else 2  # where w_ih is among the inputs: after (x, h0[, c0])
+    dx_rows, dh_rows = _rows(d_x_side), _rows(d_h_side)
+    sums: dict[str, np.ndarray] = {}
+    if needs[0]:
+        d_x[:, rows] = (dx_rows @ wi).reshape(d_x_side.shape[0], d_x_side.shape[1], wi.shape[1])
+    if needs[first] or needs[first + 2] or (shared and needs[first + 3]):
+        sums["w_ih"] = dx_rows.T @ _rows(xs)
+        sums["b_ih"] = dx_rows.sum(0)
+    if needs[first + 1] or (needs[first + 3] and not shared):
+        sums["w_hh"] = dh_rows.T @ _rows(h_prev_all)
+        if not shared:
+            sums["b_hh"] = dh_rows.sum(0)
+    return sums
+
+
+def _summed(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The parts' sums added key by key, in the parts' order (the same result from run to run)."""
+    total = dict(parts[0])
+    for part in parts[1:]:
+        for key, value in part.items():
+            total[key] = total[key] + value
+    return total
+
+
+def _lstm_forward_part(kernel: Any, rows: slice, xa: np.ndarray, wi: np.ndarray, wh_t: np.ndarray,
+                       bias: np.ndarray | None, h0: np.ndarray, c0: np.ndarray, out: np.ndarray,
+                       reverse: bool) -> tuple[np.ndarray, ...]:
+    """Rows `rows` of the batch through every step: writes out[:, rows] (h_t, then c_n in out[T]) and returns
+    what their backward reads: (x, gates, c, h_prev, c_prev), each (T, n, ...) for these rows."""
+    steps, hidden = xa.shape[0], wh_t.shape[0]
+    xs = np.ascontiguousarray(xa[:, rows])
+    pre_all = _input_product(xs, wi, bias, out.dtype)
+    gates_all = np.empty_like(pre_all)
+    cells = np.empty((steps, xs.shape[1], hidden), dtype=out.dtype)
+    h_prev_all, c_prev_all = np.empty_like(cells), np.empty_like(cells)
+    recurrent = np.empty(pre_all.shape[1:], dtype=out.dtype)
+    h, c = h0[rows], c0[rows]
+    for t in _time_order(steps, reverse):
+        h_prev_all[t] = h
+        c_prev_all[t] = c
+        pre = pre_all[t]
+        np.matmul(h, wh_t, out=recurrent)
+        pre += recurrent
+        h_out = out[t, rows]
+        kernel(pre, c, gates_all[t], cells[t], h_out)
+        h, c = h_out, cells[t]
+    out[steps, rows] = c
+    return xs, gates_all, cells, h_prev_all, c_prev_all
+
+
+def _lstm_backward_part(kernel: Any, rows: slice, saved: tuple[np.ndarray, ...], g: np.ndarray,
+                        wi: np.ndarray, wh: np.ndarray, d_x: np.ndarray, d_h0: np.ndarray, d_c0: np.ndarray,
+                        reverse: bool, needs: tuple[bool, ...]) -> dict[str, np.ndarray]:
+    """The backward of _lstm_forward_part for rows `rows`: writes d_x, d_h0 and d_c0 at those rows and returns
+    their share of the weight and bias gradients. `reverse`: the order of the forward's loop."""
+    xs, gates_all, cells, h_prev_all, c_prev_all = saved
+    steps = gates_all.shape[0]
+    d_pre_all = np.empty_like(gates_all)
+    d_h_carry = np.zeros(d_h0[rows].shape, dtype=gates_all.dtype)
+    d_h = np.empty_like(d_h_carry)
+    d_c = g[steps, rows].copy()
+    d_c_prev = np.empty_like(d_c)
+    for t in _time_order(steps, not reverse):
+        np.add(g[t, rows], d_h_carry, out=d_h)
+        kernel(gates_all[t], c_prev_all[t], cells[t], d_h, d_c, d_pre_all[t], d_c_prev)
+        np.matmul(d_pre_all[t], wh, out=d_h_carry)
+        d_c, d_c_prev = d_c_prev, d_c
+    d_h0[rows] = d_h_carry
+    d_c0[rows] = d_c
+    return _part_gradients(needs, True, d_pre_all, d_pre_all, xs, h_prev_all, wi, d_x, rows)
+
+
 class LSTMSequence(Function):
     """One LSTM direction over x (T, B, I) from (h0, c0): returns (T + 1, B, H) = [h_0 .. h_{T-1}, c_n],
     h_t in the input's time order (also for reverse=True, which runs t = T−1 .. 0).
 
-    forward   pre_t = x_t W_ihᵀ + (b_ih + b_hh) + h_{t−1} W_hhᵀ, then ex11's gate kernel. The input part is
-              computed by chunks of steps ahead of the loop (a Backlog), the recurrent part step by step.
-    backward  per step: d_h = g_t + d_pre_{t+1} W_hh, then ex11's backward gate kernel; dx, dW_ih, dW_hh
-              and the bias gradient of each chunk of steps as soon as the loop has passed it (a Backlog).
+    forward   pre_t = x_t W_ihᵀ + (b_ih + b_hh) + h_{t−1} W_hhᵀ, then ex11's gate kernel; x W_ihᵀ for every step
+              in one product first, the recurrent part step by step.
+    backward  per step: d_h = g_t + d_pre_{t+1} W_hh, then ex11's backward gate kernel; then dx, dW_ih, dW_hh
+              and the bias gradient in one product each.
+    Both run each half of the batch on its own thread when two are allowed (batch_parts).
     """
 
     @staticmethod
     @_on_one_blas_thread
     def forward(ctx: TensorContext, x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,
                 b_ih: Tensor | None, b_hh: Tensor | None, reverse: bool) -> Tensor:
-        kernel = _ex11.lstm_gates_forward
         xa, wi, wh = to_array(x), to_array(w_ih), to_array(w_hh)
-        steps, batch, inputs = xa.shape
-        hidden = wh.shape[1]
-        dtype = np.result_type(xa, wi)
-        pre_all = np.empty((steps, batch, 4 * hidden), dtype=dtype)
-        wh_t = np.ascontiguousarray(wh.T)
-        out = np.empty((steps + 1, batch, hidden), dtype=dtype)
-        cells = np.empty((steps, batch, hidden), dtype=dtype)
-        gates_all = np.empty_like(pre_all)
-        h_prev_all = np.empty_like(cells)
-        c_prev_all = np.empty_like(cells)
-        recurrent = np.empty((batch, 4 * hidden), dtype=dtype)
-        bias = _bias_sum(b_ih, b_hh)
-        chunks = _forward_chunks(steps, batch * inputs * 4 * hidden, reverse)
-        h, c = to_array(h0), to_array(c0)
-        with Backlog(helper=len(chunks) > 1) as backlog:
-            for chunk, ready in zip(chunks, _queue_input_products(backlog, chunks, xa, wi, bias, pre_all)):
-                backlog.wait(ready)
-                for t in _steps_of(chunk, reverse):
-                    h_prev_all[t] = h
-                    c_prev_all[t] = c
-                    pre = pre_all[t]
-                    np.matmul(h, wh_t, out=recurrent)
-                    pre += recurrent
-                    kernel(pre, c, gates_all[t], cells[t], out[t])
-                    h, c = out[t], cells[t]
-        out[steps] = c
-        ctx.save_for_backward(x, w_ih, w_hh)  # xa is a view of x: its version is checked (h0 and c0 were copied)
-        ctx.arrays = (xa, gates_all, cells, h_prev_all, c_prev_all)
+        steps, batch, _ = xa.shape
+        out = np.empty((steps + 1, batch, wh.shape[1]), dtype=np.result_type(xa, wi))
+        wh_t, bias = np.ascontiguousarray(wh.T), _bias_sum(b_ih, b_hh)
+        h0a, c0a = to_array(h0), to_array(c0)
+        ctx.parts = batch_parts(batch)
+        kernel = _gil_free("lstm_gates_forward")
+        ctx.arrays = on_threads(
+            lambda rows: _lstm_forward_part(kernel, rows, xa, wi, wh_t, bias, h0a, c0a, out, reverse), ctx.parts)
+        ctx.save_for_backward(x, w_ih, w_hh)  # forward read x: an in-place change before backward is refused
         ctx.reverse = reverse
+        ctx.x_dtype = xa.dtype
         return from_array(out)
 
     @staticmethod
     @_on_one_blas_thread
     def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
-        kernel = _ex11.lstm_gates_backward
         _, w_ih, w_hh = ctx.saved_tensors
-        xa, gates_all, cells, h_prev_all, c_prev_all = ctx.arrays
         g = to_array(grad)
-        steps, batch, inputs = xa.shape
         wi, wh = to_array(w_ih), to_array(w_hh)
-        d_pre_all = np.empty_like(gates_all)
-        d_x = np.empty_like(xa)
-        d_h_carry = np.zeros_like(cells[0])
-        d_h = np.empty_like(d_h_carry)
-        d_c = g[steps].copy()
-        d_c_prev = np.empty_like(d_c)
-        loop = _BackwardLoop(ctx, steps, batch * gates_all.shape[2] * max(inputs, wh.shape[1]))
-        for t in loop.steps(d_pre_all, d_pre_all, xa, h_prev_all, wi, d_x):
-            np.add(g[t], d_h_carry, out=d_h)
-            kernel(gates_all[t], c_prev_all[t], cells[t], d_h, d_c, d_pre_all[t], d_c_prev)
-            np.matmul(d_pre_all[t], wh, out=d_h_carry)
-            d_c, d_c_prev = d_c_prev, d_c
-        b_ih = loop.sums.get("b_ih")
-        return _sequence_grads(ctx, d_x, d_h_carry, (d_c,), loop.sums.get("w_ih"), loop.sums.get("w_hh"), b_ih,
+        steps, batch, hidden = g.shape[0] - 1, g.shape[1], g.shape[2]
+        d_x = np.empty((steps, batch, wi.shape[1]), dtype=ctx.x_dtype)
+        d_h0, d_c0 = np.empty((batch, hidden), dtype=g.dtype), np.empty((batch, hidden), dtype=g.dtype)
+        needs = ctx.needs_input_grad
+        kernel = _gil_free("lstm_gates_backward")
+        sums = _summed(on_threads(
+            lambda part: _lstm_backward_part(kernel, *part, g, wi, wh, d_x, d_h0, d_c0, ctx.reverse, needs),
+            list(zip(ctx.parts, ctx.arrays))))
+        b_ih = sums.get("b_ih")
+        return _sequence_grads(ctx, d_x, d_h0, (d_c0,), sums.get("w_ih"), sums.get("w_hh"), b_ih,
                                None if b_ih is None else b_ih.copy())
+
+
+def _gru_forward_part(kernel: Any, rows: slice, xa: np.ndarray, wi: np.ndarray, wh_t: np.ndarray,
+                      bx: np.ndarray | None, bh: np.ndarray | None, h0: np.ndarray, out: np.ndarray,
+                      reverse: bool) -> tuple[np.ndarray, ...]:
+    """Rows `rows` of the batch through every step: writes out[:, rows] and returns what their backward reads:
+    (x, gh, gates, h_prev), each (T, n, ...) for these rows."""
+    steps = xa.shape[0]
+    xs = np.ascontiguousarray(xa[:, rows])
+    gx_all = _input_product(xs, wi, bx, out.dtype)
+    gh_all, gates_all = np.empty_like(gx_all), np.empty_like(gx_all)
+    h_prev_all = np.empty((steps, xs.shape[1], out.shape[2]), dtype=out.dtype)
+    h = h0[rows]
+    for t in _time_order(steps, reverse):
+        h_prev_all[t] = h
+        gh = gh_all[t]
+        np.matmul(h, wh_t, out=gh)
+        if bh is not None:
+            gh += bh
+        h_out = out[t, rows]
+        kernel(gx_all[t], gh, h, gates_all[t], h_out)
+        h = h_out
+    return xs, gh_all, gates_all, h_prev_all
+
+
+def _gru_backward_part(kernel: Any, rows: slice, saved: tuple[np.ndarray, ...], g: np.ndarray,
+                       wi: np.ndarray, wh: np.ndarray, d_x: np.ndarray, d_h0: np.ndarray, reverse: bool,
+                       needs: tuple[bool, ...]) -> dict[str, np.ndarray]:
+    """The backward of _gru_forward_part for rows `rows`: writes d_x and d_h0 at those rows and returns their
+    share of the weight and bias gradients."""
+    xs, gh_all, gates_all, h_prev_all = saved
+    d_gx_all, d_gh_all = np.empty_like(gates_all), np.empty_like(gates_all)
+    d_h_carry = np.zeros(d_h0[rows].shape, dtype=gates_all.dtype)
+    d_h, d_direct = np.empty_like(d_h_carry), np.empty_like(d_h_carry)
+    for t in _time_order(gates_all.shape[0], not reverse):
+        np.add(g[t, rows], d_h_carry, out=d_h)
+        kernel(gates_all[t], gh_all[t], h_prev_all[t], d_h, d_gx_all[t], d_gh_all[t], d_direct)
+        np.matmul(d_gh_all[t], wh, out=d_h_carry)
+        d_h_carry += d_direct
+    d_h0[rows] = d_h_carry
+    return _part_gradients(needs, False, d_gx_all, d_gh_all, xs, h_prev_all, wi, d_x, rows)
 
 
 class GRUSequence(Function):
     """One GRU direction over x (T, B, I) from h0: returns h (T, B, H) in the input's time order.
 
-    forward   gx_t = x_t W_ihᵀ + b_ih (by chunks of steps ahead of the loop, a Backlog) and gh_t = h_{t−1} W_hhᵀ
-              + b_hh (per step), then ex11's gate kernel.
+    forward   gx_t = x_t W_ihᵀ + b_ih (every step in one product first) and gh_t = h_{t−1} W_hhᵀ + b_hh (per
+              step), then ex11's gate kernel.
     backward  per step: d_h = g_t + d_gh_{t+1} W_hh + (the kernel's direct part), then ex11's backward gate
-              kernel; dx, the weight and bias gradients by chunks as soon as the loop has passed them.
+              kernel; then dx, the weight and the bias gradients in one product each.
+    Both run each half of the batch on its own thread when two are allowed (batch_parts).
     """
 
     @staticmethod
     @_on_one_blas_thread
     def forward(ctx: TensorContext, x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor,
                 b_ih: Tensor | None, b_hh: Tensor | None, reverse: bool) -> Tensor:
-        kernel = _ex11.gru_gates_forward
         xa, wi, wh = to_array(x), to_array(w_ih), to_array(w_hh)
-        steps, batch, inputs = xa.shape
-        hidden = wh.shape[1]
-        dtype = np.result_type(xa, wi)
-        gx_all = np.empty((steps, batch, 3 * hidden), dtype=dtype)
-        bx, bh = _optional(b_ih), _optional(b_hh)
-        wh_t = np.ascontiguousarray(wh.T)
-        out = np.empty((steps, batch, hidden), dtype=dtype)
-        gh_all = np.empty_like(gx_all)
-        gates_all = np.empty_like(gx_all)
-        h_prev_all = np.empty_like(out)
-        chunks = _forward_chunks(steps, batch * inputs * 3 * hidden, reverse)
-        h = to_array(h0)
-        with Backlog(helper=len(chunks) > 1) as backlog:
-            for chunk, ready in zip(chunks, _queue_input_products(backlog, chunks, xa, wi, bx, gx_all)):
-                backlog.wait(ready)
-                for t in _steps_of(chunk, reverse):
-                    h_prev_all[t] = h
-                    gh = gh_all[t]
-                    np.matmul(h, wh_t, out=gh)
-                    if bh is not None:
-                        gh += bh
-                    kernel(gx_all[t], gh, h, gates_all[t], out[t])
-                    h = out[t]
-        ctx.save_for_backward(x, w_ih, w_hh)  # xa is a view of x: its version is checked (h0 was copied)
-        ctx.arrays = (xa, gh_all, gates_all, h_prev_all)
+        steps, batch, _ = xa.shape
+        out = np.empty((steps, batch, wh.shape[1]), dtype=np.result_type(xa, wi))
+        wh_t, bx, bh = np.ascontiguousarray(wh.T), _optional(b_ih), _optional(b_hh)
+        h0a = to_array(h0)
+        ctx.parts = batch_parts(batch)
+        kernel = _gil_free("gru_gates_forward")
+        ctx.arrays = on_threads(
+            lambda rows: _gru_forward_part(kernel, rows, xa, wi, wh_t, bx, bh, h0a, out, reverse), ctx.parts)
+        ctx.save_for_backward(x, w_ih, w_hh)  # forward read x: an in-place change before backward is refused
         ctx.reverse = reverse
+        ctx.x_dtype = xa.dtype
         return from_array(out)
 
     @staticmethod
     @_on_one_blas_thread
     def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
-        kernel = _ex11.gru_gates_backward
         _, w_ih, w_hh = ctx.saved_tensors
-        xa, gh_all, gates_all, h_prev_all = ctx.arrays
         g = to_array(grad)
-        steps, batch, inputs = xa.shape
         wi, wh = to_array(w_ih), to_array(w_hh)
-        d_gx_all = np.empty_like(gates_all)
-        d_gh_all = np.empty_like(gates_all)
-        d_x = np.empty_like(xa)
-        d_h_carry = np.zeros_like(h_prev_all[0])
-        d_h = np.empty_like(d_h_carry)
-        d_direct = np.empty_like(d_h_carry)
-        loop = _BackwardLoop(ctx, steps, batch * gates_all.shape[2] * max(inputs, wh.shape[1]))
-        for t in loop.steps(d_gx_all, d_gh_all, xa, h_prev_all, wi, d_x):
-            np.add(g[t], d_h_carry, out=d_h)
-            kernel(gates_all[t], gh_all[t], h_prev_all[t], d_h, d_gx_all[t], d_gh_all[t], d_direct)
-            np.matmul(d_gh_all[t], wh, out=d_h_carry)
-            d_h_carry += d_direct
-        return _sequence_grads(ctx, d_x, d_h_carry, (), loop.sums.get("w_ih"), loop.sums.get("w_hh"),
-                               loop.sums.get("b_ih"), loop.sums.get("b_hh"))
+        steps, batch, hidden = g.shape
+        d_x = np.empty((steps, batch, wi.shape[1]), dtype=ctx.x_dtype)
+        d_h0 = np.empty((batch, hidden), dtype=g.dtype)
+        needs = ctx.needs_input_grad
+        kernel = _gil_free("gru_gates_backward")
+        sums = _summed(on_threads(
+            lambda part: _gru_backward_part(kernel, *part, g, wi, wh, d_x, d_h0, ctx.reverse, needs),
+            list(zip(ctx.parts, ctx.arrays))))
+        return _sequence_grads(ctx, d_x, d_h0, (), sums.get("w_ih"), sums.get("w_hh"), sums.get("b_ih"),
+                               sums.get("b_hh"))
 
 
 def _sequence_grads(ctx: TensorContext, d_x: np.ndarray, d_h0: np.ndarray, extra: tuple[np.ndarray, ...],

@@ -5,6 +5,8 @@ the maths they wrap is tested in tests/exercises/test_ex11_recurrent.py."""
 from __future__ import annotations
 
 import math
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -86,55 +88,64 @@ def test_pad_sequence_and_a_masked_loss(batch_first: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The sequence Functions' Backlog: products beside the time loop, on the helper thread
+# The sequence Functions' threads: each half of the batch on its own thread
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("helper", [True, False])
-def test_backlog_runs_every_task_once_and_each_chain_in_order(helper: bool) -> None:
-    from minitorch_dg.nn.recurrent_functions import Backlog
+def test_on_threads_runs_every_part_once_and_returns_in_order() -> None:
+    from minitorch_dg.nn.recurrent_functions import on_threads
 
-    ran: list[tuple[str, int]] = []
-    with Backlog(helper=helper) as backlog:
-        chain = None
-        tasks = []
-        for k in range(20):
-            tasks.append(backlog.add(lambda k=k: ran.append(("free", k))))
-            chain = backlog.add(lambda k=k: ran.append(("chain", k)), after=chain)
-        backlog.wait(tasks[7])
-        assert ("free", 7) in ran
-    assert sorted(ran) == sorted([("free", k) for k in range(20)] + [("chain", k) for k in range(20)])
-    assert [k for kind, k in ran if kind == "chain"] == list(range(20)), "a chain's tasks ran out of order"
+    where: dict[int, str] = {}
+
+    def work(k: int) -> int:
+        where[k] = threading.current_thread().name
+        return k * k
+
+    assert on_threads(work, [3, 4]) == [9, 16]
+    assert where[3] == threading.current_thread().name and where[4] != where[3], "the second part ran here too"
+    assert on_threads(work, [5]) == [25]
 
 
-def test_backlog_hands_a_task_error_to_the_caller_and_stops_cleanly() -> None:
-    from minitorch_dg.nn.recurrent_functions import Backlog
+@pytest.mark.parametrize("failing", [0, 1])
+def test_on_threads_raises_a_parts_error_after_both_parts_are_done(failing: int) -> None:
+    from minitorch_dg.nn.recurrent_functions import on_threads
 
-    with pytest.raises(ZeroDivisionError):
-        with Backlog(helper=True) as backlog:
-            failing = backlog.add(lambda: 1 / 0)
-            backlog.add(lambda: None, after=failing)
-    with pytest.raises(KeyError), Backlog(helper=True) as backlog:  # the loop fails: the backlog is dropped
-        for _ in range(5):
-            backlog.add(lambda: None)
-        raise KeyError("the time loop failed")
-    with Backlog(helper=True) as backlog:  # and the helper thread still serves the next one
-        done = backlog.add(lambda: None)
-    assert done.done.is_set()
+    finished: list[int] = []
+
+    def work(k: int) -> None:
+        if k == failing:
+            raise ZeroDivisionError(f"part {k} failed")
+        time.sleep(0.05)
+        finished.append(k)
+
+    with pytest.raises(ZeroDivisionError, match=f"part {failing} failed"):
+        on_threads(work, [0, 1])
+    assert finished == [1 - failing], "the other part must have finished before the error reached the caller"
+    assert on_threads(lambda k: k + 1, [1, 2]) == [2, 3], "the helper thread must serve the next call"
 
 
-def test_backlog_without_a_thread_runs_everything_on_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_threads_without_a_thread_runs_every_part_here(monkeypatch: pytest.MonkeyPatch) -> None:
     from minitorch_dg.nn import recurrent_functions
 
     def refused() -> None:
         raise RuntimeError("can't start new thread")
 
     monkeypatch.setattr(recurrent_functions, "_helper_thread", refused)
-    ran: list[int] = []
-    with recurrent_functions.Backlog(helper=True) as backlog:
-        for k in range(3):
-            backlog.add(lambda k=k: ran.append(k))
-    assert ran == [0, 1, 2]
+    here = threading.current_thread().name
+    assert recurrent_functions.on_threads(lambda k: (k, threading.current_thread().name), [1, 2]) == \
+        [(1, here), (2, here)]
+
+
+def test_batch_parts_halve_large_batches_when_two_threads_are_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from minitorch_dg.nn import recurrent_functions
+
+    monkeypatch.setattr(recurrent_functions.threads, "allowed", lambda: 2)
+    assert recurrent_functions.batch_parts(32) == (slice(0, 16), slice(16, 32))
+    assert recurrent_functions.batch_parts(9) == (slice(0, 5), slice(5, 9))
+    assert recurrent_functions.batch_parts(recurrent_functions.SPLIT_MIN_ROWS - 1) == \
+        (slice(0, recurrent_functions.SPLIT_MIN_ROWS - 1),)
+    monkeypatch.setattr(recurrent_functions.threads, "allowed", lambda: 1)
+    assert recurrent_functions.batch_parts(32) == (slice(0, 32),)
 
 
 def _twins(mode: str, bidirectional: bool, bias: bool) -> tuple[object, torch.nn.Module]:
@@ -146,32 +157,20 @@ def _twins(mode: str, bidirectional: bool, bias: bool) -> tuple[object, torch.nn
     return ours, theirs
 
 
-def test_time_chunks_cover_every_step_once_in_the_loops_order() -> None:
-    """The forward's chunks grow from one step (1, 2, 4, ... up to the task size); the backward's are all of
-    the task size. Either way, in the order the loop reaches them (from the end for reverse)."""
-    from minitorch_dg.nn.recurrent_functions import time_chunks
-
-    assert time_chunks(9, 4, reverse=False, grow=True) == [slice(0, 1), slice(1, 3), slice(3, 7), slice(7, 9)]
-    assert time_chunks(9, 4, reverse=True, grow=True) == [slice(8, 9), slice(6, 8), slice(2, 6), slice(0, 2)]
-    assert time_chunks(9, 4, reverse=False) == [slice(0, 4), slice(4, 8), slice(8, 9)]
-    assert time_chunks(9, 4, reverse=True) == [slice(5, 9), slice(1, 5), slice(0, 1)]
-    assert time_chunks(1, 4, reverse=False, grow=True) == [slice(0, 1)]
-
-
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 @pytest.mark.parametrize("bidirectional,bias", [(True, True), (False, False)])
-@pytest.mark.parametrize("chunk_work", [1, 960])
-def test_sequences_in_chunks_on_two_threads_match_torch_and_repeat_exactly(
-        mode: str, bidirectional: bool, bias: bool, chunk_work: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sequence Functions split their products into chunks of time steps when two threads are allowed and
-    the work is large; forced here for a small layer (two threads; chunks of one step, or of several, growing
-    from one step in forward): the outputs and every gradient match torch's, and a second run gives the same
-    gradients bit for bit (each weight gradient is summed in time order whichever thread ran which chunk).
-    weight_ih_l0 needs no gradient: not computed."""
+@pytest.mark.parametrize("parts", [1, 2])
+def test_sequences_on_two_threads_match_torch_and_repeat_exactly(
+        mode: str, bidirectional: bool, bias: bool, parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sequence Functions run each half of the batch on its own thread when two threads are allowed and
+    the batch is large; forced here for a batch of 3 (rows 0-1 and 2), and checked with one part too: the
+    outputs and every gradient match torch's, and a second run gives the same gradients bit for bit (each
+    weight gradient is the sum of the halves' shares, in order). weight_ih_l0 needs no gradient: not
+    computed."""
     from minitorch_dg import course
     from minitorch_dg.nn import recurrent_functions
 
-    monkeypatch.setattr(recurrent_functions, "CHUNK_WORK", chunk_work)
+    monkeypatch.setattr(recurrent_functions, "SPLIT_MIN_ROWS", 2 if parts == 2 else 1000)
     monkeypatch.setattr(recurrent_functions.threads, "allowed", lambda: 2)
     x = data(9, 3, 5, seed=5)
     weights = data(9, 3, 8 if bidirectional else 4, seed=6)
@@ -191,7 +190,7 @@ def test_sequences_in_chunks_on_two_threads_match_torch_and_repeat_exactly(
             (m_out * mt.tensor(weights)).sum().backward()
             runs.append([m_x.grad.to_numpy()] + [p.grad.to_numpy() for p in ours.parameters() if p.requires_grad])
         assert ours.weight_ih_l0.grad is None
-    what = f"{mode}(bidirectional={bidirectional}, bias={bias}) in chunks of {chunk_work} multiply-adds"
+    what = f"{mode}(bidirectional={bidirectional}, bias={bias}) in {parts} part(s) of the batch"
     assert_close(m_out, t_out, what=f"{what}: output")
     assert_close(runs[0][0], t_x.grad, what=f"{what}: gradient of the input")
     named = [(n, p) for n, p in theirs.named_parameters() if p.requires_grad]
