@@ -155,6 +155,7 @@ def tensor_zip(op: int) -> ZipKernel:
 
     @njit(parallel=True, cache=True)
     def flat_into(out: Storage, b: Storage, size: int) -> None:
+        """flat with a = out, read through out's own name (in place: see the docstring above)."""
         flat_out = out[:size]
         flat_b = b[:size]
         for i in prange(size):
@@ -162,6 +163,7 @@ def tensor_zip(op: int) -> ZipKernel:
 
     @njit(parallel=True, cache=True)
     def value_into(out: Storage, b: Storage, size: int) -> None:
+        """In place with one value of b for every element (x.mul_(0.9))."""
         flat_out = out[:size]
         value_b = b[0]  # b's strides are all 0: every element of b is this one
         for i in prange(size):
