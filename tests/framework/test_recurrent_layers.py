@@ -141,7 +141,7 @@ def test_batch_parts_halve_large_batches_when_two_threads_are_allowed(monkeypatc
 
     monkeypatch.setattr(recurrent_functions.threads, "allowed", lambda: 2)
     assert recurrent_functions.batch_parts(32) == (slice(0, 16), slice(16, 32))
-    assert recurrent_functions.batch_parts(9) == (slice(0, 5), slice(5, 9))
+    assert recurrent_functions.batch_parts(11) == (slice(0, 6), slice(6, 11))
     assert recurrent_functions.batch_parts(recurrent_functions.SPLIT_MIN_ROWS - 1) == \
         (slice(0, recurrent_functions.SPLIT_MIN_ROWS - 1),)
     monkeypatch.setattr(recurrent_functions.threads, "allowed", lambda: 1)
