@@ -52,22 +52,30 @@ def torchrun(nproc: int, script: Path, *args: str, timeout: float = 900) -> None
         raise AssertionError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
+def _per_process_setting() -> int:
+    """DDP_BATCH_PER_PROCESS (default 32); 0 asks for a global batch of 32 whatever the number of processes."""
+    return int(os.environ.get("DDP_BATCH_PER_PROCESS", "32"))
+
+
+def _process_batch(nproc: int) -> int:
+    """Samples per process and step with `nproc` processes."""
+    per_process = _per_process_setting()
+    return per_process if per_process > 0 else 32 // nproc
+
+
 def _throughput(nproc: int, tmp_path: Path) -> float:
     out = tmp_path / f"ddp_{nproc}.json"
     model = os.environ.get("DDP_MODEL", "cnn")
-    per_process = int(os.environ.get("DDP_BATCH_PER_PROCESS", "32"))
-    batch = per_process * nproc if per_process > 0 else 32
     torchrun(nproc, ROOT / "examples" / "ddp_digits.py", "--model", model, "--epochs", "3", "--threads", "1",
-             "--batch-size", str(batch), "--json", str(out))
+             "--batch-size", str(_process_batch(nproc) * nproc), "--json", str(out))
     history = json.loads(out.read_text())
     return max(history["samples_per_second"][1:])
 
 
 def _torch_throughput(nproc: int, tmp_path: Path) -> float:
     out = tmp_path / f"torch_ddp_{nproc}.json"
-    per_process = int(os.environ.get("DDP_BATCH_PER_PROCESS", "32"))
-    batch = per_process if per_process > 0 else 32 // nproc
-    torchrun(nproc, ROOT / "benchmarks" / "torch_ddp_workload.py", "--batch-size", str(batch), "--json", str(out))
+    torchrun(nproc, ROOT / "benchmarks" / "torch_ddp_workload.py", "--batch-size", str(_process_batch(nproc)),
+             "--json", str(out))
     return max(json.loads(out.read_text())["samples_per_second"][1:])
 
 
@@ -102,7 +110,7 @@ def test_ddp_speedup(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def _batch_words() -> str:
-    per_process = int(os.environ.get("DDP_BATCH_PER_PROCESS", "32"))
+    per_process = _per_process_setting()
     return f"{per_process} per process" if per_process > 0 else "32 in all"
 
 
@@ -129,7 +137,7 @@ def test_all_reduce_latency_bounds_the_speedup(benchmark: Any, tmp_path: Path,
         lines.append(f"  {rhythm.replace('_', ' '):14s} mean {r['mean_ms']:.2f} ms, median {r['median_ms']:.2f} ms, "
                      f"90th percentile {r['p90_ms']:.2f} ms")
     if "throughput_1" in RESULTS:
-        step_ms = 1e3 * int(os.environ.get("DDP_BATCH_PER_PROCESS", "32") or 32) / RESULTS["throughput_1"]
+        step_ms = 1e3 * _process_batch(1) / RESULTS["throughput_1"]
         latency = result["after_compute"]["mean_ms"]
         lines.append(f"  a 1-process step takes {step_ms:.2f} ms: with {latency:.2f} ms per all-reduce, 2 processes "
                      f"gain at most {2 * step_ms / (step_ms + latency):.2f}x")
