@@ -152,8 +152,13 @@ def unfold_array(x: Array, window: Window) -> Array:
 def fold_array(cols: Array, window: Window) -> Array:
     """col2im of a (C, kh, kw, N, oh, ow) array into a fresh (N, C, H, W) array."""
     x = np.empty((cols.shape[3], cols.shape[0], *window.size), dtype=cols.dtype)
-    launch(col2im, x, cols, *window.stride, *window.padding, *window.dilation)
+    _fold_into(x, cols, window)
     return x
+
+
+def _fold_into(x: Array, cols: Array, window: Window) -> None:
+    """col2im of a (C, kh, kw, N, oh, ow) array into x (N, C, H, W), whose values it replaces."""
+    launch(col2im, x, cols, *window.stride, *window.padding, *window.dilation)
 
 
 class UnfoldFn(Function):
@@ -250,7 +255,7 @@ def _input_gradient(w: Array, g_rows: Array, channels: int, n_batch: int, window
         stop = min(n_batch, start + chunk)
         part = g_all[:, :, start * positions : stop * positions]  # a view: the product reads it through strides
         d_cols = as_array(K.matmul(w_t, part)).reshape(_cols_shape(channels, stop - start, window))
-        launch(col2im, x[start:stop], d_cols, *window.stride, *window.padding, *window.dilation)
+        _fold_into(x[start:stop], d_cols, window)
     return x
 
 
